@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// runScan reads one card a line from a keyboard-like scanner and fetches
+// each in turn. A card that fails is reported and the next is read; the
+// exit status is that of the last failure, or 0.
+func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	o := &fetchOptions{}
+	fs := newFlags("receiver scan", o)
+	pos, err := parseCommon(fs, args)
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(stderr, usage)
+	}
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return &usageError{"receiver scan takes no arguments: it reads cards from the scanner"}
+	}
+	if o.out == "" {
+		return &usageError{"--out DIR is required: the folder to save studies in"}
+	}
+	js := jsonOut(o, stdout)
+	in := bufio.NewReader(stdin)
+	var confirm func(string) (bool, error)
+	if !o.yes {
+		confirm = func(string) (bool, error) { return true, nil }
+		if confirmer(o, stdin, stderr) != nil {
+			// The scanner types into the terminal; so do staff answering.
+			confirm = func(q string) (bool, error) {
+				fmt.Fprintf(stderr, "%s [y/N] ", q)
+				line, err := in.ReadString('\n')
+				if err != nil && line == "" {
+					return false, err
+				}
+				a := strings.ToLower(strings.TrimSpace(line))
+				return a == "y" || a == "yes", nil
+			}
+		}
+	}
+	var last error
+	n, failed := 0, 0
+	for {
+		fmt.Fprintln(stderr, "receiver: scan a card (Ctrl-D to finish)")
+		line, err := in.ReadString('\n')
+		text := strings.TrimSpace(line)
+		if text != "" {
+			n++
+			if _, ferr := fetch(ctx, o, text, confirm, stdout, stderr, js); ferr != nil {
+				if errors.Is(ferr, context.Canceled) {
+					return ferr
+				}
+				fmt.Fprintf(stderr, "receiver: error: card %d: %v\n", n, ferr)
+				js.Emit(map[string]any{"type": "error", "card": n, "exit_code": exitCode(ferr), "message": ferr.Error()})
+				last = ferr
+				failed++
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: no card was scanned", errCardRead)
+	}
+	if last != nil {
+		return fmt.Errorf("%d of %d cards failed; the last: %w", failed, n, last)
+	}
+	return nil
+}

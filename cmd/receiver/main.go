@@ -1,0 +1,178 @@
+// Command receiver fetches a study offered with an imageshare card, verifies
+// every file and saves it for the local PACS. Run "receiver --help" for its
+// use.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"imageshare/card"
+	"imageshare/console"
+	"imageshare/discovery"
+	"imageshare/transfer"
+)
+
+const usage = `receiver fetches a study offered with an imageshare card.
+
+Usage:
+    receiver fetch --out DIR [options] (--qr IMAGE | --uri-file FILE | -)
+    receiver scan  --out DIR [options]
+    receiver --version
+
+receiver fetch reads the card, connects to the sending hospital, shows who
+and what the study is, and asks before fetching it (unless --yes). Every file
+is checked against its SHA-256 and appears under its own name only once
+verified, in a study folder inside DIR. The sender is then told that the
+study arrived.
+
+The card is read from a picture of it (--qr, PNG or JPEG, e.g. a photo of
+the patient's phone), from a file holding its text (--uri-file), or from
+standard input (-). It is never given on the command line, where other users
+of the computer could read it.
+
+receiver scan is for a handheld 2D scanner that types like a keyboard: it
+reads one card a line from standard input and fetches each in turn.
+
+Options:
+    --out DIR          Folder to save studies in (required).
+    --qr IMAGE         Read the card from a PNG or JPEG picture.
+    --uri-file FILE    Read the card's text from FILE.
+    -y, --yes          Do not ask before fetching.
+    --timeout DURATION How long to try to reach the sender (default 30s).
+    --json             Print JSON Lines on standard output, for scripts; the
+                       last line is {"type":"summary",...}.
+    -q, --quiet        No progress bar.
+
+Examples:
+    receiver fetch --out /data/incoming --qr card.jpg
+    receiver fetch --out /data/incoming --yes --json - < card.txt
+    receiver scan --out /data/incoming
+
+EXIT STATUS
+    0   every file arrived and was verified
+    1   an error not listed below (e.g. the disk is full)
+    2   bad usage
+    3   the card cannot be read, or is not an imageshare card
+    4   the sender cannot be reached at any address on the card
+    5   wrong card: the sender refused it, or the peer that answered is not
+        the one on the card, or its study does not match the card
+    6   the offer has expired
+    7   the offer was revoked by the sending hospital
+    8   the offer has reached its download limit
+    9   data failed verification; nothing unverified was kept
+    10  you declined the study at the question
+    130 interrupted (Ctrl-C)
+`
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitBadCard     = 3
+	exitUnreachable = 4
+	exitWrongCard   = 5
+	exitExpired     = 6
+	exitRevoked     = 7
+	exitUsedUp      = 8
+	exitCorrupt     = 9
+	exitDeclined    = 10
+	exitInterrupted = 130
+)
+
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+var (
+	errHelp     = errors.New("help shown")
+	errDeclined = errors.New("declined: nothing was fetched")
+	errCardRead = errors.New("cannot read the card")
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	var err error
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case "--version", "-version", "version":
+		fmt.Fprintln(stdout, "receiver", console.Version())
+		return exitOK
+	case "fetch":
+		err = runFetch(ctx, args[1:], stdin, stdout, stderr)
+	case "scan":
+		err = runScan(ctx, args[1:], stdin, stdout, stderr)
+	default:
+		err = &usageError{fmt.Sprintf("unknown command %q: the commands are \"receiver fetch\" and \"receiver scan\"", args[0])}
+	}
+	code := exitCode(err)
+	switch {
+	case code == exitOK:
+	case errors.Is(err, errHelp):
+		return exitOK
+	case code == exitInterrupted:
+		fmt.Fprintln(stderr, "receiver: interrupted; files not yet verified were not kept under their names")
+	default:
+		fmt.Fprintf(stderr, "receiver: error: %v\n", err)
+		if code == exitUsage {
+			fmt.Fprintln(stderr, "hint: see receiver --help")
+		}
+	}
+	return code
+}
+
+// exitCode maps an error to the exit status, in one place.
+func exitCode(err error) int {
+	var ue *usageError
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.Is(err, errCardRead), errors.Is(err, card.ErrMalformed):
+		return exitBadCard
+	case errors.Is(err, discovery.ErrImpostor),
+		errors.Is(err, transfer.ErrUnauthorized),
+		errors.Is(err, transfer.ErrUnknownOffer),
+		errors.Is(err, transfer.ErrManifestMismatch),
+		errors.Is(err, transfer.ErrCannotDecrypt):
+		return exitWrongCard
+	case errors.Is(err, discovery.ErrUnreachable), errors.Is(err, discovery.ErrNoAddrs):
+		return exitUnreachable
+	case errors.Is(err, transfer.ErrExpired):
+		return exitExpired
+	case errors.Is(err, transfer.ErrRevoked):
+		return exitRevoked
+	case errors.Is(err, transfer.ErrUsedUp):
+		return exitUsedUp
+	case errors.Is(err, transfer.ErrCorrupt):
+		return exitCorrupt
+	case errors.Is(err, errDeclined):
+		return exitDeclined
+	}
+	var me *transfer.ManifestError
+	if errors.As(err, &me) {
+		return exitCorrupt
+	}
+	return exitError
+}

@@ -1,0 +1,149 @@
+// Command sender offers a DICOM study to another hospital: it checks the
+// files, encrypts them, serves them over libp2p and prints the QR card that
+// travels with the patient. Run "sender --help" for its use.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"imageshare/console"
+	"imageshare/discovery"
+	"imageshare/study"
+)
+
+const usage = `sender offers a DICOM study to another hospital, through a QR card.
+
+Usage:
+    sender send [options] PATH...
+    sender --version
+
+sender send reads the DICOM files in each PATH (a folder, read recursively,
+or files), shows who and what the study is, encrypts it, and serves it to
+whoever holds the card it prints. The card's URI goes to standard output, the
+QR code to the terminal, and with --card to a PNG image for the patient's
+phone or for printing. It serves until the receiving hospital confirms that
+every file arrived and was verified, then exits.
+
+Options for send:
+    --site NAME          Sending hospital, printed on the card and shown to the receiver.
+    --card FILE.png      Write the card as a PNG image sized for a phone screen.
+    --uri-file FILE      Write the card's URI to FILE, readable by you only (mode 0600).
+    --report FILE        A radiology report (PDF or text) that travels with the images.
+    --study UID          Send this study when PATH holds several (repeatable).
+    --all-studies        Send every study found (they must be of one patient).
+    --expires DURATION   How long the card works, e.g. 72h, 30m (default 72h).
+    --keep               Keep serving until the card expires, for several receivers.
+    --listen MULTIADDR   Listen address (repeatable). Default: TCP and QUIC on
+                         port %d of every interface, or any free port if taken.
+    --spool DIR          Folder for the encrypted study while it is served
+                         (default $XDG_STATE_HOME/imageshare/spool).
+    --json               Print JSON Lines on standard output, for scripts.
+    -q, --quiet          No progress bars and no QR code on the terminal.
+
+Examples:
+    sender send --site "St Elsewhere ED" --card card.png /media/cdrom/DICOM
+    sender send --study 1.2.840.113619.2.55.3 --report report.pdf ./export
+    sender send --uri-file card.txt --json ./CT_series > events.jsonl
+
+EXIT STATUS
+    0   a receiver confirmed that every file arrived verified (or, with --keep,
+        the card expired after serving)
+    1   an error not listed below
+    2   bad usage
+    3   a file is not DICOM, is truncated or cannot be read (each is named)
+    4   PATH holds several studies or patients: say which with --study
+    5   cannot listen on the network
+    6   the card expired and no receiver confirmed receipt
+    130 interrupted (Ctrl-C); what was delivered so far is printed
+`
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitBadInput    = 3
+	exitAmbiguous   = 4
+	exitNetwork     = 5
+	exitExpired     = 6
+	exitInterrupted = 130
+)
+
+// usageError is a mistake on the command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// errExpired is returned when the card expired before delivery.
+var errExpired = errors.New("the card expired before any receiver confirmed receipt")
+
+// errListen wraps failures to listen.
+type listenError struct{ err error }
+
+func (e *listenError) Error() string { return e.err.Error() }
+func (e *listenError) Unwrap() error { return e.err }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, usage, discovery.DefaultPort)
+		return exitUsage
+	}
+	var err error
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprintf(stdout, usage, discovery.DefaultPort)
+		return exitOK
+	case "--version", "-version", "version":
+		fmt.Fprintln(stdout, "sender", console.Version())
+		return exitOK
+	case "send":
+		err = runSend(ctx, args[1:], stdout, stderr)
+	default:
+		err = &usageError{fmt.Sprintf("unknown command %q: the command is \"sender send\"", args[0])}
+	}
+	return exitCode(err, stderr)
+}
+
+// exitCode prints err and decides the exit status, in one place.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageError
+	var amb *study.AmbiguousError
+	var le *listenError
+	code := exitError
+	switch {
+	case errors.Is(err, errHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		code = exitUsage
+		defer fmt.Fprintln(stderr, "hint: see sender --help")
+	case errors.Is(err, errBadInput):
+		code = exitBadInput
+	case errors.As(err, &amb):
+		code = exitAmbiguous
+	case errors.As(err, &le):
+		code = exitNetwork
+	case errors.Is(err, errExpired):
+		code = exitExpired
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "sender: interrupted")
+		return exitInterrupted
+	}
+	fmt.Fprintf(stderr, "sender: error: %v\n", err)
+	return code
+}

@@ -1,0 +1,139 @@
+// Package console is how the commands talk to people and scripts: progress
+// bars on a terminal only, JSON Lines for scripts, questions that need a
+// terminal, and the build's version.
+package console
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w any) bool {
+	f, ok := w.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// JSON writes JSON Lines, one object a line, safe for concurrent use.
+// A nil *JSON writes nothing.
+type JSON struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewJSON returns a JSON Lines writer to w.
+func NewJSON(w io.Writer) *JSON { return &JSON{w: w} }
+
+// Emit writes v, which should carry a "type" field, as one line.
+func (j *JSON) Emit(v any) {
+	if j == nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"type": "error", "message": err.Error()})
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.w.Write(append(b, '\n'))
+}
+
+// Progress is a byte-counting progress bar: bytes, rate and time left. It
+// draws only when its writer is a terminal and it is enabled. A nil
+// *Progress does nothing.
+type Progress struct {
+	bar *progressbar.ProgressBar
+}
+
+// NewProgress returns a bar for total bytes, drawn on w when enabled.
+func NewProgress(w io.Writer, total int64, description string, enabled bool) *Progress {
+	if !enabled || !IsTerminal(w) {
+		return nil
+	}
+	return &Progress{bar: progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(description),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionUseIECUnits(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+		progressbar.OptionUseANSICodes(true),
+	)}
+}
+
+// Add counts n more bytes.
+func (p *Progress) Add(n int64) {
+	if p != nil {
+		p.bar.Add64(n)
+	}
+}
+
+// Set sets the count.
+func (p *Progress) Set(n int64) {
+	if p != nil {
+		p.bar.Set64(n)
+	}
+}
+
+// Finish completes the bar.
+func (p *Progress) Finish() {
+	if p != nil {
+		p.bar.Finish()
+	}
+}
+
+// Clear erases the bar so that a message can be printed in its place.
+func (p *Progress) Clear() {
+	if p != nil {
+		p.bar.Clear()
+	}
+}
+
+// Confirm asks question on out and reads a yes or no from in. Anything but
+// yes is no.
+func Confirm(in io.Reader, out io.Writer, question string) (bool, error) {
+	fmt.Fprintf(out, "%s [y/N] ", question)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && line == "" {
+		return false, err
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}
+
+// OpenTTY opens the controlling terminal for a question when standard
+// input is taken by other data. It fails when there is none.
+func OpenTTY() (*os.File, error) {
+	return os.OpenFile("/dev/tty", os.O_RDWR, 0)
+}
+
+// Version is the module version the binary was built from.
+func Version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " (" + s.Value[:12] + ")"
+		}
+	}
+	return fmt.Sprintf("%s %s", v, bi.GoVersion)
+}

@@ -1,0 +1,47 @@
+package crypto
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"filippo.io/age"
+)
+
+// ErrTooLarge is returned by Open when the plaintext exceeds its limit.
+var ErrTooLarge = errors.New("plaintext larger than its limit")
+
+// Seal encrypts plaintext to r as one age file.
+func Seal(r age.Recipient, plaintext []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(plaintext) + len(plaintext)/(64<<10)*16 + 512)
+	w, err := age.Encrypt(&buf, r)
+	if err != nil {
+		return nil, fmt.Errorf("encrypting: %w", err)
+	}
+	if _, err := w.Write(plaintext); err != nil {
+		return nil, fmt.Errorf("encrypting: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("encrypting: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Open decrypts and authenticates one age file sealed by Seal. It reads at
+// most limit bytes of plaintext and fails with ErrTooLarge past that.
+func Open(id age.Identity, sealed []byte, limit int64) ([]byte, error) {
+	r, err := age.Decrypt(bytes.NewReader(sealed), id)
+	if err != nil {
+		return nil, fmt.Errorf("decrypting: %w", err)
+	}
+	out, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("decrypting: %w", err)
+	}
+	if int64(len(out)) > limit {
+		return nil, ErrTooLarge
+	}
+	return out, nil
+}

@@ -1,0 +1,335 @@
+package transfer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"filippo.io/age"
+	"github.com/klauspost/compress/zstd"
+
+	"imageshare/card"
+	icrypto "imageshare/crypto"
+	"imageshare/study"
+)
+
+// ManifestVersion is the version of the manifest's JSON.
+const ManifestVersion = 1
+
+// Limits a receiver applies to a manifest.
+const (
+	MaxFiles        = 200_000
+	MaxPathLength   = 1024
+	maxManifestJSON = 128 << 20
+)
+
+// Codecs of a chunk's sealed plaintext.
+const (
+	CodecZstd = "zstd"
+	CodecNone = "none"
+)
+
+// Manifest lists what an offer holds. It travels sealed; only a card holder
+// can read it.
+type Manifest struct {
+	Version   int             `json:"version"`
+	OfferID   string          `json:"offer_id"`
+	Created   time.Time       `json:"created"`
+	Expires   time.Time       `json:"expires"`
+	Site      string          `json:"site,omitempty"`
+	Studies   []study.Summary `json:"studies"`
+	Files     []File          `json:"files"`
+	ChunkSize int64           `json:"chunk_size"`
+	Chunks    []Chunk         `json:"chunks"`
+}
+
+// File is one file of the offer. Files are laid end to end, in manifest
+// order, into one stream of bytes that is cut into chunks.
+type File struct {
+	Path     string     `json:"path"`
+	Size     int64      `json:"size"`
+	SHA256   string     `json:"sha256"`
+	Kind     study.Kind `json:"kind"`
+	StudyUID string     `json:"study_uid,omitempty"`
+	Series   string     `json:"series_uid,omitempty"`
+	SOP      string     `json:"sop_instance_uid,omitempty"`
+}
+
+// Chunk is one piece of the stream: Size bytes of plaintext, compressed with
+// Codec, sealed with age into Stored bytes.
+type Chunk struct {
+	Size         int64  `json:"size"`
+	SHA256       string `json:"sha256"`
+	Codec        string `json:"codec"`
+	Stored       int64  `json:"stored"`
+	StoredSHA256 string `json:"stored_sha256"`
+}
+
+// TotalSize is the sum of the files' sizes.
+func (m *Manifest) TotalSize() int64 {
+	var n int64
+	for _, f := range m.Files {
+		n += f.Size
+	}
+	return n
+}
+
+// StoredSize is the number of bytes a receiver fetches.
+func (m *Manifest) StoredSize() int64 {
+	var n int64
+	for _, c := range m.Chunks {
+		n += c.Stored
+	}
+	return n
+}
+
+// Report returns the report file, if the offer has one.
+func (m *Manifest) Report() (File, bool) {
+	for _, f := range m.Files {
+		if f.Kind == study.KindReport {
+			return f, true
+		}
+	}
+	return File{}, false
+}
+
+// ManifestError says what is wrong with a manifest.
+type ManifestError struct {
+	Field string
+	Err   error
+}
+
+func (e *ManifestError) Error() string {
+	return fmt.Sprintf("invalid manifest: %s: %v", e.Field, e.Err)
+}
+func (e *ManifestError) Unwrap() error { return e.Err }
+
+func invalid(field string, format string, args ...any) error {
+	return &ManifestError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// Validate checks everything a receiver relies on before it writes a byte:
+// names that stay inside the study folder, sizes that add up, hashes that
+// are hashes. It is the only gate between a sender's manifest and the
+// receiver's disk.
+func (m *Manifest) Validate(offer card.OfferID) error {
+	if m.Version != ManifestVersion {
+		return invalid("version", "%d, this receiver reads %d", m.Version, ManifestVersion)
+	}
+	if m.OfferID != offer.String() {
+		return invalid("offer_id", "manifest is for another offer")
+	}
+	if m.ChunkSize <= 0 || m.ChunkSize > MaxChunkSize {
+		return invalid("chunk_size", "%d is outside 1..%d", m.ChunkSize, MaxChunkSize)
+	}
+	if len(m.Files) == 0 {
+		return invalid("files", "no files")
+	}
+	if len(m.Files) > MaxFiles {
+		return invalid("files", "%d files, more than %d", len(m.Files), MaxFiles)
+	}
+	seen := make(map[string]string, len(m.Files))
+	var total int64
+	for i, f := range m.Files {
+		field := fmt.Sprintf("files[%d]", i)
+		if err := validPath(f.Path); err != nil {
+			return &ManifestError{Field: field + ".path", Err: err}
+		}
+		// Two names that a case-insensitive file system would merge are
+		// refused too: the trauma center's PACS import may run on one.
+		key := strings.ToLower(f.Path)
+		if prev, dup := seen[key]; dup {
+			return invalid(field+".path", "%q duplicates %q", f.Path, prev)
+		}
+		seen[key] = f.Path
+		if f.Size < 0 || f.Size > 1<<40 {
+			return invalid(field+".size", "%d is not a file size", f.Size)
+		}
+		if !isHexHash(f.SHA256) {
+			return invalid(field+".sha256", "not a SHA-256")
+		}
+		if f.Kind != study.KindDICOM && f.Kind != study.KindReport {
+			return invalid(field+".kind", "unknown kind %q", f.Kind)
+		}
+		total += f.Size
+	}
+	// Every directory a file needs must not itself be a file.
+	for _, f := range m.Files {
+		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
+			if other, clash := seen[strings.ToLower(d)]; clash {
+				return invalid("files", "%q is both a file and the folder of %q", other, f.Path)
+			}
+		}
+	}
+	want := (total + m.ChunkSize - 1) / m.ChunkSize
+	if int64(len(m.Chunks)) != want {
+		return invalid("chunks", "%d chunks for %d bytes in chunks of %d, want %d", len(m.Chunks), total, m.ChunkSize, want)
+	}
+	for i, c := range m.Chunks {
+		field := fmt.Sprintf("chunks[%d]", i)
+		size := m.ChunkSize
+		if i == len(m.Chunks)-1 {
+			size = total - int64(i)*m.ChunkSize
+		}
+		if c.Size != size {
+			return invalid(field+".size", "%d, want %d", c.Size, size)
+		}
+		if c.Stored <= 0 || c.Stored > MaxSealedChunkSize {
+			return invalid(field+".stored", "%d is outside 1..%d", c.Stored, MaxSealedChunkSize)
+		}
+		if c.Codec != CodecZstd && c.Codec != CodecNone {
+			return invalid(field+".codec", "unknown codec %q", c.Codec)
+		}
+		if !isHexHash(c.SHA256) || !isHexHash(c.StoredSHA256) {
+			return invalid(field, "bad SHA-256")
+		}
+	}
+	return nil
+}
+
+func isHexHash(s string) bool {
+	b, err := hex.DecodeString(s)
+	return err == nil && len(b) == sha256.Size && s == strings.ToLower(s)
+}
+
+// validPath accepts a relative, slash-separated name that is safe to create
+// under the study folder on Linux, macOS and Windows alike.
+func validPath(p string) error {
+	switch {
+	case p == "":
+		return errors.New("empty name")
+	case len(p) > MaxPathLength:
+		return fmt.Errorf("name is %d bytes, more than %d", len(p), MaxPathLength)
+	case !utf8.ValidString(p):
+		return errors.New("name is not UTF-8")
+	case strings.HasPrefix(p, "/"):
+		return fmt.Errorf("%q is an absolute name", p)
+	case strings.ContainsAny(p, "\\:*?\"<>|"):
+		return fmt.Errorf("%q holds a character that is not allowed in a file name", p)
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%q holds a control character", p)
+		}
+	}
+	for _, el := range strings.Split(p, "/") {
+		switch {
+		case el == "" || el == "." || el == "..":
+			return fmt.Errorf("%q has an empty, \".\" or \"..\" element", p)
+		case len(el) > 255:
+			return fmt.Errorf("%q has an element longer than 255 bytes", p)
+		case strings.HasSuffix(el, ".") || strings.HasSuffix(el, " "):
+			return fmt.Errorf("%q has an element ending in a dot or space", p)
+		case isDeviceName(el):
+			return fmt.Errorf("%q names a device", p)
+		case strings.EqualFold(el, stagingDir):
+			return fmt.Errorf("%q uses the reserved name %s", p, stagingDir)
+		}
+	}
+	return nil
+}
+
+func isDeviceName(el string) bool {
+	base := strings.ToUpper(el)
+	if i := strings.IndexByte(base, '.'); i >= 0 {
+		base = base[:i]
+	}
+	base = strings.TrimRight(base, " ")
+	switch base {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
+		return true
+	}
+	if len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) {
+		c := base[3]
+		return c >= '0' && c <= '9' || strings.ContainsRune("¹²³", rune(c))
+	}
+	return false
+}
+
+var (
+	manifestEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(false))
+)
+
+// sealManifest encodes m as JSON, compresses it and seals it to r.
+func sealManifest(m *Manifest, r age.Recipient) ([]byte, error) {
+	js, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encoding manifest: %w", err)
+	}
+	sealed, err := icrypto.Seal(r, manifestEncoder.EncodeAll(js, nil))
+	if err != nil {
+		return nil, fmt.Errorf("sealing manifest: %w", err)
+	}
+	if len(sealed) > MaxManifestSize {
+		return nil, fmt.Errorf("manifest is %d bytes sealed, more than %d: split the study", len(sealed), MaxManifestSize)
+	}
+	return sealed, nil
+}
+
+// ManifestHash is what the card carries to commit to the sealed manifest.
+func ManifestHash(sealed []byte) [card.ManifestHashSize]byte {
+	sum := sha256.Sum256(sealed)
+	var h [card.ManifestHashSize]byte
+	copy(h[:], sum[:])
+	return h
+}
+
+// OpenManifest checks a sealed manifest against the card, decrypts it and
+// validates it.
+func OpenManifest(sealed []byte, offer *card.Offer, id age.Identity) (*Manifest, error) {
+	if ManifestHash(sealed) != offer.ManifestHash {
+		return nil, ErrManifestMismatch
+	}
+	z, err := icrypto.Open(id, sealed, MaxManifestSize)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCannotDecrypt, err)
+	}
+	js, err := decompressLimited(z, maxManifestJSON)
+	if err != nil {
+		return nil, &ManifestError{Field: "encoding", Err: err}
+	}
+	return decodeManifest(js, offer.ID)
+}
+
+func decodeManifest(js []byte, offer card.OfferID) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(js, &m); err != nil {
+		return nil, &ManifestError{Field: "json", Err: err}
+	}
+	if err := m.Validate(offer); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// Errors opening a manifest.
+var (
+	ErrManifestMismatch = errors.New("the sender served a manifest that is not the one on the card")
+	ErrCannotDecrypt    = errors.New("the card's key does not open this study")
+)
+
+// decompressLimited decompresses a zstd stream of at most limit bytes,
+// with the decoder's memory capped too: the input is untrusted.
+func decompressLimited(z []byte, limit int64) ([]byte, error) {
+	d, err := zstd.NewReader(bytes.NewReader(z), zstd.WithDecoderMaxMemory(uint64(limit)), zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	out, err := io.ReadAll(io.LimitReader(d, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(out)) > limit {
+		return nil, fmt.Errorf("decompresses to more than %d bytes", limit)
+	}
+	return out, nil
+}

@@ -1,0 +1,201 @@
+package transfer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"sync"
+)
+
+// stagingDir is the folder, inside the study folder, that holds files still
+// being received. Nothing in it has been verified.
+const stagingDir = ".imageshare"
+
+// FileError reports a received file that failed verification, or could not
+// be written.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return fmt.Sprintf("%s: %v", e.Path, e.Err) }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Store writes an offer's files into a study folder as chunks arrive. A file
+// is written under a temporary name in the staging folder, and renamed to
+// its own name only once its SHA-256 matches the manifest: a name in the
+// study folder always holds a whole, verified file. Writes cannot leave the
+// folder, whatever names the manifest holds.
+type Store struct {
+	dir     string
+	root    *os.Root
+	m       *Manifest
+	offsets []int64
+
+	mu        sync.Mutex
+	remaining []int64
+	verified  int
+	// OnFile, if set, is called after each file is verified and in place.
+	OnFile func(f File)
+}
+
+// OpenStore prepares dir, which is created if needed, to receive m. m must
+// have been validated.
+func OpenStore(dir string, m *Manifest) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating study folder: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening study folder: %w", err)
+	}
+	if err := root.MkdirAll(path.Join(stagingDir, "partial"), 0o700); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("creating %s: %w", path.Join(dir, stagingDir), err)
+	}
+	s := &Store{dir: dir, root: root, m: m, offsets: make([]int64, len(m.Files)), remaining: make([]int64, len(m.Files))}
+	var off int64
+	for i, f := range m.Files {
+		s.offsets[i] = off
+		s.remaining[i] = f.Size
+		off += f.Size
+	}
+	return s, nil
+}
+
+// Dir is the study folder.
+func (s *Store) Dir() string { return s.dir }
+
+// Close releases the folder. Files not yet verified stay in the staging
+// folder.
+func (s *Store) Close() error { return s.root.Close() }
+
+func partialName(i int) string { return path.Join(stagingDir, "partial", strconv.Itoa(i)) }
+
+// Put writes a verified chunk's plaintext into the files it covers, and
+// moves every file it completes into place. It is safe to call from several
+// goroutines, for different chunks.
+func (s *Store) Put(index int, plain []byte) error {
+	start := int64(index) * s.m.ChunkSize
+	end := start + int64(len(plain))
+	// The first file that ends after start.
+	i := sort.Search(len(s.m.Files), func(i int) bool { return s.offsets[i]+s.m.Files[i].Size > start })
+	for ; i < len(s.m.Files) && s.offsets[i] < end; i++ {
+		f := s.m.Files[i]
+		if f.Size == 0 {
+			continue // placed by Finish
+		}
+		from := max(start, s.offsets[i])
+		to := min(end, s.offsets[i]+f.Size)
+		if err := s.writeAt(i, plain[from-start:to-start], from-s.offsets[i]); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.remaining[i] -= to - from
+		complete := s.remaining[i] == 0
+		s.mu.Unlock()
+		if complete {
+			if err := s.complete(i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) writeAt(i int, b []byte, off int64) error {
+	fh, err := s.root.OpenFile(partialName(i), os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return s.diskError(err)
+	}
+	if _, err := fh.WriteAt(b, off); err != nil {
+		fh.Close()
+		return s.diskError(err)
+	}
+	if err := fh.Close(); err != nil {
+		return s.diskError(err)
+	}
+	return nil
+}
+
+func (s *Store) diskError(err error) error {
+	return fmt.Errorf("writing into %s: %w", s.dir, err)
+}
+
+// complete checks file i against the manifest and renames it into place.
+func (s *Store) complete(i int) error {
+	f := s.m.Files[i]
+	name := partialName(i)
+	fh, err := s.root.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return s.diskError(err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, fh)
+	if err == nil {
+		err = fh.Sync()
+	}
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return s.diskError(err)
+	}
+	if n != f.Size || hex.EncodeToString(h.Sum(nil)) != f.SHA256 {
+		s.root.Remove(name)
+		return &FileError{Path: f.Path, Err: fmt.Errorf("%w: SHA-256 differs", ErrCorrupt)}
+	}
+	if d := path.Dir(f.Path); d != "." {
+		if err := s.root.MkdirAll(d, 0o755); err != nil {
+			return s.diskError(err)
+		}
+	}
+	if err := s.root.Chmod(name, 0o644); err != nil {
+		return s.diskError(err)
+	}
+	if err := s.root.Rename(name, f.Path); err != nil {
+		return s.diskError(err)
+	}
+	s.mu.Lock()
+	s.verified++
+	s.mu.Unlock()
+	if s.OnFile != nil {
+		s.OnFile(f)
+	}
+	return nil
+}
+
+// ErrIncomplete is returned by Finish when files are missing.
+var ErrIncomplete = errors.New("not every file was received")
+
+// Finish places the empty files, checks that every file is verified and in
+// place, and removes the staging folder.
+func (s *Store) Finish() error {
+	for i, f := range s.m.Files {
+		if f.Size == 0 {
+			if err := s.complete(i); err != nil {
+				return err
+			}
+		}
+	}
+	s.mu.Lock()
+	verified := s.verified
+	s.mu.Unlock()
+	if verified != len(s.m.Files) {
+		return fmt.Errorf("%w: %d of %d verified", ErrIncomplete, verified, len(s.m.Files))
+	}
+	if err := s.root.RemoveAll(stagingDir); err != nil {
+		return s.diskError(err)
+	}
+	if d, err := os.Open(s.dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
