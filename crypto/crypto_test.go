@@ -70,8 +70,14 @@ func TestDeriveKeysMatchesDocumentedDerivation(t *testing.T) {
 	if got := k.Recipient.String(); got != want {
 		t.Fatalf("recipient = %s, want %s", got, want)
 	}
-	// Vector for docs/PROTOCOL.md: secret 00 01 02 … 1f.
-	t.Logf("vector: recipient %s verifier %s", k.Recipient, hex.EncodeToString(k.Verifier))
+	// The vector in docs/PROTOCOL.md: secret 00 01 02 … 1f.
+	const (
+		wantRecipient = "age1ck8m7fum34eyhkhl5v07r6hyz4s2kh4y0cfcakzkh2he8qzk24gs3dgwzr"
+		wantVerifier  = "f314abd4d92f1d01601464aeec5c8af57b9c15404fd6c4bd72146020c3e62789"
+	)
+	if k.Recipient.String() != wantRecipient || hex.EncodeToString(k.Verifier) != wantVerifier {
+		t.Fatalf("test vector changed: recipient %s verifier %x", k.Recipient, k.Verifier)
+	}
 }
 
 func TestBech32KnownVector(t *testing.T) {

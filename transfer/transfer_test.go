@@ -303,7 +303,9 @@ func rawExchange(t *testing.T, open func(context.Context) (Stream, error), frame
 func TestPeerWithoutProofGetsNothing(t *testing.T) {
 	fx := newFixture(t, []int{5000}, 1000)
 	open := listen(t, fx.srv, receiverID)
-	hello := func(proof []byte) frame { return frame{MsgHello, append(append([]byte{}, fx.offer.ID[:]...), proof...)} }
+	hello := func(proof []byte) frame {
+		return frame{MsgHello, append(append([]byte{}, fx.offer.ID[:]...), proof...)}
+	}
 	getAll := []frame{{MsgGetManifest, nil}, {MsgGetChunk, []byte{0, 0, 0, 0}}}
 	goodProof := icrypto.Prove(fx.keys.Auth, fx.offer.ID[:], senderID, receiverID)
 	for name, frames := range map[string][]frame{

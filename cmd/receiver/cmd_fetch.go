@@ -250,7 +250,7 @@ func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(strin
 
 	// Show who and what before fetching a byte of image data.
 	if m.Site != "" {
-		fmt.Fprintf(stderr, "\nFrom       %s\n", m.Site)
+		fmt.Fprintf(stderr, "\nFrom:         %s\n", m.Site)
 	}
 	for _, s := range m.Studies {
 		fmt.Fprintln(stderr)
@@ -260,7 +260,7 @@ func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(strin
 	if r, ok := m.Report(); ok {
 		report = fmt.Sprintf("yes (%s, %s)", r.Path, study.FormatBytes(r.Size))
 	}
-	fmt.Fprintf(stderr, "Report     %s\nTransfer   %s to fetch (%s of files)\n\n", report, study.FormatBytes(m.StoredSize()), study.FormatBytes(m.TotalSize()))
+	fmt.Fprintf(stderr, "Report:       %s\nTransfer:     %s to fetch (%s of files)\n\n", report, study.FormatBytes(m.StoredSize()), study.FormatBytes(m.TotalSize()))
 	js.Emit(map[string]any{"type": "manifest", "site": m.Site, "studies": m.Studies, "files": len(m.Files), "bytes": m.TotalSize(), "stored_bytes": m.StoredSize(), "report": report != "no"})
 	if confirm != nil {
 		ok, err := confirm("Receive this study?")

@@ -341,7 +341,7 @@ func readStudy(ctx context.Context, o *sendOptions, stderr io.Writer, showProgre
 		js.Emit(map[string]any{"type": "study", "study": s.Summary})
 	}
 	if o.report != "" {
-		fmt.Fprintf(stderr, "Report     %s\n", filepath.Base(o.report))
+		fmt.Fprintf(stderr, "Report:       %s\n", filepath.Base(o.report))
 	}
 	fmt.Fprintln(stderr)
 	return studies, files, nil

@@ -1,0 +1,26 @@
+# imageshare — see README.md.
+GO ?= go
+
+.PHONY: all build test demo vet clean
+
+all: build
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+# The tests: unit tests of every package, and end-to-end scripts that run
+# the built commands over libp2p on this machine (e2e/testdata/*.txtar).
+# They read ../shared/dicom when it is there; CI requires it.
+test: vet
+	$(GO) test -race -timeout 40m ./...
+
+vet:
+	$(GO) vet ./...
+
+# The main job on this machine: a sample study from a sender, through the
+# card image, to a receiver, verified.
+demo: build
+	./scripts/demo.sh
+
+clean:
+	rm -rf bin
