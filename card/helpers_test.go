@@ -3,6 +3,7 @@ package card
 import (
 	"bytes"
 	"encoding/base32"
+	"image"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -48,4 +49,15 @@ func cardPNG(t testing.TB, uri string, d Details) []byte {
 		t.Fatalf("WritePNG: %v", err)
 	}
 	return buf.Bytes()
+}
+
+// cardImage draws a card without encoding it as PNG, for tests that only
+// need its pixels (PNG encoding is slow under the race detector).
+func cardImage(t testing.TB, uri string, d Details) *image.RGBA {
+	t.Helper()
+	img, err := drawCard(uri, d)
+	if err != nil {
+		t.Fatalf("drawCard: %v", err)
+	}
+	return img
 }

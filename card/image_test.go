@@ -79,29 +79,31 @@ func TestAlphanumericMode(t *testing.T) {
 
 func TestWritePNGDecodes(t *testing.T) {
 	rng := newRand(3)
-	for _, n := range []int{240, 262, 265, 280, 300} {
-		for _, passcode := range []bool{false, true} {
-			t.Run(fmt.Sprintf("len%d/passcode=%v", n, passcode), func(t *testing.T) {
-				uri := testURI(t, rng, n)
-				d := sampleDetails()
-				d.Passcode = passcode
-				data := cardPNG(t, uri, d)
-				cfg, err := png.DecodeConfig(bytes.NewReader(data))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if cfg.Width != CardWidth || cfg.Height != CardHeight {
-					t.Errorf("card is %d×%d, want %d×%d", cfg.Width, cfg.Height, CardWidth, CardHeight)
-				}
-				got, err := DecodeImage(bytes.NewReader(data))
-				if err != nil {
-					t.Fatalf("DecodeImage: %v", err)
-				}
-				if got != uri {
-					t.Errorf("DecodeImage = %q, want %q", got, uri)
-				}
-			})
-		}
+	for _, tt := range []struct {
+		n        int
+		passcode bool
+	}{{240, false}, {262, true}, {265, true}, {300, false}} {
+		uri := testURI(t, rng, tt.n)
+		t.Run(fmt.Sprintf("len%d/passcode=%v", tt.n, tt.passcode), func(t *testing.T) {
+			t.Parallel()
+			d := sampleDetails()
+			d.Passcode = tt.passcode
+			data := cardPNG(t, uri, d)
+			cfg, err := png.DecodeConfig(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Width != CardWidth || cfg.Height != CardHeight {
+				t.Errorf("card is %d×%d, want %d×%d", cfg.Width, cfg.Height, CardWidth, CardHeight)
+			}
+			got, err := DecodeImage(bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("DecodeImage: %v", err)
+			}
+			if got != uri {
+				t.Errorf("DecodeImage = %q, want %q", got, uri)
+			}
+		})
 	}
 }
 
@@ -129,7 +131,7 @@ func zbarDecode(t *testing.T, path string) string {
 func TestWritePNGZbar(t *testing.T) {
 	rng := newRand(4)
 	dir := t.TempDir()
-	for i, n := range []int{240, 265, 300} {
+	for i, n := range []int{265, 300} {
 		uri := testURI(t, rng, n)
 		path := filepath.Join(dir, fmt.Sprintf("card%d.png", i))
 		if err := os.WriteFile(path, cardPNG(t, uri, sampleDetails()), 0o600); err != nil {
@@ -220,11 +222,12 @@ func TestLayoutStaysOnCard(t *testing.T) {
 func TestExtremeCardsDecode(t *testing.T) {
 	rng := newRand(6)
 	for name, d := range extremeDetails() {
+		uri := testURI(t, rng, 265)
 		t.Run(name, func(t *testing.T) {
-			uri := testURI(t, rng, 265)
-			got, err := DecodeImage(bytes.NewReader(cardPNG(t, uri, d)))
+			t.Parallel()
+			got, err := scan(luminance(cardImage(t, uri, d)))
 			if err != nil || got != uri {
-				t.Errorf("DecodeImage = %q, %v; want %q", got, err, uri)
+				t.Errorf("scan = %q, %v; want %q", got, err, uri)
 			}
 		})
 	}
@@ -234,10 +237,7 @@ func TestExtremeCardsDecode(t *testing.T) {
 // pattern where the layout put the QR code.
 func TestCardLooks(t *testing.T) {
 	uri := testURI(t, newRand(7), 265)
-	img, err := png.Decode(bytes.NewReader(cardPNG(t, uri, sampleDetails())))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := cardImage(t, uri, sampleDetails())
 	white := color.Gray{0xff}
 	for _, p := range []image.Point{{0, 0}, {CardWidth - 1, 0}, {0, CardHeight - 1}, {CardWidth - 1, CardHeight - 1}} {
 		if got := color.GrayModel.Convert(img.At(p.X, p.Y)); got != white {

@@ -20,12 +20,12 @@ import (
 // mediaDirectoryClass is the SOP class of a DICOMDIR.
 const mediaDirectoryClass = "1.2.840.10008.1.3.10"
 
-// undefinedLength is the value length of a sequence or of encapsulated pixel
-// data that ends with a delimitation item.
+// undefinedLength is the value length of a sequence, item or encapsulated
+// pixel data that ends with a delimitation item.
 const undefinedLength = 0xFFFFFFFF
 
-// headerBuffer is the read buffer of one file. The library's own 100-byte
-// and 132-byte peeks must fit in it.
+// headerBuffer is the read buffer of the parser. The library's 132-byte
+// peek must fit in it.
 const headerBuffer = 32 << 10
 
 // instance is what the scanner keeps of one file's header.
@@ -35,8 +35,7 @@ type instance struct {
 	studyDate, studyTime, studyDesc, accession, institution                  string
 	seriesDesc                                                               string
 	seriesNumber, instanceNumber                                             int
-
-	hasRows, hasPixelData bool
+	hasRows                                                                  bool
 }
 
 // isDICOMDIR reports whether the file is a media directory, not an instance.
@@ -95,8 +94,276 @@ func syntaxOf(ts string) syntax {
 	return explicitLE
 }
 
-// countingReader counts the bytes read through it, so that the scanner knows
-// where in the file the parser is: position = n - buffered.
+// uid is the plain transfer syntax the library is told a data set is in.
+func (ts syntax) uid() string {
+	switch {
+	case ts.implicit:
+		return uid.ImplicitVRLittleEndian
+	case ts.bo == binary.BigEndian:
+		return uid.ExplicitVRBigEndian
+	}
+	return uid.ExplicitVRLittleEndian
+}
+
+// parseOptions are the options of every parser. Pixel data is never read:
+// the top-level one lies past the end the parser is given, and one nested
+// (an icon) is skipped.
+var parseOptions = []dicom.ParseOption{
+	dicom.SkipPixelData(),
+	dicom.AllowUnknownSpecificCharacterSet(),
+}
+
+// readInstance reads the header of one file of size bytes.
+//
+// It first walks the file's structure, header by header, checking every
+// length against what holds it (validate): that finds truncated files, which
+// the library does not always notice, and keeps the library from allocating
+// a length that no byte backs, which it does before reading a value. The
+// library then parses the data set up to the pixel data, from a stream that
+// starts with a meta group made here: so it never infers a transfer syntax
+// (inferring, it allocates the first element's length in each syntax it
+// tries) and never sees the pixel data.
+func readInstance(ra io.ReaderAt, size int64) (in *instance, err error) {
+	defer func() {
+		// The library panics on some malformed input, such as a value of
+		// an unexpected type where it calls MustGetStrings.
+		if r := recover(); r != nil {
+			in, err = nil, fmt.Errorf("%w: the parser failed: %v", ErrMalformed, r)
+		}
+	}()
+	if size == 0 {
+		return nil, fmt.Errorf("%w: empty file", ErrNotDICOM)
+	}
+	head := make([]byte, 132)
+	n, _ := ra.ReadAt(head, 0)
+	head = head[:n]
+
+	in = &instance{}
+	var ts syntax
+	var start int64 // where the data set starts
+	bare := n < 132 || string(head[128:]) != "DICM"
+	if bare {
+		if ts, err = bareSyntax(ra, size, head); err != nil {
+			return nil, err
+		}
+	} else {
+		var meta metaGroup
+		if meta, err = readMeta(ra, size); err != nil {
+			return nil, err
+		}
+		if meta.ts == "" {
+			return nil, fmt.Errorf("%w: the meta group has no Transfer Syntax UID (0002,0010)", ErrMalformed)
+		}
+		in.tsUID, in.mediaClassUID = meta.ts, meta.class
+		start, ts = meta.end, syntaxOf(meta.ts)
+	}
+
+	// The data set, and where to read it from again for the library.
+	var c cursor
+	var reopen func() io.Reader
+	if ts.deflated {
+		deflated := func() io.Reader { return flate.NewReader(io.NewSectionReader(ra, start, size-start)) }
+		c = &streamCursor{br: bufio.NewReaderSize(deflated(), headerBuffer), inflated: true}
+		reopen = deflated
+		ts = explicitLE
+	} else {
+		c = &fileCursor{ra: ra, off: start, size: size}
+		reopen = func() io.Reader { return io.NewSectionReader(ra, start, size-start) }
+	}
+	v := &validator{c: c, ts: ts, bare: bare}
+	if err := v.dataset(); err != nil {
+		return nil, err
+	}
+	if in.hasRows = v.rows; v.rows && !v.pixel {
+		// A file cut at the start of its pixel data ends where an element
+		// ends; an image without pixel data is as useless.
+		return nil, fmt.Errorf("%w: the file ends before its pixel data", ErrTruncated)
+	}
+	end := v.end
+	if v.pixel {
+		end = v.pixelAt
+	}
+	base := start // where the library's offsets start, for messages
+	if c.limit() < 0 {
+		base, end = 0, end+start // the validator counted inflated bytes
+	}
+	if err := parseDataSet(in, io.LimitReader(reopen(), end-start), end-start, ts, bare, v, base); err != nil {
+		return nil, err
+	}
+	if in.tsUID == "" {
+		in.tsUID = ts.uid() // no meta group: the syntax inferred
+	}
+	return in, nil
+}
+
+// metaGroup is what the scanner needs of a file's meta group.
+type metaGroup struct {
+	end       int64 // where the data set starts
+	ts, class string
+}
+
+// readMeta reads the meta group after the preamble: explicit VR little
+// endian elements of group 0002, as many as its group length says or, when
+// it has none, as long as they are of group 0002.
+func readMeta(ra io.ReaderAt, size int64) (metaGroup, error) {
+	c := &fileCursor{ra: ra, off: 132, size: size}
+	var m metaGroup
+	groupEnd := int64(-1)
+	for first := true; ; first = false {
+		if groupEnd >= 0 && c.off >= groupEnd {
+			if c.off > groupEnd {
+				return m, fmt.Errorf("%w: an element runs past the end of the meta group at byte %d", ErrMalformed, groupEnd)
+			}
+			break
+		}
+		b, err := c.peek(12)
+		if err != nil {
+			return m, err
+		}
+		if len(b) < 8 && groupEnd < 0 && !first {
+			break // nothing after the meta group
+		}
+		h, err := decodeHeader(b, explicitLE)
+		if err != nil {
+			return m, fmt.Errorf("%w: the file ends inside its meta group", ErrTruncated)
+		}
+		if h.tag.Group != tag.MetadataGroup {
+			if first {
+				return m, fmt.Errorf("%w: element %s where the meta group should start", ErrMalformed, h)
+			}
+			break // no group length: the group ends where group 0002 does
+		}
+		if h.vl == undefinedLength || h.vl > 1<<16 {
+			return m, fmt.Errorf("%w: meta element %s has length %d", ErrMalformed, h, h.vl)
+		}
+		c.off += h.n
+		value, err := c.peek(int(h.vl))
+		if err != nil {
+			return m, err
+		}
+		if len(value) < int(h.vl) {
+			return m, fmt.Errorf("%w: the file ends inside its meta group", ErrTruncated)
+		}
+		switch {
+		case first && h.tag == tag.FileMetaInformationGroupLength && h.vr == "UL" && h.vl == 4:
+			groupEnd = c.off + 4 + int64(binary.LittleEndian.Uint32(value))
+			if groupEnd > size {
+				return m, fmt.Errorf("%w: the meta group ends at byte %d, after the end of the file (%d bytes)", ErrTruncated, groupEnd, size)
+			}
+		case h.tag == tag.TransferSyntaxUID:
+			m.ts = trimValue(value)
+		case h.tag == tag.MediaStorageSOPClassUID:
+			m.class = trimValue(value)
+		}
+		c.off += int64(h.vl)
+	}
+	m.end = c.off
+	return m, nil
+}
+
+func trimValue(b []byte) string { return strings.Trim(string(b), " \x00") }
+
+// bareSyntax finds the transfer syntax of a file without preamble. It must
+// start with an element of group 0002 (a meta group written without
+// preamble) or 0008 (ACR-NEMA style, no meta group), in either byte order;
+// its syntax is the first of implicit VR little endian, explicit VR big
+// endian and explicit VR little endian that reads its first element from
+// the first 100 bytes, as the library would infer it.
+func bareSyntax(ra io.ReaderAt, size int64, head []byte) (syntax, error) {
+	if len(head) < 8 || size < 132 {
+		// The library peeks 132 bytes before anything else.
+		return syntax{}, fmt.Errorf("%w: %d bytes is too short", ErrNotDICOM, size)
+	}
+	le, be := binary.LittleEndian.Uint16(head), binary.BigEndian.Uint16(head)
+	if le != 0x0002 && le != 0x0008 && be != 0x0008 {
+		return syntax{}, fmt.Errorf("%w: no DICM prefix at byte 128 and no DICOM element at the start", ErrNotDICOM)
+	}
+	first := head[:100]
+	for _, ts := range []syntax{implicitLE, explicitBE, explicitLE} {
+		v := &validator{c: &fileCursor{ra: bytes.NewReader(first), size: int64(len(first))}, ts: ts}
+		if err := v.element(-1, 0); err == nil {
+			return ts, nil
+		}
+	}
+	return syntax{}, fmt.Errorf("%w: no DICM prefix, and no transfer syntax reads its first element", ErrNotDICOM)
+}
+
+// parseDataSet parses the n bytes of data set in r with the library, after a
+// meta group made here that names ts, and keeps the elements in needs.
+func parseDataSet(in *instance, r io.Reader, n int64, ts syntax, bare bool, v *validator, base int64) error {
+	prefix := fakeMeta(ts)
+	cr := &countingReader{r: io.MultiReader(bytes.NewReader(prefix), r)}
+	// bufio.NewReader inside the library returns this reader as is (it is
+	// large enough), so the library reads through it and pos() is exact.
+	br := bufio.NewReaderSize(cr, headerBuffer)
+	total := int64(len(prefix)) + n
+	p, err := dicom.NewParser(br, total, nil, parseOptions...)
+	if err != nil {
+		return fmt.Errorf("%w: reading the meta group made for the parser: %w", ErrMalformed, err)
+	}
+	p.SetTransferSyntax(ts.bo, ts.implicit)
+	pos := func() int64 { return cr.n - int64(br.Buffered()) - int64(len(prefix)) }
+
+	inMeta := bare
+	for pos() < n {
+		at := pos()
+		b, _ := br.Peek(int(min(n-at, 12)))
+		h, err := decodeHeader(b, ts)
+		if err != nil {
+			return err
+		}
+		if inMeta && h.tag.Group != tag.MetadataGroup {
+			// A meta group without preamble is read as part of the data
+			// set; the syntax it names applies after it, as validate found.
+			inMeta = false
+			if ts != v.ts {
+				ts = v.ts
+				p.SetTransferSyntax(ts.bo, ts.implicit)
+				if h, err = decodeHeader(b, ts); err != nil {
+					return err
+				}
+			}
+		}
+		if h.tag == tag.SpecificCharacterSet && h.vr == "UN" {
+			// The library panics on a character set it did not read as
+			// text. Skipping it leaves the parser counting fewer bytes than
+			// it read, which only loosens its own check of the end.
+			if _, err := br.Discard(int(h.n) + int(h.vl)); err != nil {
+				return err
+			}
+			continue
+		}
+		e, err := p.Next()
+		if err != nil {
+			if errors.Is(err, dicom.ErrorEndOfDICOM) {
+				return nil
+			}
+			return fmt.Errorf("%w: reading element %s %s: %w", ErrMalformed, h, v.c.where(base+at), err)
+		}
+		in.set(e)
+	}
+	return nil
+}
+
+// fakeMeta is a preamble and a meta group that name ts, for the library.
+func fakeMeta(ts syntax) []byte {
+	value := ts.uid()
+	if len(value)%2 == 1 {
+		value += "\x00"
+	}
+	var b bytes.Buffer
+	b.Write(make([]byte, 128))
+	b.WriteString("DICM")
+	le := binary.LittleEndian
+	b.Write([]byte{0x02, 0x00, 0x00, 0x00, 'U', 'L', 4, 0})
+	b.Write(le.AppendUint32(nil, uint32(8+len(value))))
+	b.Write([]byte{0x02, 0x00, 0x10, 0x00, 'U', 'I'})
+	b.Write(le.AppendUint16(nil, uint16(len(value))))
+	b.WriteString(value)
+	return b.Bytes()
+}
+
+// countingReader counts the bytes read through it.
 type countingReader struct {
 	r io.Reader
 	n int64
@@ -108,401 +375,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// stream is a data set being parsed: the parser, the buffered reader under
-// it, and how to tell the position in the data set.
-type stream struct {
-	p    *dicom.Parser
-	br   *bufio.Reader
-	cr   *countingReader
-	size int64       // bytes in the stream
-	ra   io.ReaderAt // the file, to check encapsulated pixel data; nil when deflated
-	ts   syntax
-}
-
-func (s *stream) pos() int64 { return s.cr.n - int64(s.br.Buffered()) }
-
-// where says where byte at of the stream is, for messages.
-func (s *stream) where(at int64) string {
-	if s.ra == nil {
-		return fmt.Sprintf("at byte %d of the inflated data set", at)
-	}
-	return fmt.Sprintf("at byte %d", at)
-}
-
-// parseOptions are the options of every parser: pixel data is never read
-// (the top-level one is not even reached, see readInstance), and a header
-// is read as far as it can be.
-var parseOptions = []dicom.ParseOption{
-	dicom.SkipPixelData(),
-	dicom.AllowMissingMetaElementGroupLength(),
-	dicom.AllowUnknownSpecificCharacterSet(),
-}
-
-// readInstance reads the header of one file of size bytes: every top-level
-// element up to the pixel data, which it checks but does not read.
-func readInstance(ra io.ReaderAt, size int64) (in *instance, err error) {
-	defer func() {
-		// The library panics on some malformed input (MustGetStrings on a
-		// value of the wrong type, an empty group length).
-		if r := recover(); r != nil {
-			in, err = nil, fmt.Errorf("malformed DICOM: the parser failed: %v", r)
-		}
-	}()
-	if size == 0 {
-		return nil, fmt.Errorf("%w: empty file", ErrNotDICOM)
-	}
-	cr := &countingReader{r: io.NewSectionReader(ra, 0, size)}
-	// bufio.NewReader inside the library returns this reader as is (it is
-	// large enough), so the library reads through it and pos() is exact.
-	br := bufio.NewReaderSize(cr, headerBuffer)
-	head, _ := br.Peek(132)
-	preamble := len(head) == 132 && string(head[128:]) == "DICM"
-	if !preamble {
-		if err := checkBareStart(head, size); err != nil {
-			return nil, err
-		}
-	} else if err := checkMetaLength(ra, size); err != nil {
-		return nil, err
-	}
-
-	p, err := dicom.NewParser(br, size, nil, parseOptions...)
-	if err != nil {
-		if !preamble {
-			return nil, fmt.Errorf("%w: no DICM prefix, and no transfer syntax reads its first element", ErrNotDICOM)
-		}
-		if isTruncation(err) {
-			return nil, fmt.Errorf("%w: the file ends inside its meta group", ErrTruncated)
-		}
-		return nil, fmt.Errorf("reading the meta group: %w", err)
-	}
-	in = &instance{}
-	for _, e := range p.GetMetadata().Elements {
-		in.set(e)
-	}
-
-	s := &stream{p: p, br: br, cr: cr, size: size, ra: ra}
-	switch {
-	case in.tsUID != "":
-		s.ts = syntaxOf(in.tsUID)
-	default:
-		// The library inferred the syntax; infer it again the same way, as
-		// the parser does not say which it chose.
-		next, _ := br.Peek(100)
-		ts, ok := inferSyntax(next)
-		if !ok {
-			return nil, fmt.Errorf("%w: no transfer syntax reads its first element", ErrNotDICOM)
-		}
-		s.ts = ts
-	}
-	if s.ts.deflated {
-		if s, err = inflated(s); err != nil {
-			return nil, err
-		}
-	} else {
-		p.SetTransferSyntax(s.ts.bo, s.ts.implicit)
-	}
-	if err := s.readElements(in, !preamble); err != nil {
-		return nil, err
-	}
-	if in.hasRows && !in.hasPixelData {
-		// A file cut at the start of its pixel data ends where an element
-		// ends; an image without pixel data is as useless.
-		return nil, fmt.Errorf("%w: the file ends before its pixel data", ErrTruncated)
-	}
-	return in, nil
-}
-
-// checkBareStart accepts a file without preamble when it starts with an
-// element of group 0002 (a meta group written without preamble) or 0008
-// (ACR-NEMA style, no meta group), in either byte order.
-func checkBareStart(head []byte, size int64) error {
-	if len(head) < 8 || size < 132 {
-		// The library peeks 132 bytes before anything else.
-		return fmt.Errorf("%w: %d bytes is too short", ErrNotDICOM, size)
-	}
-	le, be := binary.LittleEndian.Uint16(head), binary.BigEndian.Uint16(head)
-	if le != 0x0002 && le != 0x0008 && be != 0x0008 {
-		return fmt.Errorf("%w: no DICM prefix at byte 128 and no DICOM element at the start", ErrNotDICOM)
-	}
-	return nil
-}
-
-// checkMetaLength checks that the meta group's length, when the group starts
-// with one, stays inside the file: the library checks it against the file
-// size with an error that does not say so.
-func checkMetaLength(ra io.ReaderAt, size int64) error {
-	var b [12]byte
-	if n, _ := ra.ReadAt(b[:], 132); n < len(b) {
-		return fmt.Errorf("%w: the file ends inside its meta group", ErrTruncated)
-	}
-	if binary.LittleEndian.Uint32(b[:4]) != 0x00000002 || string(b[4:6]) != "UL" {
-		return nil // no group length: the library reads group 0002 as far as it goes
-	}
-	if end := 144 + int64(binary.LittleEndian.Uint32(b[8:])); end > size {
-		return fmt.Errorf("%w: the meta group ends at byte %d, after the end of the file (%d bytes)", ErrTruncated, end, size)
-	}
-	return nil
-}
-
-// inferSyntax infers the transfer syntax of a data set that has none in a
-// meta group, as the library does: the first of implicit VR little endian,
-// explicit VR big endian and explicit VR little endian that reads one
-// element from the next 100 bytes.
-func inferSyntax(next []byte) (syntax, bool) {
-	if len(next) < 100 {
-		return syntax{}, false
-	}
-	for _, ts := range []syntax{implicitLE, explicitBE, explicitLE} {
-		p, _ := dicom.NewParser(bytes.NewReader(next), int64(len(next)), nil,
-			append([]dicom.ParseOption{dicom.SkipMetadataReadOnNewParserInit()}, parseOptions...)...)
-		if p == nil {
-			continue
-		}
-		p.SetTransferSyntax(ts.bo, ts.implicit)
-		if _, err := p.Next(); err == nil {
-			return ts, true
-		}
-	}
-	return syntax{}, false
-}
-
-// inflated returns a stream over the inflated data set of a file in the
-// deflated transfer syntax. It inflates the data set once to learn its size,
-// so that every check of readElements applies to it as to any other.
-func inflated(s *stream) (*stream, error) {
-	start := s.pos()
-	n, err := io.Copy(io.Discard, flate.NewReader(io.NewSectionReader(s.ra, start, s.size-start)))
-	if err != nil {
-		if isTruncation(err) {
-			return nil, fmt.Errorf("%w: the deflated data set ends early", ErrTruncated)
-		}
-		return nil, fmt.Errorf("inflating the data set: %w", err)
-	}
-	cr := &countingReader{r: flate.NewReader(io.NewSectionReader(s.ra, start, s.size-start))}
-	br := bufio.NewReaderSize(cr, headerBuffer)
-	opts := append([]dicom.ParseOption{dicom.SkipMetadataReadOnNewParserInit()}, parseOptions...)
-	p, _ := dicom.NewParser(br, n, nil, opts...)
-	if p == nil {
-		return nil, fmt.Errorf("reading the inflated data set (%d bytes): too short", n)
-	}
-	ts := explicitLE
-	p.SetTransferSyntax(ts.bo, ts.implicit)
-	return &stream{p: p, br: br, cr: cr, size: n, ts: ts}, nil
-}
-
-// elementHeader is the tag, VR and length of an element, as the library
-// will read them.
-type elementHeader struct {
-	tag tag.Tag
-	vr  string // "" when implicit
-	vl  uint32
-	n   int64 // bytes in the header
-}
-
-func (h elementHeader) String() string { return tagName(h.tag) }
-
-// peekHeader decodes the header of the next element without consuming it.
-func (s *stream) peekHeader() (elementHeader, error) {
-	b, _ := s.br.Peek(int(min(s.size-s.pos(), 12)))
-	return decodeHeader(b, s.ts)
-}
-
-// decodeHeader decodes the element header at the start of b, which holds at
-// most 12 bytes: fewer when the file ends.
-func decodeHeader(b []byte, ts syntax) (elementHeader, error) {
-	if len(b) < 8 {
-		return elementHeader{}, fmt.Errorf("%w: the last %d bytes are not a whole element", ErrTruncated, len(b))
-	}
-	bo := ts.bo
-	h := elementHeader{tag: tag.Tag{Group: bo.Uint16(b), Element: bo.Uint16(b[2:])}}
-	// Items are implicit in every syntax; the library reads them so.
-	if ts.implicit || h.tag == tag.Item {
-		h.vl, h.n = bo.Uint32(b[4:]), 8
-		return h, nil
-	}
-	h.vr = string(b[4:6])
-	switch h.vr {
-	// The VRs with a 32-bit length, as the library lists them.
-	case "NA", "OB", "OD", "OF", "OL", "OW", "SQ", "UN", "UC", "UR", "UT":
-		if len(b) < 12 {
-			return elementHeader{}, fmt.Errorf("%w: the file ends inside the header of element %s", ErrTruncated, h)
-		}
-		h.vl, h.n = bo.Uint32(b[8:]), 12
-	default:
-		h.vl, h.n = uint32(bo.Uint16(b[6:])), 8
-		if h.vl == 0xFFFF {
-			h.vl = undefinedLength // as the library reads it
-		}
-	}
-	return h, nil
-}
-
-// readElements parses the top-level elements one at a time until the pixel
-// data or the end. Before each it checks that a defined length stays inside
-// the file; at the pixel data it checks the data's extent and stops. bare
-// says that the file has no preamble, so that a meta group at its start is
-// read as part of the data set and its transfer syntax applied when it ends.
-func (s *stream) readElements(in *instance, bare bool) error {
-	inMeta := bare
-	for {
-		at := s.pos()
-		if at >= s.size {
-			return nil
-		}
-		h, err := s.peekHeader()
-		if err != nil {
-			return err
-		}
-		if inMeta && h.tag.Group != tag.MetadataGroup {
-			inMeta = false
-			if in.tsUID != "" {
-				if s.ts = syntaxOf(in.tsUID); s.ts.deflated {
-					return errors.New("deflated data set after a meta group without preamble: not supported")
-				}
-				s.p.SetTransferSyntax(s.ts.bo, s.ts.implicit)
-				if h, err = s.peekHeader(); err != nil {
-					return err
-				}
-			}
-		}
-		end := at + h.n + int64(h.vl)
-		switch {
-		case h.tag == tag.PixelData || h.tag == tag.FloatPixelData || h.tag == tag.DoubleFloatPixelData:
-			in.hasPixelData = true
-			end, err := s.checkPixelData(h, at)
-			if err != nil {
-				return err
-			}
-			return s.checkTrailing(end)
-		case h.tag == (tag.Tag{}) && s.zeroToEnd(at):
-			return nil // the file is padded with zeros
-		case h.vl != undefinedLength && end > s.size:
-			return fmt.Errorf("%w: element %s %s needs %d bytes, the file has %d left",
-				ErrTruncated, h, s.where(at), h.vl, s.size-at-h.n)
-		}
-		if h.tag == tag.SpecificCharacterSet && h.vr == "UN" {
-			// The library panics on a character set it did not read as
-			// text; the strings that follow are read as UTF-8 either way.
-			if err := s.skip(h); err != nil {
-				return err
-			}
-			continue
-		}
-		e, err := s.p.Next()
-		if err != nil {
-			if errors.Is(err, dicom.ErrorEndOfDICOM) {
-				return nil
-			}
-			if isTruncation(err) {
-				return fmt.Errorf("%w: the file ends inside element %s %s", ErrTruncated, h, s.where(at))
-			}
-			return fmt.Errorf("reading element %s %s: %w", h, s.where(at), err)
-		}
-		in.set(e)
-	}
-}
-
-// skip consumes the element whose header is h without the parser. The
-// parser then counts fewer bytes read than there are; that only loosens its
-// own check of the end of the file, which readElements makes itself.
-func (s *stream) skip(h elementHeader) error {
-	if h.vl == undefinedLength {
-		return fmt.Errorf("element %s has no length", h)
-	}
-	_, err := s.br.Discard(int(h.n) + int(h.vl))
-	return err
-}
-
-// checkPixelData checks that the pixel data whose header is at byte at ends
-// inside the file, without reading it: native data by its length,
-// encapsulated data by walking its item headers to the sequence delimiter.
-// It returns where the pixel data ends. The library would read native data
-// through to skip it, and stops silently at the end of the file inside
-// encapsulated data.
-func (s *stream) checkPixelData(h elementHeader, at int64) (int64, error) {
-	start := at + h.n
-	if h.vl != undefinedLength {
-		if left := s.size - start; int64(h.vl) > left {
-			return 0, fmt.Errorf("%w: pixel data needs %d bytes, the file has %d left", ErrTruncated, h.vl, left)
-		}
-		return start + int64(h.vl), nil
-	}
-	if s.ra == nil {
-		return 0, errors.New("encapsulated pixel data in a deflated data set")
-	}
-	bo := s.ts.bo
-	for off, n := start, 0; ; n++ {
-		var b [8]byte
-		if k, _ := s.ra.ReadAt(b[:], off); k < len(b) {
-			return 0, fmt.Errorf("%w: the file ends inside encapsulated pixel data, after %d items and before the sequence delimiter", ErrTruncated, n)
-		}
-		t := tag.Tag{Group: bo.Uint16(b[:]), Element: bo.Uint16(b[2:])}
-		l := bo.Uint32(b[4:])
-		switch t {
-		case tag.SequenceDelimitationItem:
-			return off + 8, nil
-		case tag.Item:
-			if l == undefinedLength {
-				return 0, fmt.Errorf("pixel data item %d at byte %d has no length", n, off)
-			}
-			off += 8 + int64(l)
-			if off > s.size {
-				return 0, fmt.Errorf("%w: pixel data item %d needs %d bytes, the file ends first", ErrTruncated, n, l)
-			}
-		default:
-			return 0, fmt.Errorf("element %s at byte %d inside encapsulated pixel data", tagName(t), off)
-		}
-	}
-}
-
-// checkTrailing checks that the elements after the pixel data, from byte
-// off, end inside the file: padding, most often. It follows defined lengths
-// only; a sequence of undefined length there is left unchecked.
-func (s *stream) checkTrailing(off int64) error {
-	if s.ra == nil {
-		return nil
-	}
-	for off < s.size {
-		var b [12]byte
-		n, _ := s.ra.ReadAt(b[:min(int64(len(b)), s.size-off)], off)
-		h, err := decodeHeader(b[:n], s.ts)
-		switch {
-		case err != nil:
-			return err
-		case h.tag == (tag.Tag{}) && s.zeroToEnd(off):
-			return nil
-		case h.vl == undefinedLength:
-			return nil
-		}
-		if off += h.n + int64(h.vl); off > s.size {
-			return fmt.Errorf("%w: element %s after the pixel data runs past the end of the file", ErrTruncated, h)
-		}
-	}
-	return nil
-}
-
-// zeroToEnd reports whether the file holds only zeros from at to its end.
-func (s *stream) zeroToEnd(at int64) bool {
-	if s.ra == nil {
-		return false
-	}
-	buf := make([]byte, 32<<10)
-	for off := at; off < s.size; {
-		n, err := s.ra.ReadAt(buf[:min(int64(len(buf)), s.size-off)], off)
-		if n == 0 && err != nil {
-			return false
-		}
-		for _, c := range buf[:n] {
-			if c != 0 {
-				return false
-			}
-		}
-		off += int64(n)
-	}
-	return true
-}
-
-// isTruncation reports whether the library failed because the data ended.
+// isTruncation reports whether a read failed because the data ended.
 func isTruncation(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, dicomio.ErrorInsufficientBytesLeft)
@@ -511,9 +384,6 @@ func isTruncation(err error) bool {
 // set keeps e if the scanner needs it.
 func (in *instance) set(e *dicom.Element) {
 	switch e.Tag {
-	case tag.Rows:
-		in.hasRows = true
-		return
 	case tag.SeriesNumber:
 		in.seriesNumber = atoi(firstString(e))
 		return

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestHelpDocumentsEveryExitCode(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, nil, &out, &out); code != 0 {
+		t.Fatalf("--help exited %d", code)
+	}
+	for _, code := range []int{exitOK, exitError, exitUsage, exitBadInput, exitAmbiguous, exitNetwork, exitExpired, exitInterrupted} {
+		if !strings.Contains(out.String(), fmt.Sprintf("\n    %-3d ", code)) && !strings.Contains(out.String(), fmt.Sprintf("\n    %d ", code)) {
+			t.Errorf("--help does not document exit status %d", code)
+		}
+	}
+	if !strings.Contains(out.String(), "Examples:") {
+		t.Error("--help has no examples")
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for name, args := range map[string][]string{
+		"no command":      {},
+		"unknown command": {"push"},
+		"no path":         {"send"},
+		"bad expiry":      {"send", "--expires", "-1h", "dir"},
+		"study and all":   {"send", "--study", "1.2", "--all-studies", "dir"},
+		"card not png":    {"send", "--card", "card.jpg", "dir"},
+		"bad listen":      {"send", "--listen", "0.0.0.0:7471", "dir"},
+		"unknown flag":    {"send", "--colour", "dir"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, nil, &stdout, &stderr); code != exitUsage {
+			t.Errorf("%s: exit %d, want %d (%s)", name, code, exitUsage, stderr.String())
+		}
+	}
+}
+
+func TestFlagsAfterPaths(t *testing.T) {
+	o, err := parseSend([]string{"dir1", "--site", "A", "dir2", "--keep"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.site != "A" || !o.keep || len(o.paths) != 2 || o.paths[1] != "dir2" {
+		t.Fatalf("parsed %+v", o)
+	}
+}
