@@ -197,9 +197,39 @@ func (g grey) candidates() []grey {
 	return out
 }
 
+// rotate returns g turned a quarter turn clockwise.
+func (g grey) rotate() grey {
+	out := grey{w: g.h, h: g.w, pix: make([]byte, len(g.pix))}
+	for y := 0; y < g.h; y++ {
+		for x := 0; x < g.w; x++ {
+			out.pix[x*out.w+(g.h-1-y)] = g.pix[y*g.w+x]
+		}
+	}
+	return out
+}
+
 // scan looks for a QR code in g and its copies, with a hybrid then a
-// global-histogram binarizer, normal then inverted.
+// global-histogram binarizer, normal then inverted; then in copies turned
+// a quarter, half and three quarters. gozxing's finder-pattern search
+// misses some well-formed codes in one orientation and finds them in
+// another (seen with version 8 cards printed by the sender), so the turns
+// are not only for photos taken sideways.
 func scan(g grey) (string, error) {
+	if text, err := scanUpright(g); err == nil {
+		return text, nil
+	}
+	r := g
+	for range 3 {
+		r = r.rotate()
+		if text, err := scanUpright(r); err == nil {
+			return text, nil
+		}
+	}
+	return "", ErrNoQRCode
+}
+
+// scanUpright is scan without the turns.
+func scanUpright(g grey) (string, error) {
 	hints := map[gozxing.DecodeHintType]any{
 		gozxing.DecodeHintType_TRY_HARDER: true,
 	}

@@ -91,15 +91,19 @@ func TestDecodePhoto(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		o    photoOptions
+		slow bool // skipped under the race detector
 	}{
-		{"phone", photoOptions{cardWidth: 540, canvas: image.Pt(800, 1200), degrees: 4, noise: 24, black: 40, white: 215, jpegQuality: 60}},
-		{"tilted the other way", photoOptions{cardWidth: 600, canvas: image.Pt(900, 1300), degrees: -7, noise: 16, black: 30, white: 230, jpegQuality: 60, gradientLight: true}},
-		{"small in frame", photoOptions{cardWidth: 420, canvas: image.Pt(1000, 1000), degrees: 2, noise: 12, black: 50, white: 200, jpegQuality: 60}},
-		{"big photo", photoOptions{cardWidth: 1500, canvas: image.Pt(2448, 3264), degrees: 5, noise: 20, black: 40, white: 220, jpegQuality: 60, gradientLight: true}},
+		{"phone", photoOptions{cardWidth: 540, canvas: image.Pt(800, 1200), degrees: 4, noise: 24, black: 40, white: 215, jpegQuality: 60}, false},
+		{"tilted the other way", photoOptions{cardWidth: 600, canvas: image.Pt(900, 1300), degrees: -7, noise: 16, black: 30, white: 230, jpegQuality: 60, gradientLight: true}, false},
+		{"small in frame", photoOptions{cardWidth: 420, canvas: image.Pt(1000, 1000), degrees: 2, noise: 12, black: 50, white: 200, jpegQuality: 60}, true},
+		{"big photo", photoOptions{cardWidth: 1500, canvas: image.Pt(2448, 3264), degrees: 5, noise: 20, black: 40, white: 220, jpegQuality: 60, gradientLight: true}, true},
 	} {
 		uri := testURI(t, rng, 265)
 		seed := rng.Uint64()
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.slow && raceEnabled {
+				t.Skip("slow under the race detector")
+			}
 			t.Parallel()
 			photo := photograph(t, newRand(seed), cardImage(t, uri, sampleDetails()), tt.o)
 			start := time.Now()
@@ -230,7 +234,7 @@ func TestDecodeImageNoQRCode(t *testing.T) {
 		{"white png", encodeImage(t, white, 0)},
 		{"noise png", encodeImage(t, noise, 0)},
 		{"noise jpeg", encodeImage(t, noise, 60)},
-		{"text only", encodeImage(t, text, 0)},
+		{"text only", encodeImage(t, text, 90)}, // JPEG: PNG is slow under -race
 		{"one pixel", encodeImage(t, image.NewGray(image.Rect(0, 0, 1, 1)), 0)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -408,4 +412,33 @@ func FuzzDecodeImage(f *testing.F) {
 			t.Skip("decoded an empty code") // possible, and fine
 		}
 	})
+}
+
+// Every card the sender prints must read back with our own decoder. Cards
+// the size of a sender's (QR version 8) with random contents cover all
+// masks; before DecodeImage tried turned copies, about one in 150 failed
+// here while zbarimg read them.
+func TestEveryRenderedCardDecodes(t *testing.T) {
+	n := 100
+	if raceEnabled {
+		n = 8
+	}
+	rng := newRand(20261128)
+	for i := range n {
+		u := testURI(t, rng, 125+rng.IntN(12))
+		got, err := DecodeImage(bytes.NewReader(cardPNG(t, u, sampleDetails())))
+		if err != nil || got != u {
+			v, _ := QRVersion(u)
+			t.Errorf("card %d (QR version %d, %d characters): %v", i, v, len(u), err)
+		}
+	}
+}
+
+// The card from a CI run that gozxing could not read upright.
+func TestRegressionVersion8Card(t *testing.T) {
+	const u = "IMAGESHARE:V1:AETAAJAIAEJCBIGVM46GT7BQJZODD47VS5YHRT4OHEJTGGIMJCOJMQZPFUPZNGQFAIQJ5MELOZSGXUDQEIYDUFOMFT2RWE57OGMXBTKF257L2DPCOHUSQWQDBDFIKWSOVIH7G7IEAXRM3OGYAYCRBZJZW27FPIO3MOSRHCMQLPPGJ3YGBACH6AAAAEDKUTY7ETZ6G"
+	got, err := DecodeImage(bytes.NewReader(cardPNG(t, u, sampleDetails())))
+	if err != nil || got != u {
+		t.Fatalf("got %v", err)
+	}
 }

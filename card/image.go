@@ -434,9 +434,9 @@ func formatExpires(t time.Time) string {
 	return s + " " + name + " (" + utc + ")"
 }
 
-// cleanText collapses white space and control characters to single spaces
-// and replaces characters the face has no glyph for with "?", so that the
-// card never shows an empty box.
+// cleanText collapses white space and control characters to single spaces,
+// drops invisible formatting characters, and replaces characters the face
+// has no glyph for with "?", so that the card never shows an empty box.
 func cleanText(face font.Face, s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "?")
@@ -446,6 +446,9 @@ func cleanText(face font.Face, s string) string {
 	for _, r := range s {
 		if unicode.IsSpace(r) || unicode.IsControl(r) {
 			space = b.Len() > 0
+			continue
+		}
+		if unicode.Is(unicode.Cf, r) { // invisible: zero-width space, direction marks
 			continue
 		}
 		if space {

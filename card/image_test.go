@@ -82,9 +82,13 @@ func TestWritePNGDecodes(t *testing.T) {
 	for _, tt := range []struct {
 		n        int
 		passcode bool
-	}{{240, false}, {262, true}, {265, true}, {300, false}} {
+		slow     bool // skipped under the race detector
+	}{{240, false, true}, {262, true, true}, {265, true, false}, {300, false, true}} {
 		uri := testURI(t, rng, tt.n)
 		t.Run(fmt.Sprintf("len%d/passcode=%v", tt.n, tt.passcode), func(t *testing.T) {
+			if tt.slow && raceEnabled {
+				t.Skip("slow under the race detector")
+			}
 			t.Parallel()
 			d := sampleDetails()
 			d.Passcode = tt.passcode
@@ -379,6 +383,7 @@ func TestCleanText(t *testing.T) {
 		{"  a \t b\n\nc  ", "a b c"},
 		{"a\x00b", "a b"},
 		{"MR 脳", "MR ?"},
+		{"a\u200bb\u200e", "ab"},
 		{"Hôpital", "Hôpital"},
 		{"bad\xffutf8", "bad?utf8"},
 	} {

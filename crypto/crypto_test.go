@@ -12,13 +12,13 @@ import (
 	"golang.org/x/crypto/curve25519"
 )
 
-func mustSecret(t *testing.T) Secret {
+func mustSecret(t *testing.T) *Secret {
 	t.Helper()
 	s, err := NewSecret()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return &s
 }
 
 func TestDeriveKeysDeterministicAndSeparate(t *testing.T) {
@@ -54,7 +54,7 @@ func TestDeriveKeysMatchesDocumentedDerivation(t *testing.T) {
 	for i := range s {
 		s[i] = byte(i)
 	}
-	k, err := DeriveKeys(s)
+	k, err := DeriveKeys(&s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestSealOpen(t *testing.T) {
 }
 
 func TestSecretNeverFormats(t *testing.T) {
-	s := mustSecret(t)
+	s := *mustSecret(t)
 	raw := hex.EncodeToString(s[:])
 	wrapped := struct{ Key Secret }{s}
 	for _, out := range []string{

@@ -28,8 +28,10 @@ type Keys struct {
 	Verifier ed25519.PublicKey
 }
 
-// DeriveKeys derives the study's keys from the card's secret.
-func DeriveKeys(s Secret) (*Keys, error) {
+// DeriveKeys derives the study's keys from the card's secret. It takes a
+// pointer so that the secret is not copied into argument words, which a
+// crash's traceback prints.
+func DeriveKeys(s *Secret) (*Keys, error) {
 	scalar, err := hkdf.Key(sha256.New, s[:], nil, labelAge, 32)
 	if err != nil {
 		return nil, fmt.Errorf("deriving age key: %w", err)

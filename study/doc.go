@@ -3,22 +3,31 @@
 //
 // ScanPaths walks folders and files, reads the header of every file with
 // github.com/suyashkumar/dicom and groups the instances by Study Instance UID.
-// Files that are not DICOM, are truncated or lack the UIDs a study needs are
-// collected as problems, never fatal. Select then picks what to send, and
-// refuses to mix patients: a card travels with one patient.
+// Files that are not DICOM, are truncated or malformed, or lack the UIDs a
+// study needs are collected as problems, never fatal. Select then picks what
+// to send, and refuses to mix patients: a card travels with one patient.
 //
-// Reading a header never reads pixel data. The scanner drives the parser one
-// top-level element at a time and stops in front of (7FE0,0010); it checks
-// from the element's length, or for encapsulated data from its item headers,
-// that the pixel data, and any element after it, ends inside the file:
+// A file is read in two passes, and its pixel data in neither:
 //
-//	preamble[128] "DICM" meta-group         (optional: files without them are read too)
-//	element ... element                     parsed by suyashkumar/dicom
-//	(7FE0,0010) length | items ... (FFFE,E0DD)  checked against the file size, not read
-//	(FFFC,FFFC) padding ...                 lengths checked, not read
+//	preamble[128] "DICM" meta-group   read here (files without them are read too)
+//	element ... element               1. lengths checked against what holds them,
+//	                                     down to items; 2. parsed by the library
+//	(7FE0,0010) length | items        1. lengths checked against the file size
+//	(FFFC,FFFC) padding ...           1. lengths checked
 //
-// Files written without a preamble or meta group (ACR-NEMA style, or a meta
-// group with no preamble) are read when their first element is of group 0002
-// or 0008; their transfer syntax is inferred the way the library infers it,
-// and a meta group's Transfer Syntax UID is applied once the group ends.
+// The first pass (validate) reads element headers only: it finds truncated
+// files, which the library does not always notice (it stops silently at the
+// end of encapsulated pixel data), and it keeps the library from allocating
+// a length that no byte backs, which it does before reading a value. The
+// second pass hands the library the data set up to the pixel data, after a
+// meta group made here that names the transfer syntax, so that the library
+// never infers one: inferring, it allocates the first element's length as
+// each syntax it tries reads it.
+//
+// Files without a preamble (ACR-NEMA style, or a meta group written with no
+// preamble) are read when their first element is of group 0002 or 0008.
+// Their transfer syntax is inferred as the library would: the first of
+// implicit VR little endian, explicit VR big endian and explicit VR little
+// endian that reads the first element from the first 100 bytes. A meta
+// group's Transfer Syntax UID applies once the group ends.
 package study

@@ -158,14 +158,16 @@ func readInstance(ra io.ReaderAt, size int64) (in *instance, err error) {
 		start, ts = meta.end, syntaxOf(meta.ts)
 	}
 
-	// The data set, and where to read it from again for the library.
+	// The data set, and where to read it from again for the library. from
+	// is its first byte in the validator's offsets: those of the file, or
+	// of the inflated data set.
 	var c cursor
 	var reopen func() io.Reader
+	from := start
 	if ts.deflated {
 		deflated := func() io.Reader { return flate.NewReader(io.NewSectionReader(ra, start, size-start)) }
-		c = &streamCursor{br: bufio.NewReaderSize(deflated(), headerBuffer), inflated: true}
-		reopen = deflated
-		ts = explicitLE
+		c = &streamCursor{br: bufio.NewReaderSize(deflated(), headerBuffer)}
+		reopen, from, ts = deflated, 0, explicitLE
 	} else {
 		c = &fileCursor{ra: ra, off: start, size: size}
 		reopen = func() io.Reader { return io.NewSectionReader(ra, start, size-start) }
@@ -174,20 +176,17 @@ func readInstance(ra io.ReaderAt, size int64) (in *instance, err error) {
 	if err := v.dataset(); err != nil {
 		return nil, err
 	}
-	if in.hasRows = v.rows; v.rows && !v.pixel {
+	if v.rows && !v.pixel {
 		// A file cut at the start of its pixel data ends where an element
 		// ends; an image without pixel data is as useless.
 		return nil, fmt.Errorf("%w: the file ends before its pixel data", ErrTruncated)
 	}
-	end := v.end
+	length := v.end - from
 	if v.pixel {
-		end = v.pixelAt
+		length = v.pixelAt - from
 	}
-	base := start // where the library's offsets start, for messages
-	if c.limit() < 0 {
-		base, end = 0, end+start // the validator counted inflated bytes
-	}
-	if err := parseDataSet(in, io.LimitReader(reopen(), end-start), end-start, ts, bare, v, base); err != nil {
+	where := func(at int64) string { return c.where(from + at) }
+	if err := parseDataSet(in, io.LimitReader(reopen(), length), length, ts, bare, v.ts, where); err != nil {
 		return nil, err
 	}
 	if in.tsUID == "" {
@@ -289,8 +288,9 @@ func bareSyntax(ra io.ReaderAt, size int64, head []byte) (syntax, error) {
 }
 
 // parseDataSet parses the n bytes of data set in r with the library, after a
-// meta group made here that names ts, and keeps the elements in needs.
-func parseDataSet(in *instance, r io.Reader, n int64, ts syntax, bare bool, v *validator, base int64) error {
+// meta group made here that names ts, and keeps the elements in needs. In a
+// bare file, after syntax applies once its meta group ends.
+func parseDataSet(in *instance, r io.Reader, n int64, ts syntax, bare bool, after syntax, where func(int64) string) error {
 	prefix := fakeMeta(ts)
 	cr := &countingReader{r: io.MultiReader(bytes.NewReader(prefix), r)}
 	// bufio.NewReader inside the library returns this reader as is (it is
@@ -316,8 +316,8 @@ func parseDataSet(in *instance, r io.Reader, n int64, ts syntax, bare bool, v *v
 			// A meta group without preamble is read as part of the data
 			// set; the syntax it names applies after it, as validate found.
 			inMeta = false
-			if ts != v.ts {
-				ts = v.ts
+			if ts != after {
+				ts = after
 				p.SetTransferSyntax(ts.bo, ts.implicit)
 				if h, err = decodeHeader(b, ts); err != nil {
 					return err
@@ -338,7 +338,7 @@ func parseDataSet(in *instance, r io.Reader, n int64, ts syntax, bare bool, v *v
 			if errors.Is(err, dicom.ErrorEndOfDICOM) {
 				return nil
 			}
-			return fmt.Errorf("%w: reading element %s %s: %w", ErrMalformed, h, v.c.where(base+at), err)
+			return fmt.Errorf("%w: reading element %s %s: %w", ErrMalformed, h, where(at), err)
 		}
 		in.set(e)
 	}

@@ -17,10 +17,6 @@ import (
 	"unicode/utf8"
 )
 
-// ErrInvalidUID: a Study, Series or SOP Instance UID is not a UID (digits
-// and dots, at most 64 characters). A PACS refuses such a file.
-var ErrInvalidUID = errors.New("invalid UID")
-
 // ScanOptions configures ScanPaths.
 type ScanOptions struct {
 	// Progress, if not nil, is called with the number of files read so far
@@ -59,7 +55,7 @@ func ScanPaths(ctx context.Context, paths []string, opts ScanOptions) (*Scan, er
 	names := nameSet{}
 	var cands []candidate
 	for _, root := range paths {
-		found, err := walk(root, len(paths) > 1, scan)
+		found, err := walk(ctx, root, len(paths) > 1, scan)
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +108,7 @@ func skipName(name string) bool {
 
 // walk lists the files under root. Skipped files and folders, and folders
 // that cannot be read, are recorded in scan.
-func walk(root string, prefix bool, scan *Scan) ([]candidate, error) {
+func walk(ctx context.Context, root string, prefix bool, scan *Scan) ([]candidate, error) {
 	fi, err := os.Stat(root)
 	if err != nil {
 		return nil, err // the error names root
@@ -143,6 +139,9 @@ func walk(root string, prefix bool, scan *Scan) ([]candidate, error) {
 	var found []candidate
 	err = filepath.WalkDir(real, func(p string, d fs.DirEntry, err error) error {
 		if p == real {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		rel, rerr := filepath.Rel(real, p)
@@ -182,6 +181,9 @@ func walk(root string, prefix bool, scan *Scan) ([]candidate, error) {
 		found = append(found, candidate{path: shown, rel: path.Join(top, filepath.ToSlash(rel))})
 		return nil
 	})
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading folder %s: %w", root, err)
 	}

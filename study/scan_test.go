@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -652,4 +653,41 @@ func FuzzReadHeader(f *testing.F) {
 			t.Error("empty error")
 		}
 	})
+}
+
+// TestLengthsNoByteBacks checks that lengths no byte backs cost nothing:
+// the library allocates a value's length before it reads the value.
+func TestLengthsNoByteBacks(t *testing.T) {
+	res := writeSynthetic(t, synthetic.Options{Images: 1, Rows: 4, Columns: 4})
+	b := readFile(t, res.Files[0])
+	metaEnd := 144 + int(binary.LittleEndian.Uint32(b[140:]))
+	le := binary.LittleEndian
+	explicit := func(group, elem uint16, vr string, vl uint32) []byte {
+		h := le.AppendUint16(le.AppendUint16(nil, group), elem)
+		h = append(h, vr...)
+		if vr == "OB" || vr == "SQ" {
+			return le.AppendUint32(append(h, 0, 0), vl)
+		}
+		return le.AppendUint16(h, uint16(vl))
+	}
+	item := le.AppendUint32([]byte{0xFE, 0xFF, 0x00, 0xE0}, 0xFFFFFFFF)
+	nested := slices.Concat(b[:metaEnd], explicit(0x0008, 0x1140, "SQ", 0xFFFFFFFF), item,
+		explicit(0x0042, 0x0011, "OB", 3<<30), make([]byte, 200))
+	topLevel := slices.Concat(b[:metaEnd], explicit(0x0042, 0x0011, "OB", 0xFFFFFFF0), make([]byte, 200))
+	for name, data := range map[string][]byte{
+		"bare, first byte gone": b[metaEnd+1:], // each syntax the library tries reads a huge length
+		"nested":                nested,
+		"top level":             topLevel,
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		err := study.ReadHeader(bytes.NewReader(data), int64(len(data)))
+		runtime.ReadMemStats(&after)
+		if err == nil {
+			t.Errorf("%s: read", name)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 8<<20 {
+			t.Errorf("%s: allocated %d bytes for a %d-byte file: %v", name, n, len(data), err)
+		}
+	}
 }

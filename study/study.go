@@ -78,8 +78,15 @@ var (
 	// ErrTruncated: the file ends before its data does, e.g. an element or
 	// the pixel data runs past the end of the file.
 	ErrTruncated = errors.New("truncated")
+	// ErrMalformed: the file is DICOM, but its structure is broken: an
+	// element longer than the item that holds it, an item where none
+	// belongs, and the like.
+	ErrMalformed = errors.New("malformed DICOM")
 	// ErrMissingUID: the file lacks a Study or SOP Instance UID.
 	ErrMissingUID = errors.New("missing UID")
+	// ErrInvalidUID: a Study, Series or SOP Instance UID is not a UID
+	// (digits and dots, at most 64 characters). A PACS refuses such a file.
+	ErrInvalidUID = errors.New("invalid UID")
 	// ErrDuplicate: another file of the study has the same SOP Instance UID.
 	ErrDuplicate = errors.New("duplicate SOP Instance UID")
 	// ErrOtherPatient: the file names another patient than the rest of its
@@ -92,6 +99,11 @@ type FileError struct {
 	Path string
 	Err  error
 }
+
+var (
+	_ error = (*FileError)(nil)
+	_ error = (*AmbiguousError)(nil)
+)
 
 func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
 

@@ -9,11 +9,6 @@ import (
 	"github.com/suyashkumar/dicom/pkg/tag"
 )
 
-// ErrMalformed: the file is DICOM, but its structure is broken: an element
-// longer than the item that holds it, an item where none belongs, and the
-// like.
-var ErrMalformed = errors.New("malformed DICOM")
-
 // maxDepth is how deep sequences may nest; real files stay under ten.
 const maxDepth = 64
 
@@ -141,9 +136,8 @@ func (c *fileCursor) where(off int64) string { return fmt.Sprintf("at byte %d", 
 
 // streamCursor reads an inflated data set, forward only.
 type streamCursor struct {
-	br       *bufio.Reader
-	off      int64
-	inflated bool
+	br  *bufio.Reader
+	off int64
 }
 
 func (c *streamCursor) offset() int64 { return c.off }
@@ -328,7 +322,7 @@ func (v *validator) itemHeader(h elementHeader, at int64) (tag.Tag, uint32, erro
 		return tag.Tag{}, 0, err
 	}
 	if len(b) < 8 {
-		return tag.Tag{}, 0, fmt.Errorf("%w: the data ends inside element %s %s, before its end", ErrTruncated, h, v.c.where(at))
+		return tag.Tag{}, 0, fmt.Errorf("%w: the data ends inside element %s %s, before the delimiter that ends it", ErrTruncated, h, v.c.where(at))
 	}
 	t := tag.Tag{Group: v.ts.bo.Uint16(b), Element: v.ts.bo.Uint16(b[2:])}
 	return t, v.ts.bo.Uint32(b[4:]), v.c.skip(8)

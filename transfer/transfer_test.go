@@ -103,7 +103,7 @@ func newFixture(t *testing.T, sizes []int, chunkSize int64) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := icrypto.DeriveKeys(secret)
+	keys, err := icrypto.DeriveKeys(&secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestWrongCardGetsNothing(t *testing.T) {
 		}
 	}
 	other, _ := icrypto.NewSecret()
-	otherKeys, _ := icrypto.DeriveKeys(other)
+	otherKeys, _ := icrypto.DeriveKeys(&other)
 	c := fx.client(t)
 	c.Keys = otherKeys
 	_, err := c.Manifest(context.Background())
@@ -380,7 +380,7 @@ func TestPackNoticesChangedFile(t *testing.T) {
 	files, _ := makeFiles(t, []int{5000})
 	files[0].Size = 4000 // as if it grew after it was scanned
 	secret, _ := icrypto.NewSecret()
-	keys, _ := icrypto.DeriveKeys(secret)
+	keys, _ := icrypto.DeriveKeys(&secret)
 	dir := filepath.Join(t.TempDir(), "offer")
 	_, err := Pack(context.Background(), files, PackOptions{Dir: dir, Recipient: keys.Recipient, Expires: time.Now().Add(time.Hour), ChunkSize: 1000})
 	var ce *ChangedError

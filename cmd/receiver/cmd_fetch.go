@@ -213,7 +213,7 @@ func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(strin
 	if time.Now().After(offer.Expires) {
 		fmt.Fprintf(stderr, "receiver: warning: the card says it expired at %s; asking the sender anyway\n", offer.Expires.Local().Format("2006-01-02 15:04 MST"))
 	}
-	keys, err := icrypto.DeriveKeys(offer.Secret)
+	keys, err := icrypto.DeriveKeys(&offer.Secret)
 	if err != nil {
 		return nil, err
 	}

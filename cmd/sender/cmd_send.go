@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -141,7 +142,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	keys, err := icrypto.DeriveKeys(secret)
+	keys, err := icrypto.DeriveKeys(&secret)
 	if err != nil {
 		return err
 	}
@@ -430,24 +431,18 @@ func writePrivate(name string, data []byte) error {
 	return os.Rename(tmp.Name(), name)
 }
 
+// writeCardPNG draws the card, checks that it reads back as the URI, and
+// writes it whole or not at all: a card that cannot be scanned must never
+// leave the sending hospital.
 func writeCardPNG(name, uri string, d card.Details) error {
-	f, err := os.CreateTemp(filepath.Dir(name), ".imageshare-card-*")
-	if err != nil {
+	var buf bytes.Buffer
+	if err := card.WritePNG(&buf, uri, d); err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
+	if got, err := card.DecodeImage(bytes.NewReader(buf.Bytes())); err != nil || got != uri {
+		return fmt.Errorf("the card image does not read back as the card (%v); send again", err)
 	}
-	if err := card.WritePNG(f, uri, d); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), name)
+	return writePrivate(name, buf.Bytes())
 }
 
 // deliveries follows what the server did, for the staff and for the exit.
