@@ -37,7 +37,7 @@ func Report(path string) (File, error) {
 		}
 	}
 	file := File{Path: path, Rel: filepath.Base(path), Size: fi.Size(), Kind: KindReport}
-	if err := checkName(file.Rel); err != nil {
+	if err := CheckName(file.Rel); err != nil {
 		return File{}, fmt.Errorf("report %s: %w", path, err)
 	}
 	return file, nil

@@ -60,7 +60,7 @@ func ScanPaths(ctx context.Context, paths []string, opts ScanOptions) (*Scan, er
 			return nil, err
 		}
 		for _, c := range found {
-			if err := checkName(c.rel); err != nil {
+			if err := CheckName(c.rel); err != nil {
 				scan.Problems = append(scan.Problems, &FileError{Path: c.path, Err: err})
 				continue
 			}
@@ -226,9 +226,10 @@ func (s *nameSet) add(c candidate) error {
 	return nil
 }
 
-// checkName checks that a name can be created on the receiver's disk, be it
-// Linux, macOS or Windows, by the same rules as the receiver.
-func checkName(rel string) error {
+// CheckName checks that a relative, slash-separated name can be created on
+// the receiver's disk, be it Linux, macOS or Windows. The sender checks its
+// names with it, and the receiver every name a manifest holds.
+func CheckName(rel string) error {
 	switch {
 	case !utf8.ValidString(rel):
 		return fmt.Errorf("name %q is not UTF-8", rel)

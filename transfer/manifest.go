@@ -11,7 +11,6 @@ import (
 	"path"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
@@ -201,57 +200,21 @@ func isHexHash(s string) bool {
 }
 
 // validPath accepts a relative, slash-separated name that is safe to create
-// under the study folder on Linux, macOS and Windows alike.
+// under the study folder on Linux, macOS and Windows alike, and is not the
+// staging folder.
 func validPath(p string) error {
-	switch {
-	case p == "":
+	if p == "" {
 		return errors.New("empty name")
-	case len(p) > MaxPathLength:
-		return fmt.Errorf("name is %d bytes, more than %d", len(p), MaxPathLength)
-	case !utf8.ValidString(p):
-		return errors.New("name is not UTF-8")
-	case strings.HasPrefix(p, "/"):
-		return fmt.Errorf("%q is an absolute name", p)
-	case strings.ContainsAny(p, "\\:*?\"<>|"):
-		return fmt.Errorf("%q holds a character that is not allowed in a file name", p)
 	}
-	for _, r := range p {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("%q holds a control character", p)
-		}
+	if err := study.CheckName(p); err != nil {
+		return err
 	}
-	for _, el := range strings.Split(p, "/") {
-		switch {
-		case el == "" || el == "." || el == "..":
-			return fmt.Errorf("%q has an empty, \".\" or \"..\" element", p)
-		case len(el) > 255:
-			return fmt.Errorf("%q has an element longer than 255 bytes", p)
-		case strings.HasSuffix(el, ".") || strings.HasSuffix(el, " "):
-			return fmt.Errorf("%q has an element ending in a dot or space", p)
-		case isDeviceName(el):
-			return fmt.Errorf("%q names a device", p)
-		case strings.EqualFold(el, stagingDir):
+	for el := range strings.SplitSeq(p, "/") {
+		if strings.EqualFold(el, stagingDir) {
 			return fmt.Errorf("%q uses the reserved name %s", p, stagingDir)
 		}
 	}
 	return nil
-}
-
-func isDeviceName(el string) bool {
-	base := strings.ToUpper(el)
-	if i := strings.IndexByte(base, '.'); i >= 0 {
-		base = base[:i]
-	}
-	base = strings.TrimRight(base, " ")
-	switch base {
-	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
-		return true
-	}
-	if len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) {
-		c := base[3]
-		return c >= '0' && c <= '9' || strings.ContainsRune("¹²³", rune(c))
-	}
-	return false
 }
 
 var (
