@@ -20,6 +20,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"imageshare/card"
+	"imageshare/transfer"
 )
 
 // DefaultPort is the TCP and UDP port a sender listens on unless told
@@ -182,4 +183,21 @@ func Connect(ctx context.Context, h host.Host, id peer.ID, addrs []ma.Multiaddr,
 		return nil, &ConnectError{Peer: id, Addrs: addrs, Err: errors.New("connection closed at once")}
 	}
 	return conns[0], nil
+}
+
+// StreamPeer describes the two ends of a stream's connection for the
+// transfer server: the peer IDs that libp2p authenticated, and the remote
+// IP address, by which failed proofs are rate-limited.
+func StreamPeer(s network.Stream) transfer.Peer {
+	c := s.Conn()
+	host := c.RemoteMultiaddr().String()
+	if ip, err := manet.ToIP(c.RemoteMultiaddr()); err == nil {
+		host = ip.String()
+	}
+	return transfer.Peer{
+		Local:  string(c.LocalPeer()),
+		Remote: string(c.RemotePeer()),
+		Name:   c.RemotePeer().String(),
+		Host:   host,
+	}
 }

@@ -69,7 +69,7 @@ func TestInProcessOverLibp2p(t *testing.T) {
 			srv.Add(&transfer.Offer{ID: id, Verifier: keys.Verifier, Expires: packed.Manifest.Expires,
 				SealedManifest: packed.SealedManifest, Extents: packed.Extents, Data: data})
 			sender.SetStreamHandler(transfer.ProtocolID, func(s network.Stream) {
-				srv.Handle(ctx, s, string(sender.ID()), string(s.Conn().RemotePeer()), s.Conn().RemotePeer().String())
+				srv.Handle(ctx, s, discovery.StreamPeer(s))
 			})
 
 			offer := &card.Offer{Peer: sender.ID(), Addrs: discovery.CardAddrs(sender), Secret: secret, ID: id,

@@ -2,8 +2,10 @@ package transfer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -46,17 +48,46 @@ type Offer struct {
 	SealedManifest []byte
 	Extents        []Extent
 	Data           io.ReaderAt
+	// StoredSHA256, if set, holds each sealed chunk's SHA-256: a chunk
+	// damaged in the spool is then refused here rather than sent.
+	StoredSHA256 [][]byte
+	// Check, if set, says whether the offer may still be served: nil, or
+	// ErrExpired, ErrRevoked or ErrUsedUp. It is asked after the proof.
+	Check func(now time.Time) error
 }
+
+// Peer is the other end of a stream, as the libp2p connection
+// authenticated it.
+type Peer struct {
+	Local, Remote string // raw peer IDs, to which proofs are bound
+	Name          string // the remote peer ID's text form, for events
+	Host          string // the remote IP address, for rate limits
+}
+
+// Limits on what a sender serves at once. Above them a receiver is told
+// the sender is busy, and tries again later.
+const (
+	DefaultMaxStreams         = 64
+	DefaultMaxStreamsPerOffer = 16
+	// FailedProofLimit failed proofs from one address in FailedProofWindow
+	// make the sender answer that address BUSY, without checking, until
+	// the window has passed.
+	FailedProofLimit  = 10
+	FailedProofWindow = time.Minute
+)
 
 // EventKind says what happened on a sender.
 type EventKind int
 
 // Events a Server reports.
 const (
-	EventRefused  EventKind = iota // a peer without a valid proof
-	EventManifest                  // a card holder fetched the manifest
-	EventChunk                     // a chunk was sent
-	EventReceipt                   // a receiver confirmed verified receipt
+	EventRefused     EventKind = iota // a peer without a valid proof
+	EventManifest                     // a card holder fetched the manifest
+	EventChunk                        // a chunk was sent
+	EventReceipt                      // a receiver confirmed verified receipt
+	EventRateLimited                  // an address with too many failed proofs
+	EventDamaged                      // a chunk in the spool does not match its hash
+	EventBusy                         // a stream refused over the limits
 )
 
 // Event is reported to Server.OnEvent.
@@ -77,10 +108,84 @@ type Server struct {
 	OnEvent func(Event)
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// MaxStreams and MaxStreamsPerOffer default to DefaultMaxStreams and
+	// DefaultMaxStreamsPerOffer.
+	MaxStreams, MaxStreamsPerOffer int
 
-	mu     sync.Mutex
-	offers map[card.OfferID]*Offer
-	active sync.WaitGroup
+	mu       sync.Mutex
+	offers   map[card.OfferID]*Offer
+	streams  int
+	perOffer map[card.OfferID]int
+	failures map[string][]time.Time // by remote host
+	active   sync.WaitGroup
+}
+
+// Remove stops serving an offer.
+func (s *Server) Remove(id card.OfferID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.offers, id)
+}
+
+// limited reports whether host has failed too many proofs lately.
+func (s *Server) limited(host string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recent := s.failures[host][:0]
+	for _, t := range s.failures[host] {
+		if now.Sub(t) < FailedProofWindow {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) == 0 {
+		delete(s.failures, host)
+	} else {
+		s.failures[host] = recent
+	}
+	return len(recent) >= FailedProofLimit
+}
+
+func (s *Server) failed(host string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failures == nil {
+		s.failures = map[string][]time.Time{}
+	}
+	if len(s.failures) > 100_000 {
+		clear(s.failures) // bounded memory under a flood of addresses
+	}
+	s.failures[host] = append(s.failures[host], now)
+}
+
+// acquire counts a stream for offer id, or says the sender is busy.
+func (s *Server) acquire(id card.OfferID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	maxAll, maxOffer := s.MaxStreams, s.MaxStreamsPerOffer
+	if maxAll <= 0 {
+		maxAll = DefaultMaxStreams
+	}
+	if maxOffer <= 0 {
+		maxOffer = DefaultMaxStreamsPerOffer
+	}
+	if s.perOffer == nil {
+		s.perOffer = map[card.OfferID]int{}
+	}
+	if s.streams >= maxAll || s.perOffer[id] >= maxOffer {
+		return false
+	}
+	s.streams++
+	s.perOffer[id]++
+	return true
+}
+
+func (s *Server) release(id card.OfferID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.streams--
+	if s.perOffer[id]--; s.perOffer[id] <= 0 {
+		delete(s.perOffer, id)
+	}
 }
 
 // Wait waits until no stream is being served, or ctx is done: a sender
@@ -111,6 +216,27 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
+// check asks whether o may still be served.
+func (s *Server) check(o *Offer, now time.Time) error {
+	var err error
+	if o.Check != nil {
+		err = o.Check(now)
+	} else if !now.Before(o.Expires) {
+		err = ErrExpired
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrExpired):
+		return &protocolError{CodeExpired, "expired " + o.Expires.UTC().Format(time.RFC3339)}
+	case errors.Is(err, ErrRevoked):
+		return &protocolError{CodeRevoked, ""}
+	case errors.Is(err, ErrUsedUp):
+		return &protocolError{CodeUsedUp, ""}
+	}
+	return &protocolError{CodeInternal, ""}
+}
+
 func (s *Server) event(e Event) {
 	if s.OnEvent != nil {
 		s.OnEvent(e)
@@ -125,14 +251,12 @@ type protocolError struct {
 
 func (e *protocolError) Error() string { return fmt.Sprintf("code %d: %s", e.code, e.msg) }
 
-// Handle serves one stream from a receiver. local and remote are the raw
-// peer IDs of the connection, to which proofs are bound; remoteName is
-// what events call the peer.
-func (s *Server) Handle(ctx context.Context, st Stream, local, remote, remoteName string) {
+// Handle serves one stream from a receiver.
+func (s *Server) Handle(ctx context.Context, st Stream, p Peer) {
 	s.active.Add(1)
 	defer s.active.Done()
 	w := bufio.NewWriterSize(st, 64<<10)
-	err := s.serve(ctx, st, w, local, remote, remoteName)
+	err := s.serve(ctx, st, w, p)
 	var pe *protocolError
 	switch {
 	case err == nil:
@@ -154,33 +278,46 @@ func (s *Server) Handle(ctx context.Context, st Stream, local, remote, remoteNam
 	}
 }
 
-func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, local, remote, remoteName string) error {
+func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) error {
 	st.SetReadDeadline(s.now().Add(HelloTimeout))
-	t, p, err := readFrame(st, MaxRequestSize)
+	t, payload, err := readFrame(st, MaxRequestSize)
 	if err != nil {
 		return err
 	}
-	if t != MsgHello || len(p) != len(card.OfferID{})+icrypto.ProofSize {
+	if t != MsgHello || len(payload) != len(card.OfferID{})+icrypto.ProofSize {
 		return &protocolError{CodeBadRequest, "expected HELLO"}
 	}
 	var id card.OfferID
-	copy(id[:], p)
-	proof := p[len(id):]
+	copy(id[:], payload)
+	proof := payload[len(id):]
+	now := s.now()
+	if s.limited(p.Host, now) {
+		s.event(Event{Kind: EventRateLimited, Offer: id, Remote: p.Name})
+		return &protocolError{CodeBusy, "too many failed attempts from this address; try again in a minute"}
+	}
 
 	s.mu.Lock()
 	o := s.offers[id]
 	s.mu.Unlock()
 	if o == nil {
-		s.event(Event{Kind: EventRefused, Offer: id, Remote: remoteName, Err: ErrUnknownOffer})
+		s.failed(p.Host, now)
+		s.event(Event{Kind: EventRefused, Offer: id, Remote: p.Name, Err: ErrUnknownOffer})
 		return &protocolError{CodeUnknownOffer, ""}
 	}
-	if !icrypto.VerifyProof(o.Verifier, id[:], local, remote, proof) {
-		s.event(Event{Kind: EventRefused, Offer: id, Remote: remoteName, Err: ErrUnauthorized})
+	if !icrypto.VerifyProof(o.Verifier, id[:], p.Local, p.Remote, proof) {
+		s.failed(p.Host, now)
+		s.event(Event{Kind: EventRefused, Offer: id, Remote: p.Name, Err: ErrUnauthorized})
 		return &protocolError{CodeUnauthorized, ""}
 	}
-	if !s.now().Before(o.Expires) {
-		return &protocolError{CodeExpired, "expired " + o.Expires.UTC().Format(time.RFC3339)}
+	if err := s.check(o, now); err != nil {
+		return err
 	}
+	if !s.acquire(id) {
+		s.event(Event{Kind: EventBusy, Offer: id, Remote: p.Name})
+		return &protocolError{CodeBusy, "too many transfers at once; try again shortly"}
+	}
+	defer s.release(id)
+	remoteName := p.Name
 
 	for {
 		if err := ctx.Err(); err != nil {
@@ -192,6 +329,9 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, local, r
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		if err := s.check(o, s.now()); err != nil {
 			return err
 		}
 		st.SetWriteDeadline(s.now().Add(WriteTimeout))
@@ -215,8 +355,17 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, local, r
 			e := o.Extents[i]
 			buf := make([]byte, 4+e.Length)
 			binary.BigEndian.PutUint32(buf, i)
+			if o.Data == nil {
+				return &protocolError{CodeUnavailable, "the offer's data is gone"}
+			}
 			if _, err := o.Data.ReadAt(buf[4:], e.Offset); err != nil {
-				return &protocolError{CodeUnavailable, fmt.Sprintf("chunk %d", i)}
+				return &protocolError{CodeUnavailable, fmt.Sprintf("chunk %d cannot be read", i)}
+			}
+			if int(i) < len(o.StoredSHA256) {
+				if sum := sha256.Sum256(buf[4:]); !bytes.Equal(sum[:], o.StoredSHA256[i]) {
+					s.event(Event{Kind: EventDamaged, Offer: id, Remote: remoteName, Err: fmt.Errorf("chunk %d", i)})
+					return &protocolError{CodeUnavailable, fmt.Sprintf("chunk %d is damaged in the sender's spool", i)}
+				}
 			}
 			if err := writeFrame(w, MsgChunk, buf); err != nil {
 				return err

@@ -47,7 +47,7 @@ func listen(t *testing.T, srv *Server, remote string) func(context.Context) (Str
 			if err != nil {
 				return
 			}
-			go srv.Handle(ctx, tcpStream{c.(*net.TCPConn)}, senderID, remote, remote)
+			go srv.Handle(ctx, tcpStream{c.(*net.TCPConn)}, Peer{Local: senderID, Remote: remote, Name: remote, Host: "127.0.0.1"})
 		}
 	}()
 	return func(ctx context.Context) (Stream, error) {

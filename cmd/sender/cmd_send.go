@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,17 +12,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"imageshare/card"
 	"imageshare/console"
 	icrypto "imageshare/crypto"
 	"imageshare/discovery"
+	"imageshare/spool"
 	"imageshare/study"
 	"imageshare/transfer"
 )
@@ -41,6 +41,7 @@ type sendOptions struct {
 	studies, listen                       stringList
 	allStudies, keep, json, quiet         bool
 	expires                               time.Duration
+	maxDownloads                          int
 	paths                                 []string
 }
 
@@ -81,9 +82,9 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 	fs.BoolVar(&o.quiet, "quiet", false, "")
 	fs.BoolVar(&o.quiet, "q", false, "")
 	fs.DurationVar(&o.expires, "expires", 72*time.Hour, "")
+	fs.IntVar(&o.maxDownloads, "max-downloads", spool.DefaultMaxDownloads, "")
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(stderr, usage, discovery.DefaultPort)
 		return nil, errHelp
 	}
 	if err != nil {
@@ -94,6 +95,12 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 	}
 	if o.expires <= 0 {
 		return nil, &usageError{fmt.Sprintf("--expires %v: must be positive", o.expires)}
+	}
+	if o.maxDownloads < 1 {
+		return nil, &usageError{fmt.Sprintf("--max-downloads %d: must be at least 1", o.maxDownloads)}
+	}
+	if o.spool == "" {
+		o.spool = spool.DefaultDir()
 	}
 	if len(o.studies) > 0 && o.allStudies {
 		return nil, &usageError{"--study and --all-studies exclude each other"}
@@ -108,185 +115,6 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 	}
 	o.paths = pos
 	return o, nil
-}
-
-func defaultSpool() string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "imageshare", "spool")
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "state", "imageshare", "spool")
-	}
-	return filepath.Join(os.TempDir(), "imageshare-spool")
-}
-
-func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseSend(args, stderr)
-	if err != nil {
-		return err
-	}
-	var js *console.JSON
-	if o.json {
-		js = console.NewJSON(stdout)
-	}
-	showProgress := !o.quiet && console.IsTerminal(stderr)
-
-	// 1. Read and check the study.
-	studies, files, err := readStudy(ctx, o, stderr, showProgress, js)
-	if err != nil {
-		return err
-	}
-
-	// 2. Encrypt it into the spool.
-	secret, err := icrypto.NewSecret()
-	if err != nil {
-		return err
-	}
-	keys, err := icrypto.DeriveKeys(&secret)
-	if err != nil {
-		return err
-	}
-	var offerID card.OfferID
-	if _, err := rand.Read(offerID[:]); err != nil {
-		return err
-	}
-	spool := o.spool
-	if spool == "" {
-		spool = defaultSpool()
-	}
-	if err := os.MkdirAll(spool, 0o700); err != nil {
-		return fmt.Errorf("creating spool folder: %w", err)
-	}
-	now := time.Now()
-	var total int64
-	for _, f := range files {
-		total += f.Size
-	}
-	bar := console.NewProgress(stderr, total, "encrypting", showProgress)
-	summaries := make([]study.Summary, len(studies))
-	for i, s := range studies {
-		summaries[i] = s.Summary
-	}
-	packStart := time.Now()
-	packed, err := transfer.Pack(ctx, files, transfer.PackOptions{
-		Dir:       filepath.Join(spool, offerID.String()),
-		OfferID:   offerID,
-		Recipient: keys.Recipient,
-		Created:   now,
-		Expires:   now.Add(o.expires),
-		Site:      o.site,
-		Studies:   summaries,
-		Progress:  func(done, _ int64) { bar.Set(done) },
-	})
-	bar.Finish()
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(packed.Dir)
-	packTime := time.Since(packStart)
-
-	// 3. Start the host and serve the offer.
-	h, err := startHost(o.listen, stderr)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	data, err := os.Open(filepath.Join(packed.Dir, transfer.DataFile))
-	if err != nil {
-		return err
-	}
-	defer data.Close()
-
-	offer := &card.Offer{
-		Peer:         h.ID(),
-		Addrs:        discovery.CardAddrs(h),
-		Secret:       secret,
-		ID:           offerID,
-		Expires:      packed.Manifest.Expires,
-		ManifestHash: packed.ManifestHash,
-	}
-	uri, err := offer.URI()
-	if err != nil {
-		return err
-	}
-	// From here on the sender keeps what serves ciphertext and checks
-	// proofs, and nothing that decrypts the study.
-	verifier := keys.Verifier
-	keys, secret, offer.Secret = nil, icrypto.Secret{}, icrypto.Secret{}
-
-	d := &deliveries{stderr: stderr, js: js, bar: console.NewProgress(stderr, packed.Manifest.StoredSize(), "sending", showProgress)}
-	d.done = make(chan struct{})
-	srv := &transfer.Server{OnEvent: d.event}
-	srv.Add(&transfer.Offer{
-		ID:             offerID,
-		Verifier:       verifier,
-		Expires:        packed.Manifest.Expires,
-		SealedManifest: packed.SealedManifest,
-		Extents:        packed.Extents,
-		Data:           data,
-	})
-	srvCtx, cancelSrv := context.WithCancel(ctx)
-	defer cancelSrv()
-	h.SetStreamHandler(transfer.ProtocolID, func(s network.Stream) {
-		srv.Handle(srvCtx, s, string(h.ID()), string(s.Conn().RemotePeer()), s.Conn().RemotePeer().String())
-	})
-
-	// 4. Issue the card.
-	if err := issueCard(o, uri, offer, packed.Manifest, stdout, stderr, js); err != nil {
-		return err
-	}
-	addrs := make([]string, len(offer.Addrs))
-	for i, a := range offer.Addrs {
-		addrs[i] = a.String()
-	}
-	js.Emit(map[string]any{
-		"type": "offer", "offer_id": offerID.String(), "uri": uri, "expires": offer.Expires,
-		"peer_id": h.ID().String(), "addrs": addrs, "card": o.cardPNG, "uri_file": o.uriFile,
-		"files": len(packed.Manifest.Files), "bytes": total, "stored_bytes": packed.Manifest.StoredSize(),
-		"pack_seconds": packTime.Seconds(),
-	})
-	fmt.Fprintf(stderr, "sender: serving offer %s as %s until %s\n", offerID, h.ID(), offer.Expires.Local().Format("2006-01-02 15:04 MST"))
-	if !o.keep {
-		fmt.Fprintln(stderr, "sender: waiting for the receiving hospital; this stops once they confirm receipt (Ctrl-C to stop now)")
-	}
-
-	// 5. Serve until receipt, expiry or interruption.
-	expiry := time.NewTimer(time.Until(offer.Expires))
-	defer expiry.Stop()
-	var result error
-	done := d.done
-wait:
-	for {
-		select {
-		case <-done:
-			if !o.keep {
-				break wait
-			}
-			done = nil // keep serving until expiry
-		case <-expiry.C:
-			if d.receipts() == 0 {
-				result = errExpired
-			}
-			break wait
-		case <-ctx.Done():
-			result = ctx.Err()
-			break wait
-		}
-	}
-	if result == nil {
-		// Let the receipt's acknowledgement reach the receiver: wait for
-		// it to hang up, for a few seconds at most.
-		waitCtx, cancelWait := context.WithTimeout(context.Background(), 5*time.Second)
-		srv.Wait(waitCtx)
-		for waitCtx.Err() == nil && len(h.Network().Conns()) > 0 {
-			time.Sleep(50 * time.Millisecond)
-		}
-		cancelWait()
-	}
-	cancelSrv()
-	d.bar.Clear()
-	d.report(offerID)
-	return result
 }
 
 // readStudy scans the paths, refuses bad input, picks the studies and adds
@@ -348,30 +176,14 @@ func readStudy(ctx context.Context, o *sendOptions, stderr io.Writer, showProgre
 	return studies, files, nil
 }
 
-// startHost listens where asked, or on the default port, falling back to
-// any free port when another sender already has it.
-func startHost(listen []string, stderr io.Writer) (host.Host, error) {
-	if len(listen) > 0 {
-		h, err := discovery.NewHost(discovery.HostOptions{Listen: listen})
-		if err != nil {
-			return nil, &listenError{err}
-		}
-		return h, nil
-	}
-	h, err := discovery.NewHost(discovery.HostOptions{Listen: discovery.DefaultListen})
-	if err == nil {
-		return h, nil
-	}
-	fmt.Fprintf(stderr, "sender: warning: port %d is taken (%v); using a free port, which the card lists\n", discovery.DefaultPort, err)
-	any := []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1", "/ip6/::/tcp/0", "/ip6/::/udp/0/quic-v1"}
-	h, err = discovery.NewHost(discovery.HostOptions{Listen: any})
+// issue makes the card's URI and gives it out: standard output (or the
+// JSON offer line), --uri-file, --card, and the terminal.
+func issue(o *sendOptions, offer *card.Offer, packed *transfer.Packed, packTime time.Duration, stdout, stderr io.Writer, js *console.JSON) error {
+	uri, err := offer.URI()
 	if err != nil {
-		return nil, &listenError{err}
+		return err
 	}
-	return h, nil
-}
-
-func issueCard(o *sendOptions, uri string, offer *card.Offer, m *transfer.Manifest, stdout, stderr io.Writer, js *console.JSON) error {
+	m := packed.Manifest
 	first := m.Studies[0]
 	desc := first.Description
 	if len(m.Studies) > 1 {
@@ -383,6 +195,7 @@ func issueCard(o *sendOptions, uri string, offer *card.Offer, m *transfer.Manife
 		StudyDate:   first.StudyDate,
 		Description: desc,
 		Expires:     offer.Expires,
+		Passcode:    offer.Passcode,
 	}
 	if o.uriFile != "" {
 		if err := writePrivate(o.uriFile, []byte(uri+"\n")); err != nil {
@@ -400,7 +213,18 @@ func issueCard(o *sendOptions, uri string, offer *card.Offer, m *transfer.Manife
 			fmt.Fprint(stderr, qr)
 		}
 	}
-	if !o.json {
+	addrs := make([]string, len(offer.Addrs))
+	for i, a := range offer.Addrs {
+		addrs[i] = a.String()
+	}
+	if o.json {
+		js.Emit(map[string]any{
+			"type": "offer", "offer_id": offer.ID.String(), "uri": uri, "expires": offer.Expires,
+			"peer_id": offer.Peer.String(), "addrs": addrs, "card": o.cardPNG, "uri_file": o.uriFile,
+			"files": len(m.Files), "bytes": m.TotalSize(), "stored_bytes": m.StoredSize(),
+			"pack_seconds": packTime.Seconds(), "max_downloads": o.maxDownloads,
+		})
+	} else {
 		fmt.Fprintln(stdout, uri)
 	}
 	return nil
@@ -445,61 +269,195 @@ func writeCardPNG(name, uri string, d card.Details) error {
 	return writePrivate(name, buf.Bytes())
 }
 
-// deliveries follows what the server did, for the staff and for the exit.
-type deliveries struct {
-	stderr io.Writer
-	js     *console.JSON
-	bar    *console.Progress
+func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseSend(args, stderr)
+	if err != nil {
+		return err
+	}
+	var js *console.JSON
+	if o.json {
+		js = console.NewJSON(stdout)
+	}
+	showProgress := !o.quiet && console.IsTerminal(stderr)
 
-	mu       sync.Mutex
-	sent     int64
-	refused  int
-	receipt  []transfer.Event
-	doneOnce sync.Once
-	done     chan struct{}
+	// 1. Read and check the study.
+	studies, files, err := readStudy(ctx, o, stderr, showProgress, js)
+	if err != nil {
+		return err
+	}
+	sp, err := spool.Open(o.spool)
+	if err != nil {
+		return err
+	}
+
+	// 2. Encrypt it into the spool.
+	secret, err := icrypto.NewSecret()
+	if err != nil {
+		return err
+	}
+	keys, err := icrypto.DeriveKeys(&secret)
+	if err != nil {
+		return err
+	}
+	var offerID card.OfferID
+	if _, err := rand.Read(offerID[:]); err != nil {
+		return err
+	}
+	now := time.Now()
+	var total int64
+	for _, f := range files {
+		total += f.Size
+	}
+	bar := console.NewProgress(stderr, total, "encrypting", showProgress)
+	summaries := make([]study.Summary, len(studies))
+	for i, s := range studies {
+		summaries[i] = s.Summary
+	}
+	packStart := time.Now()
+	packed, err := transfer.Pack(ctx, files, transfer.PackOptions{
+		Dir:       sp.OfferDir(offerID),
+		OfferID:   offerID,
+		Recipient: keys.Recipient,
+		Created:   now,
+		Expires:   now.Add(o.expires),
+		Site:      o.site,
+		Studies:   summaries,
+		Progress:  func(done, _ int64) { bar.Set(done) },
+	})
+	bar.Finish()
+	if err != nil {
+		return err
+	}
+	packTime := time.Since(packStart)
+	rec := newRecord(offerID, packed, keys, o, summaries)
+	// From here on the sender keeps what serves ciphertext and checks
+	// proofs, and nothing that decrypts the study.
+	keys = nil
+
+	// 3. Hand it to the sender serve of the spool, or serve it here.
+	if err := sp.Save(rec); err != nil {
+		return err
+	}
+	unlock, held, err := sp.Lock()
+	if err != nil {
+		return err
+	}
+	if held {
+		return handOff(sp, rec, &secret, o, packed, packTime, stdout, stderr, js)
+	}
+	// No sender serve: serve this offer alone. The lock is not kept, so
+	// other sends on the spool serve theirs alongside; a sender serve
+	// started later serves this offer too, with the same identity.
+	unlock()
+	srv, err := startServing(sp, o.listen, &offerID, stderr, js, o.quiet)
+	if err != nil {
+		return err
+	}
+	defer srv.close()
+	offer := &card.Offer{
+		Peer:         srv.host.ID(),
+		Addrs:        discovery.CardAddrs(srv.host),
+		Secret:       secret,
+		ID:           offerID,
+		Expires:      rec.Expires,
+		ManifestHash: packed.ManifestHash,
+	}
+	if err := issue(o, offer, packed, packTime, stdout, stderr, js); err != nil {
+		return err
+	}
+	secret, offer.Secret = icrypto.Secret{}, icrypto.Secret{}
+	go srv.svc.Run(ctx, time.Second, srv.warn)
+	fmt.Fprintf(stderr, "sender: serving offer %s as %s until %s\n", offerID, srv.host.ID(), rec.Expires.Local().Format("2006-01-02 15:04 MST"))
+	if !o.keep {
+		fmt.Fprintln(stderr, "sender: waiting for the receiving hospital; this stops once they confirm receipt (Ctrl-C to stop now)")
+	}
+
+	// 4. Serve until receipt, expiry or interruption.
+	expiry := time.NewTimer(time.Until(rec.Expires))
+	defer expiry.Stop()
+	var result error
+	done := srv.d.receiptChan(offerID)
+wait:
+	for {
+		select {
+		case <-done:
+			if !o.keep {
+				break wait
+			}
+			done = nil // keep serving until expiry
+		case <-expiry.C:
+			if srv.d.receiptsFor(offerID) == 0 {
+				result = errExpired
+			}
+			break wait
+		case <-ctx.Done():
+			result = ctx.Err()
+			break wait
+		}
+	}
+	if result == nil {
+		srv.drain()
+	}
+	srv.d.report(offerID)
+	return result
 }
 
-func (d *deliveries) receipts() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.receipt)
-}
-
-func (d *deliveries) event(e transfer.Event) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	switch e.Kind {
-	case transfer.EventRefused:
-		d.refused++
-		d.bar.Clear()
-		fmt.Fprintf(d.stderr, "sender: warning: refused peer %s: %v\n", e.Remote, e.Err)
-		d.js.Emit(map[string]any{"type": "refused", "peer_id": e.Remote, "reason": e.Err.Error()})
-	case transfer.EventManifest:
-		d.bar.Clear()
-		fmt.Fprintf(d.stderr, "sender: receiver %s opened the card\n", e.Remote)
-		d.js.Emit(map[string]any{"type": "manifest", "peer_id": e.Remote})
-	case transfer.EventChunk:
-		d.sent += e.Bytes
-		d.bar.Add(e.Bytes)
-	case transfer.EventReceipt:
-		d.receipt = append(d.receipt, e)
-		d.bar.Clear()
-		fmt.Fprintf(d.stderr, "sender: receiver %s confirmed %d files (%s) arrived verified\n", e.Remote, e.Files, study.FormatBytes(e.Total))
-		d.js.Emit(map[string]any{"type": "receipt", "peer_id": e.Remote, "files": e.Files, "bytes": e.Total})
-		d.doneOnce.Do(func() { close(d.done) })
+// newRecord is what the spool keeps of the offer: no key that decrypts.
+func newRecord(id card.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *sendOptions, studies []study.Summary) *spool.Record {
+	first := studies[0]
+	desc := first.Description
+	if len(studies) > 1 {
+		desc = fmt.Sprintf("%s (+%d more studies)", desc, len(studies)-1)
+	}
+	stored := make([][]byte, len(p.Manifest.Chunks))
+	for i, c := range p.Manifest.Chunks {
+		stored[i], _ = hex.DecodeString(c.StoredSHA256)
+	}
+	return &spool.Record{
+		ID:           id,
+		Created:      p.Manifest.Created,
+		Expires:      p.Manifest.Expires,
+		MaxDownloads: o.maxDownloads,
+		Verifier:     keys.Verifier,
+		ManifestHash: p.ManifestHash[:],
+		Extents:      p.Extents,
+		StoredSHA256: stored,
+		Site:         o.site,
+		PatientName:  first.PatientName,
+		PatientID:    first.PatientID,
+		StudyUID:     first.StudyUID,
+		StudyDate:    first.StudyDate,
+		Description:  desc,
+		Files:        len(p.Manifest.Files),
+		Bytes:        p.Manifest.TotalSize(),
 	}
 }
 
-func (d *deliveries) report(id card.OfferID) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	switch n := len(d.receipt); {
-	case n > 0:
-		fmt.Fprintf(d.stderr, "sender: delivered: offer %s, %d verified receipt(s)\n", id, n)
-	case d.sent > 0:
-		fmt.Fprintf(d.stderr, "sender: not delivered: %s of encrypted data sent, but no receiver confirmed receipt\n", study.FormatBytes(d.sent))
-	default:
-		fmt.Fprintln(d.stderr, "sender: not delivered: no receiver fetched the study")
+// handOff gives a packed offer to the process already serving the spool,
+// and prints the card with that process's identity and addresses.
+func handOff(sp *spool.Spool, rec *spool.Record, secret *icrypto.Secret, o *sendOptions, packed *transfer.Packed, packTime time.Duration, stdout, stderr io.Writer, js *console.JSON) error {
+	sv, err := sp.ReadServing(15 * time.Second)
+	if err != nil {
+		return fmt.Errorf("a sender serve holds the spool %s but says nothing of itself: %w", sp.Dir, err)
 	}
-	d.js.Emit(map[string]any{"type": "done", "offer_id": id.String(), "receipts": len(d.receipt), "sent_bytes": d.sent, "refused": d.refused})
+	if !sp.WaitLoaded(rec.ID, 15*time.Second) {
+		return fmt.Errorf("the sender serving %s (pid %d) did not take the offer within 15s", sp.Dir, sv.PID)
+	}
+	id, err := peer.Decode(sv.PeerID)
+	if err != nil {
+		return err
+	}
+	var addrs []ma.Multiaddr
+	for _, s := range sv.Addrs {
+		if a, err := ma.NewMultiaddr(s); err == nil && len(addrs) < card.MaxAddrs {
+			addrs = append(addrs, a)
+		}
+	}
+	offer := &card.Offer{Peer: id, Addrs: addrs, Secret: *secret, ID: rec.ID, Expires: rec.Expires, ManifestHash: packed.ManifestHash}
+	if err := issue(o, offer, packed, packTime, stdout, stderr, js); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "sender: offer %s handed to the sender serving %s (pid %d); it serves it until %s or %d downloads (see sender list)\n",
+		rec.ID, sp.Dir, sv.PID, rec.Expires.Local().Format("2006-01-02 15:04 MST"), rec.MaxDownloads)
+	return nil
 }

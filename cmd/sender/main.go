@@ -21,6 +21,9 @@ const usage = `sender offers a DICOM study to another hospital, through a QR car
 
 Usage:
     sender send [options] PATH...
+    sender serve [--spool DIR] [--listen MULTIADDR]... [--json]
+    sender list [--spool DIR] [--json]
+    sender revoke [--spool DIR] OFFER
     sender --version
 
 sender send reads the DICOM files in each PATH (a folder, read recursively,
@@ -29,6 +32,13 @@ whoever holds the card it prints. The card's URI goes to standard output, the
 QR code to the terminal, and with --card to a PNG image for the patient's
 phone or for printing. It serves until the receiving hospital confirms that
 every file arrived and was verified, then exits.
+
+Each offer is kept in a spool folder (its encrypted data and a record of it,
+never a key that decrypts it). When "sender serve" runs on the same spool,
+"sender send" hands the offer to it and exits at once; sender serve serves
+every live offer with one stable identity, and again after a restart (a
+systemd unit ships in dist/systemd). An offer ends when it expires, reaches
+its download limit, or is revoked; its encrypted data is then deleted.
 
 Options for send:
     --site NAME          Sending hospital, printed on the card and shown to the receiver.
@@ -39,17 +49,24 @@ Options for send:
     --all-studies        Send every study found (they must be of one patient).
     --expires DURATION   How long the card works, e.g. 72h, 30m (default 72h).
     --keep               Keep serving until the card expires, for several receivers.
+    --max-downloads N    Verified downloads after which the card stops working (default 3).
     --listen MULTIADDR   Listen address (repeatable). Default: TCP and QUIC on
                          port %d of every interface, or any free port if taken.
-    --spool DIR          Folder for the encrypted study while it is served
-                         (default $XDG_STATE_HOME/imageshare/spool).
+    --spool DIR          Folder of offers (default $XDG_STATE_HOME/imageshare/spool,
+                         or ~/.local/state/imageshare/spool).
     --json               Print JSON Lines on standard output, for scripts.
     -q, --quiet          No progress bars and no QR code on the terminal.
+
+sender list shows each offer: ID, state (live, expired, revoked, used),
+patient, study, created, expires, downloads. sender revoke ends an offer now.
 
 Examples:
     sender send --site "St Elsewhere ED" --card card.png /media/cdrom/DICOM
     sender send --study 1.2.840.113619.2.55.3 --report report.pdf ./export
     sender send --uri-file card.txt --json ./CT_series > events.jsonl
+    sender serve --spool /var/lib/imageshare/spool
+    sender list
+    sender revoke 9a59f8d7f3172fc0
 
 EXIT STATUS
     0   a receiver confirmed that every file arrived verified (or, with --keep,
@@ -111,8 +128,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	case "send":
 		err = runSend(ctx, args[1:], stdout, stderr)
+	case "serve":
+		err = runServe(ctx, args[1:], stdout, stderr)
+	case "list":
+		err = runList(ctx, args[1:], stdout)
+	case "revoke":
+		err = runRevoke(ctx, args[1:], stdout, stderr)
 	default:
-		err = &usageError{fmt.Sprintf("unknown command %q: the command is \"sender send\"", args[0])}
+		err = &usageError{fmt.Sprintf("unknown command %q: the commands are send, serve, list and revoke", args[0])}
 	}
 	return exitCode(err, stderr)
 }
@@ -128,6 +151,7 @@ func exitCode(err error, stderr io.Writer) int {
 	code := exitError
 	switch {
 	case errors.Is(err, errHelp):
+		fmt.Fprintf(stderr, usage, discovery.DefaultPort)
 		return exitOK
 	case errors.As(err, &ue):
 		code = exitUsage

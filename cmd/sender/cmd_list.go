@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"imageshare/card"
+	"imageshare/console"
+	"imageshare/spool"
+	"imageshare/study"
+)
+
+func spoolFlags(name string, dir *string, asJSON *bool) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(dir, "spool", spool.DefaultDir(), "")
+	fs.BoolVar(asJSON, "json", false, "")
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, errHelp
+	}
+	if err != nil {
+		return nil, &usageError{err.Error()}
+	}
+	return pos, nil
+}
+
+// runList is `sender list`: the spool's offers and where each stands.
+func runList(_ context.Context, args []string, stdout io.Writer) error {
+	var dir string
+	var asJSON bool
+	pos, err := parseFlags(spoolFlags("sender list", &dir, &asJSON), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return &usageError{"sender list takes no arguments"}
+	}
+	sp, err := spool.Open(dir)
+	if err != nil {
+		return err
+	}
+	recs, err := sp.List()
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if asJSON {
+		js := console.NewJSON(stdout)
+		for _, r := range recs {
+			js.Emit(map[string]any{
+				"type": "offer", "offer_id": r.ID.String(), "state": r.State(now), "patient_name": r.PatientName,
+				"patient_id": r.PatientID, "study_uid": r.StudyUID, "study_date": r.StudyDate, "description": r.Description,
+				"created": r.Created, "expires": r.Expires, "downloads": r.Downloads(), "max_downloads": r.MaxDownloads,
+				"files": r.Files, "bytes": r.Bytes, "site": r.Site,
+			})
+		}
+		return nil
+	}
+	if len(recs) == 0 {
+		fmt.Fprintf(stdout, "no offers in %s\n", sp.Dir)
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "OFFER\tSTATE\tPATIENT\tSTUDY\tCREATED\tEXPIRES\tDOWNLOADS")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%s\t%s (%s)\t%s %s\t%s\t%s\t%d/%d\n", r.ID, r.State(now), study.FormatName(r.PatientName), r.PatientID,
+			study.FormatDate(r.StudyDate), r.Description, r.Created.Local().Format("2006-01-02 15:04"),
+			r.Expires.Local().Format("2006-01-02 15:04"), r.Downloads(), r.MaxDownloads)
+	}
+	return tw.Flush()
+}
+
+// runRevoke is `sender revoke ID`: the card stops working at once.
+func runRevoke(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	var dir string
+	var asJSON bool
+	pos, err := parseFlags(spoolFlags("sender revoke", &dir, &asJSON), args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return &usageError{"sender revoke takes one offer ID (see sender list)"}
+	}
+	id, err := card.ParseOfferID(pos[0])
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	sp, err := spool.Open(dir)
+	if err != nil {
+		return err
+	}
+	r, err := sp.Revoke(id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "sender: revoked offer %s (%s, %s %s); its encrypted data is deleted and its card no longer works\n",
+		id, study.FormatName(r.PatientName), study.FormatDate(r.StudyDate), r.Description)
+	if asJSON {
+		console.NewJSON(stdout).Emit(map[string]any{"type": "revoked", "offer_id": id.String()})
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"imageshare/console"
+	"imageshare/spool"
+)
+
+// runServe is `sender serve`: the long-running service that serves every
+// live offer of a spool with one stable identity, picks up offers that
+// `sender send` hands it, and resumes them after a restart.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var listen stringList
+	var dir string
+	var asJSON bool
+	fs := flag.NewFlagSet("sender serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&dir, "spool", spool.DefaultDir(), "")
+	fs.Var(&listen, "listen", "")
+	fs.BoolVar(&asJSON, "json", false, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return &usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return &usageError{"sender serve takes no arguments"}
+	}
+	var js *console.JSON
+	if asJSON {
+		js = console.NewJSON(stdout)
+	}
+	sp, err := spool.Open(dir)
+	if err != nil {
+		return err
+	}
+	unlock, held, err := sp.Lock()
+	if err != nil {
+		return err
+	}
+	if held {
+		who := "another process"
+		if sv, err := sp.ReadServing(time.Second); err == nil {
+			who = fmt.Sprintf("sender serve (pid %d)", sv.PID)
+		}
+		return fmt.Errorf("%s already serves the spool %s", who, sp.Dir)
+	}
+	defer unlock()
+	srv, err := startServing(sp, listen, nil, stderr, js, true)
+	if err != nil {
+		return err
+	}
+	defer srv.close()
+	recs, _ := sp.List()
+	live := 0
+	for _, r := range recs {
+		if r.State(time.Now()) == spool.Live {
+			live++
+		}
+	}
+	fmt.Fprintf(stderr, "sender: serving %d live offer(s) from %s as %s\n", live, sp.Dir, srv.host.ID())
+	for _, a := range srv.host.Addrs() {
+		fmt.Fprintf(stderr, "sender: listening on %s\n", a)
+	}
+	js.Emit(map[string]any{"type": "serving", "spool": sp.Dir, "peer_id": srv.host.ID().String(), "live_offers": live})
+	srv.svc.Run(ctx, time.Second, srv.warn)
+	fmt.Fprintln(stderr, "sender: stopped; offers stay in the spool and are served again at the next start")
+	return nil
+}

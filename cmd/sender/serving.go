@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"imageshare/card"
+	"imageshare/console"
+	"imageshare/discovery"
+	"imageshare/spool"
+	"imageshare/study"
+	"imageshare/transfer"
+)
+
+// serving is a libp2p host serving every offer of a spool, in `sender
+// serve` or in a `sender send` that found no one serving its spool.
+type serving struct {
+	host   host.Host
+	svc    *spool.Service
+	srv    *transfer.Server
+	d      *deliveries
+	cancel context.CancelFunc
+}
+
+// startServing starts the host with the spool's identity and serves the
+// spool's offers, or only offer only when set (a sender send serving
+// alone). A sender serve, which holds the spool's lock, also records who
+// serves the spool, for sends to hand their offers to.
+func startServing(sp *spool.Spool, listen []string, only *card.OfferID, stderr io.Writer, js *console.JSON, quiet bool) (*serving, error) {
+	id, err := sp.Identity()
+	if err != nil {
+		return nil, err
+	}
+	h, err := startHost(listen, id, stderr)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &serving{host: h, srv: &transfer.Server{}, cancel: cancel,
+		d: &deliveries{stderr: stderr, js: js, showProgress: !quiet && js == nil && console.IsTerminal(stderr)}}
+	s.svc = &spool.Service{Spool: sp, Server: s.srv, OnEvent: s.d.event, OnEnd: s.d.ended, Only: only}
+	s.svc.Start()
+	h.SetStreamHandler(transfer.ProtocolID, func(st network.Stream) {
+		s.srv.Handle(ctx, st, discovery.StreamPeer(st))
+	})
+	if only == nil {
+		var addrs []string
+		for _, a := range discovery.CardAddrs(h) {
+			addrs = append(addrs, a.String())
+		}
+		if err := sp.WriteServing(spool.Serving{PID: os.Getpid(), PeerID: h.ID().String(), Addrs: addrs, Mode: "serve"}); err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	if err := s.svc.Sync(); err != nil {
+		s.warn(err)
+	}
+	return s, nil
+}
+
+func (s *serving) warn(err error) {
+	fmt.Fprintf(s.d.stderr, "sender: warning: %v\n", err)
+}
+
+// drain lets the last receipt's acknowledgement reach the receiver: it
+// waits for the streams to end and the receivers to hang up, a few
+// seconds at most.
+func (s *serving) drain() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.srv.Wait(ctx)
+	for ctx.Err() == nil && len(s.host.Network().Conns()) > 0 {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *serving) close() {
+	s.cancel()
+	s.host.Close()
+	s.svc.Close()
+}
+
+// startHost listens where asked, or on the default port, falling back to
+// any free port when another program has it.
+func startHost(listen []string, id crypto.PrivKey, stderr io.Writer) (host.Host, error) {
+	if len(listen) > 0 {
+		h, err := discovery.NewHost(discovery.HostOptions{Identity: id, Listen: listen})
+		if err != nil {
+			return nil, &listenError{err}
+		}
+		return h, nil
+	}
+	h, err := discovery.NewHost(discovery.HostOptions{Identity: id, Listen: discovery.DefaultListen})
+	if err == nil {
+		return h, nil
+	}
+	fmt.Fprintf(stderr, "sender: warning: port %d is taken (%v); using a free port, which the card lists\n", discovery.DefaultPort, err)
+	any := []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1", "/ip6/::/tcp/0", "/ip6/::/udp/0/quic-v1"}
+	h, err = discovery.NewHost(discovery.HostOptions{Identity: id, Listen: any})
+	if err != nil {
+		return nil, &listenError{err}
+	}
+	return h, nil
+}
+
+// deliveries follows what the server did, for the staff and for the exit.
+type deliveries struct {
+	stderr       io.Writer
+	js           *console.JSON
+	showProgress bool
+
+	mu      sync.Mutex
+	bars    map[card.OfferID]*console.Progress
+	sent    map[card.OfferID]int64
+	refused int
+	receipt map[card.OfferID]int
+	waiters map[card.OfferID]chan struct{}
+}
+
+func (d *deliveries) init() {
+	if d.bars == nil {
+		d.bars = map[card.OfferID]*console.Progress{}
+		d.sent = map[card.OfferID]int64{}
+		d.receipt = map[card.OfferID]int{}
+		d.waiters = map[card.OfferID]chan struct{}{}
+	}
+}
+
+// receiptChan is closed at the first verified receipt for id.
+func (d *deliveries) receiptChan(id card.OfferID) <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.init()
+	if d.receipt[id] > 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	c, ok := d.waiters[id]
+	if !ok {
+		c = make(chan struct{})
+		d.waiters[id] = c
+	}
+	return c
+}
+
+func (d *deliveries) receiptsFor(id card.OfferID) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.receipt[id]
+}
+
+func (d *deliveries) clear() {
+	for _, b := range d.bars {
+		b.Clear()
+	}
+}
+
+func (d *deliveries) event(e transfer.Event, rec *spool.Record) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.init()
+	d.clear()
+	switch e.Kind {
+	case transfer.EventRefused:
+		d.refused++
+		fmt.Fprintf(d.stderr, "sender: warning: refused peer %s for offer %s: %v\n", e.Remote, e.Offer, e.Err)
+		d.js.Emit(map[string]any{"type": "refused", "offer_id": e.Offer.String(), "peer_id": e.Remote, "reason": e.Err.Error()})
+	case transfer.EventRateLimited:
+		fmt.Fprintf(d.stderr, "sender: warning: peer %s is held back after too many failed attempts from its address\n", e.Remote)
+		d.js.Emit(map[string]any{"type": "rate_limited", "offer_id": e.Offer.String(), "peer_id": e.Remote})
+	case transfer.EventDamaged:
+		fmt.Fprintf(d.stderr, "sender: error: offer %s: %v is damaged in the spool; send the study again\n", e.Offer, e.Err)
+		d.js.Emit(map[string]any{"type": "damaged", "offer_id": e.Offer.String(), "message": e.Err.Error()})
+	case transfer.EventBusy:
+		d.js.Emit(map[string]any{"type": "busy", "offer_id": e.Offer.String(), "peer_id": e.Remote})
+	case transfer.EventManifest:
+		fmt.Fprintf(d.stderr, "sender: receiver %s opened offer %s\n", e.Remote, e.Offer)
+		d.js.Emit(map[string]any{"type": "manifest", "offer_id": e.Offer.String(), "peer_id": e.Remote})
+		if rec != nil && d.bars[e.Offer] == nil {
+			var total int64
+			for _, x := range rec.Extents {
+				total += x.Length
+			}
+			d.bars[e.Offer] = console.NewProgress(d.stderr, total, "sending", d.showProgress)
+		}
+	case transfer.EventChunk:
+		d.sent[e.Offer] += e.Bytes
+		d.bars[e.Offer].Add(e.Bytes)
+	case transfer.EventReceipt:
+		d.receipt[e.Offer]++
+		if e.Err != nil {
+			fmt.Fprintf(d.stderr, "sender: warning: %v\n", e.Err)
+		}
+		fmt.Fprintf(d.stderr, "sender: receiver %s confirmed %d files (%s) of offer %s arrived verified\n", e.Remote, e.Files, study.FormatBytes(e.Total), e.Offer)
+		d.js.Emit(map[string]any{"type": "receipt", "offer_id": e.Offer.String(), "peer_id": e.Remote, "files": e.Files, "bytes": e.Total})
+		if c, ok := d.waiters[e.Offer]; ok {
+			close(c)
+			delete(d.waiters, e.Offer)
+		}
+	}
+}
+
+// ended reports an offer that stopped being live.
+func (d *deliveries) ended(rec *spool.Record, state spool.State) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.clear()
+	fmt.Fprintf(d.stderr, "sender: offer %s ended (%s); its encrypted data is deleted\n", rec.ID, state)
+	d.js.Emit(map[string]any{"type": "ended", "offer_id": rec.ID.String(), "state": state, "downloads": rec.Downloads()})
+}
+
+func (d *deliveries) report(id card.OfferID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.init()
+	d.clear()
+	switch n, sent := d.receipt[id], d.sent[id]; {
+	case n > 0:
+		fmt.Fprintf(d.stderr, "sender: delivered: offer %s, %d verified receipt(s)\n", id, n)
+	case sent > 0:
+		fmt.Fprintf(d.stderr, "sender: not delivered: %s of encrypted data sent, but no receiver confirmed receipt\n", study.FormatBytes(sent))
+	default:
+		fmt.Fprintln(d.stderr, "sender: not delivered: no receiver fetched the study")
+	}
+	d.js.Emit(map[string]any{"type": "done", "offer_id": id.String(), "receipts": d.receipt[id], "sent_bytes": d.sent[id], "refused": d.refused})
+}

@@ -1,0 +1,223 @@
+package spool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"imageshare/card"
+	"imageshare/transfer"
+)
+
+// Service serves every offer of a spool through a transfer.Server: it adds
+// offers as they appear, ends them when they expire, are revoked or used
+// up (deleting their ciphertext), and records receipts.
+type Service struct {
+	Spool  *Spool
+	Server *transfer.Server
+	// OnEvent, if set, gets every server event after the service has
+	// recorded it. It must not block.
+	OnEvent func(transfer.Event, *Record)
+	// OnEnd, if set, is called once when an offer stops being live.
+	OnEnd func(*Record, State)
+	// Now defaults to time.Now.
+	Now func() time.Time
+	// Only, if set, limits the service to one offer: a sender send
+	// serving its own offer.
+	Only *card.OfferID
+
+	mu     sync.Mutex
+	offers map[card.OfferID]*served
+}
+
+type served struct {
+	rec   *Record
+	data  *os.File
+	ended bool
+}
+
+func (v *Service) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+// Start hooks the service to its server. Call it once, before Sync.
+func (v *Service) Start() {
+	v.offers = map[card.OfferID]*served{}
+	v.Server.OnEvent = v.event
+	if v.Server.Now == nil {
+		v.Server.Now = v.Now
+	}
+}
+
+// Record returns the current record of a served offer.
+func (v *Service) Record(id card.OfferID) (Record, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	o, ok := v.offers[id]
+	if !ok {
+		return Record{}, false
+	}
+	return *o.rec, true
+}
+
+// Sync brings the server in line with the spool. It is cheap enough to
+// call every second.
+func (v *Service) Sync() error {
+	recs, err := v.Spool.List()
+	if err != nil {
+		return err
+	}
+	now := v.now()
+	var errs []error
+	for _, r := range recs {
+		if v.Only != nil && r.ID != *v.Only {
+			continue
+		}
+		v.mu.Lock()
+		o, known := v.offers[r.ID]
+		v.mu.Unlock()
+		if !known {
+			if err := v.add(r, now); err != nil {
+				errs = append(errs, fmt.Errorf("offer %s: %w", r.ID, err))
+			}
+			continue
+		}
+		v.mu.Lock()
+		if r.Revoked && !o.rec.Revoked {
+			o.rec.Revoked = true
+		}
+		v.mu.Unlock()
+		v.endIfOver(o, now)
+	}
+	return errors.Join(errs...)
+}
+
+// add starts serving r, or registers it as ended so that receivers are
+// told why.
+func (v *Service) add(r *Record, now time.Time) error {
+	o := &served{rec: r}
+	offer := &transfer.Offer{
+		ID:           r.ID,
+		Verifier:     r.Verifier,
+		Expires:      r.Expires,
+		Extents:      r.Extents,
+		StoredSHA256: r.StoredSHA256,
+		Check: func(now time.Time) error {
+			// A revocation takes effect at the next request, not only at
+			// the next Sync.
+			revoked := v.Spool.IsRevoked(r.ID)
+			v.mu.Lock()
+			defer v.mu.Unlock()
+			o.rec.Revoked = o.rec.Revoked || revoked
+			return o.rec.State(now).Err()
+		},
+	}
+	if r.State(now) == Live {
+		dir := v.Spool.OfferDir(r.ID)
+		m, err := os.ReadFile(filepath.Join(dir, transfer.ManifestFile))
+		if err != nil {
+			return err
+		}
+		data, err := os.Open(filepath.Join(dir, transfer.DataFile))
+		if err != nil {
+			return err
+		}
+		offer.SealedManifest, offer.Data, o.data = m, data, data
+	} else {
+		o.ended = true
+		if err := v.Spool.Purge(r.ID); err != nil {
+			return err
+		}
+	}
+	v.mu.Lock()
+	v.offers[r.ID] = o
+	v.mu.Unlock()
+	v.Server.Add(offer)
+	return v.Spool.MarkLoaded(r.ID)
+}
+
+// endIfOver ends a served offer that is no longer live.
+func (v *Service) endIfOver(o *served, now time.Time) {
+	v.mu.Lock()
+	state := o.rec.State(now)
+	if state == Live || o.ended {
+		v.mu.Unlock()
+		return
+	}
+	o.ended = true
+	if o.data != nil {
+		o.data.Close()
+		o.data = nil
+	}
+	rec := *o.rec
+	v.mu.Unlock()
+	v.Spool.Purge(rec.ID)
+	if v.OnEnd != nil {
+		v.OnEnd(&rec, state)
+	}
+}
+
+func (v *Service) event(e transfer.Event) {
+	var updated *Record
+	if e.Kind == transfer.EventReceipt {
+		var err error
+		updated, err = v.Spool.AddReceipt(e.Offer, Receipt{Time: v.now().UTC(), Peer: e.Remote, Files: e.Files, Bytes: e.Total})
+		if err != nil {
+			e.Err = fmt.Errorf("recording the receipt: %w", err)
+		}
+	}
+	v.mu.Lock()
+	o := v.offers[e.Offer]
+	var rec *Record
+	if o != nil {
+		if updated != nil {
+			updated.Revoked = updated.Revoked || o.rec.Revoked
+			o.rec = updated
+		}
+		c := *o.rec
+		rec = &c
+	}
+	v.mu.Unlock()
+	if v.OnEvent != nil {
+		v.OnEvent(e, rec)
+	}
+	if o != nil && e.Kind == transfer.EventReceipt {
+		v.endIfOver(o, v.now())
+	}
+}
+
+// Run syncs every interval until ctx is done, then closes the offers' files.
+func (v *Service) Run(ctx context.Context, interval time.Duration, onErr func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			v.Close()
+			return
+		case <-t.C:
+			if err := v.Sync(); err != nil && onErr != nil {
+				onErr(err)
+			}
+		}
+	}
+}
+
+// Close closes the offers' data files.
+func (v *Service) Close() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, o := range v.offers {
+		if o.data != nil {
+			o.data.Close()
+			o.data = nil
+		}
+	}
+}

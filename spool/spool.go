@@ -1,0 +1,379 @@
+package spool
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+
+	"imageshare/card"
+	"imageshare/transfer"
+)
+
+// DefaultMaxDownloads is how many verified receipts end an offer.
+const DefaultMaxDownloads = 3
+
+// State is where an offer is in its life.
+type State string
+
+// States of an offer.
+const (
+	Live    State = "live"
+	Expired State = "expired"
+	Revoked State = "revoked"
+	UsedUp  State = "used"
+)
+
+// Receipt is one receiver's confirmation that every file arrived verified.
+type Receipt struct {
+	Time  time.Time `json:"time"`
+	Peer  string    `json:"peer_id"`
+	Files int       `json:"files"`
+	Bytes int64     `json:"bytes"`
+}
+
+// Record is what the spool keeps of an offer besides its ciphertext.
+type Record struct {
+	ID           card.OfferID      `json:"-"`
+	IDHex        string            `json:"id"`
+	Created      time.Time         `json:"created"`
+	Expires      time.Time         `json:"expires"`
+	MaxDownloads int               `json:"max_downloads"`
+	Receipts     []Receipt         `json:"receipts,omitempty"`
+	Verifier     ed25519.PublicKey `json:"verifier"`
+	Passcode     bool              `json:"passcode,omitempty"`
+	ManifestHash []byte            `json:"manifest_hash"`
+	Extents      []transfer.Extent `json:"extents"`
+	// StoredSHA256 holds each sealed chunk's SHA-256, so that the sender
+	// notices a damaged spool before it serves a chunk.
+	StoredSHA256 [][]byte `json:"stored_sha256"`
+	// What `sender list` shows.
+	Site        string `json:"site,omitempty"`
+	PatientName string `json:"patient_name"`
+	PatientID   string `json:"patient_id"`
+	StudyUID    string `json:"study_uid"`
+	StudyDate   string `json:"study_date"`
+	Description string `json:"description"`
+	Files       int    `json:"files"`
+	Bytes       int64  `json:"bytes"`
+	// Revoked is set from the revoked marker when the record is loaded.
+	Revoked bool `json:"-"`
+}
+
+// Downloads is the number of verified receipts.
+func (r *Record) Downloads() int { return len(r.Receipts) }
+
+// State says whether the offer can still be served at now.
+func (r *Record) State(now time.Time) State {
+	switch {
+	case r.Revoked:
+		return Revoked
+	case r.MaxDownloads > 0 && r.Downloads() >= r.MaxDownloads:
+		return UsedUp
+	case !now.Before(r.Expires):
+		return Expired
+	}
+	return Live
+}
+
+// Err is the transfer error a receiver gets for an offer in state s.
+func (s State) Err() error {
+	switch s {
+	case Expired:
+		return transfer.ErrExpired
+	case Revoked:
+		return transfer.ErrRevoked
+	case UsedUp:
+		return transfer.ErrUsedUp
+	}
+	return nil
+}
+
+// Spool is a folder of offers.
+type Spool struct {
+	Dir string
+}
+
+// Open opens, creating if need be, the spool in dir.
+func Open(dir string) (*Spool, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "offers"), 0o700); err != nil {
+		return nil, fmt.Errorf("opening spool: %w", err)
+	}
+	return &Spool{Dir: dir}, nil
+}
+
+// DefaultDir is $XDG_STATE_HOME/imageshare/spool, or its usual place.
+func DefaultDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "imageshare", "spool")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "imageshare", "spool")
+	}
+	return filepath.Join(os.TempDir(), "imageshare-spool")
+}
+
+// OfferDir is the folder of offer id.
+func (s *Spool) OfferDir(id card.OfferID) string {
+	return filepath.Join(s.Dir, "offers", id.String())
+}
+
+// Identity returns the sender's stable libp2p key, creating it the first
+// time. A stable key keeps cards valid when the sender restarts.
+func (s *Spool) Identity() (crypto.PrivKey, error) {
+	name := filepath.Join(s.Dir, "identity.key")
+	b, err := os.ReadFile(name)
+	if err == nil {
+		k, err := crypto.UnmarshalPrivateKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", name, err)
+		}
+		return k, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	k, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		return nil, err
+	}
+	b, err = crypto.MarshalPrivateKey(k)
+	if err != nil {
+		return nil, err
+	}
+	// Another process may create it at the same moment: link, not rename,
+	// so that the first one wins and both use it.
+	tmp := name + fmt.Sprintf(".%d.tmp", os.Getpid())
+	if err := writeSync(tmp, b); err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, name); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, err
+	}
+	return s.Identity()
+}
+
+// Save writes r atomically.
+func (s *Spool) Save(r *Record) error {
+	r.IDHex = r.ID.String()
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	name := filepath.Join(s.OfferDir(r.ID), "offer.json")
+	tmp := name + fmt.Sprintf(".%d.tmp", os.Getpid())
+	if err := writeSync(tmp, b); err != nil {
+		return err
+	}
+	return os.Rename(tmp, name)
+}
+
+// ErrNoOffer is returned for an offer the spool does not hold.
+var ErrNoOffer = errors.New("no such offer in the spool")
+
+// Load reads the record of offer id.
+func (s *Spool) Load(id card.OfferID) (*Record, error) {
+	b, err := os.ReadFile(filepath.Join(s.OfferDir(id), "offer.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNoOffer, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("reading offer %s: %w", id, err)
+	}
+	if r.ID, err = card.ParseOfferID(r.IDHex); err != nil || r.ID != id {
+		return nil, fmt.Errorf("offer %s: record names offer %q", id, r.IDHex)
+	}
+	r.Revoked = s.IsRevoked(id)
+	return &r, nil
+}
+
+// List returns every offer's record, newest first. Folders without a
+// record (an offer still being packed) are left out.
+func (s *Spool) List() ([]*Record, error) {
+	ents, err := os.ReadDir(filepath.Join(s.Dir, "offers"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Record
+	for _, e := range ents {
+		id, err := card.ParseOfferID(e.Name())
+		if err != nil || !e.IsDir() {
+			continue
+		}
+		r, err := s.Load(id)
+		if errors.Is(err, ErrNoOffer) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+// IsRevoked reports whether offer id was revoked.
+func (s *Spool) IsRevoked(id card.OfferID) bool {
+	_, err := os.Stat(filepath.Join(s.OfferDir(id), "revoked"))
+	return err == nil
+}
+
+// Revoke ends offer id at once: a receiver that asks for it is told it was
+// revoked, and its ciphertext is deleted.
+func (s *Spool) Revoke(id card.OfferID) (*Record, error) {
+	r, err := s.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeSync(filepath.Join(s.OfferDir(id), "revoked"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
+		return nil, err
+	}
+	r.Revoked = true
+	return r, s.Purge(id)
+}
+
+// Purge deletes an ended offer's ciphertext, keeping its record so that a
+// receiver can be told why it ended.
+func (s *Spool) Purge(id card.OfferID) error {
+	for _, f := range []string{transfer.DataFile, transfer.ManifestFile} {
+		if err := os.Remove(filepath.Join(s.OfferDir(id), f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Purged reports whether an offer's ciphertext is gone.
+func (s *Spool) Purged(id card.OfferID) bool {
+	_, err := os.Stat(filepath.Join(s.OfferDir(id), transfer.DataFile))
+	return errors.Is(err, os.ErrNotExist)
+}
+
+// Lock takes the spool's serve lock without waiting. held is true when
+// another process has it.
+func (s *Spool) Lock() (unlock func(), held bool, err error) {
+	f, err := os.OpenFile(filepath.Join(s.Dir, "serve.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, true, nil
+		}
+		return nil, false, err
+	}
+	// What a process that held the lock before said of itself is stale.
+	os.Remove(filepath.Join(s.Dir, "serving.json"))
+	return func() {
+		os.Remove(filepath.Join(s.Dir, "serving.json"))
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, false, nil
+}
+
+// Serving describes the process that serves the spool.
+type Serving struct {
+	PID    int      `json:"pid"`
+	PeerID string   `json:"peer_id"`
+	Addrs  []string `json:"addrs"`
+	Mode   string   `json:"mode"` // "serve" or "send"
+}
+
+// WriteServing records who serves the spool; the holder of the lock calls it.
+func (s *Spool) WriteServing(v Serving) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	name := filepath.Join(s.Dir, "serving.json")
+	tmp := name + ".tmp"
+	if err := writeSync(tmp, b); err != nil {
+		return err
+	}
+	return os.Rename(tmp, name)
+}
+
+// ReadServing reads who serves the spool, waiting up to timeout for the
+// process that holds the lock to say it.
+func (s *Spool) ReadServing(timeout time.Duration) (*Serving, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		b, err := os.ReadFile(filepath.Join(s.Dir, "serving.json"))
+		if err == nil {
+			var v Serving
+			return &v, json.Unmarshal(b, &v)
+		}
+		if !errors.Is(err, os.ErrNotExist) || time.Now().After(deadline) {
+			return nil, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// AddReceipt records a receipt for offer id. Several processes may serve
+// one offer (a sender send and a sender serve on the same spool), so the
+// record is read, changed and written under a lock.
+func (s *Spool) AddReceipt(id card.OfferID, rc Receipt) (*Record, error) {
+	f, err := os.OpenFile(filepath.Join(s.OfferDir(id), "offer.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, err
+	}
+	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	r, err := s.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	r.Receipts = append(r.Receipts, rc)
+	return r, s.Save(r)
+}
+
+// MarkLoaded is written by the serving process once it serves offer id.
+func (s *Spool) MarkLoaded(id card.OfferID) error {
+	return writeSync(filepath.Join(s.OfferDir(id), "loaded"), nil)
+}
+
+// WaitLoaded waits until the serving process serves offer id.
+func (s *Spool) WaitLoaded(id card.OfferID, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(filepath.Join(s.OfferDir(id), "loaded")); err == nil {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+func writeSync(name string, b []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
