@@ -6,10 +6,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,6 +100,9 @@ func TestScripts(t *testing.T) {
 			"dialnoproof": cmdDialNoProof,
 			"nofiles":     cmdNoFiles,
 			"globexists":  cmdGlobExists,
+			"waitbytes":   cmdWaitBytes,
+			"freeport":    cmdFreePort,
+			"jsonfield":   cmdJSONField,
 		},
 	})
 }
@@ -298,4 +303,78 @@ func cmdGlobExists(ts *testscript.TestScript, neg bool, args []string) {
 	if neg != (len(m) == 0) {
 		ts.Fatalf("%s matches %d files", args[0], len(m))
 	}
+}
+
+// waitbytes DIR N [SECONDS]: wait until the files under DIR hold N bytes.
+func cmdWaitBytes(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: waitbytes DIR N [SECONDS]")
+	}
+	want, err := strconv.ParseInt(args[1], 10, 64)
+	ts.Check(err)
+	limit := 60 * time.Second
+	if len(args) > 2 {
+		s, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		limit = time.Duration(s) * time.Second
+	}
+	deadline := time.Now().Add(limit)
+	var n int64
+	for time.Now().Before(deadline) {
+		n = 0
+		filepath.WalkDir(ts.MkAbs(args[0]), func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				if fi, err := d.Info(); err == nil {
+					n += fi.Size()
+				}
+			}
+			return nil
+		})
+		if n >= want {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.Fatalf("%s holds %d bytes after %v, want %d", args[0], n, limit, want)
+}
+
+// freeport NAME: set $NAME to a TCP port that is free now.
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: freeport NAME")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ts.Setenv(args[0], strconv.Itoa(port))
+}
+
+// jsonfield FILE TYPE FIELD OP VALUE: in the JSON Lines of FILE, the last
+// line of "type" TYPE has FIELD compared to VALUE by OP (==, >, <, >=).
+func cmdJSONField(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 5 {
+		ts.Fatalf("usage: jsonfield FILE TYPE FIELD OP VALUE")
+	}
+	var last map[string]any
+	for _, line := range strings.Split(ts.ReadFile(args[0]), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["type"] == args[1] {
+			last = m
+		}
+	}
+	if last == nil {
+		ts.Fatalf("no %q line in %s", args[1], args[0])
+	}
+	got, ok := last[args[2]].(float64)
+	if !ok {
+		ts.Fatalf("%s.%s is %v, not a number", args[1], args[2], last[args[2]])
+	}
+	want, err := strconv.ParseFloat(args[4], 64)
+	ts.Check(err)
+	ok = map[string]bool{"==": got == want, ">": got > want, "<": got < want, ">=": got >= want, "<=": got <= want}[args[3]]
+	if !ok {
+		ts.Fatalf("%s.%s = %v, want %s %v", args[1], args[2], got, args[3], want)
+	}
+	fmt.Fprintf(ts.Stdout(), "%s.%s = %v\n", args[1], args[2], got)
 }

@@ -41,6 +41,8 @@ type Store struct {
 	mu        sync.Mutex
 	remaining []int64
 	verified  int
+	done      []bool // chunks written
+	placed    []bool // files verified and under their names
 	// OnFile, if set, is called after each file is verified and in place.
 	OnFile func(f File)
 }
@@ -49,17 +51,18 @@ type Store struct {
 // have been validated.
 func OpenStore(dir string, m *Manifest) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating study folder: %w", err)
+		return nil, fmt.Errorf("%w: creating the study folder: %w", ErrDisk, err)
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, fmt.Errorf("opening study folder: %w", err)
+		return nil, fmt.Errorf("%w: opening the study folder: %w", ErrDisk, err)
 	}
 	if err := root.MkdirAll(path.Join(stagingDir, "partial"), 0o700); err != nil {
 		root.Close()
-		return nil, fmt.Errorf("creating %s: %w", path.Join(dir, stagingDir), err)
+		return nil, fmt.Errorf("%w: creating %s: %w", ErrDisk, path.Join(dir, stagingDir), err)
 	}
-	s := &Store{dir: dir, root: root, m: m, offsets: make([]int64, len(m.Files)), remaining: make([]int64, len(m.Files))}
+	s := &Store{dir: dir, root: root, m: m, offsets: make([]int64, len(m.Files)), remaining: make([]int64, len(m.Files)),
+		done: make([]bool, len(m.Chunks)), placed: make([]bool, len(m.Files))}
 	var off int64
 	for i, f := range m.Files {
 		s.offsets[i] = off
@@ -88,8 +91,11 @@ func (s *Store) Put(index int, plain []byte) error {
 	i := sort.Search(len(s.m.Files), func(i int) bool { return s.offsets[i]+s.m.Files[i].Size > start })
 	for ; i < len(s.m.Files) && s.offsets[i] < end; i++ {
 		f := s.m.Files[i]
-		if f.Size == 0 {
-			continue // placed by Finish
+		s.mu.Lock()
+		skip := f.Size == 0 || s.placed[i] // empty files are placed by Finish
+		s.mu.Unlock()
+		if skip {
+			continue
 		}
 		from := max(start, s.offsets[i])
 		to := min(end, s.offsets[i]+f.Size)
@@ -106,7 +112,121 @@ func (s *Store) Put(index int, plain []byte) error {
 			}
 		}
 	}
+	s.mu.Lock()
+	s.done[index] = true
+	s.mu.Unlock()
 	return nil
+}
+
+// Need lists the chunks not yet written, in order.
+func (s *Store) Need() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var need []int
+	for i, d := range s.done {
+		if !d {
+			need = append(need, i)
+		}
+	}
+	return need
+}
+
+// Resume finds what an earlier, interrupted fetch into the same folder
+// already wrote: every chunk whose bytes are on disk, in files under their
+// names or in the staging folder, and match the chunk's SHA-256 counts as
+// received. It returns the plaintext bytes reused. Nothing is trusted that
+// does not hash right.
+func (s *Store) Resume() (int64, error) {
+	// Files under their own names were verified before they were renamed;
+	// check them again, as anyone may have touched them since.
+	for i, f := range s.m.Files {
+		if f.Size == 0 {
+			continue
+		}
+		if ok, err := s.hashMatches(f.Path, f); err != nil {
+			return 0, err
+		} else if ok {
+			s.placed[i] = true
+			s.verified++
+		}
+	}
+	var reused int64
+	buf := make([]byte, s.m.ChunkSize)
+	for ci, c := range s.m.Chunks {
+		start := int64(ci) * s.m.ChunkSize
+		b := buf[:c.Size]
+		if !s.readChunk(start, b) {
+			continue
+		}
+		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != c.SHA256 {
+			continue
+		}
+		s.done[ci] = true
+		reused += c.Size
+		end := start + c.Size
+		i := sort.Search(len(s.m.Files), func(i int) bool { return s.offsets[i]+s.m.Files[i].Size > start })
+		for ; i < len(s.m.Files) && s.offsets[i] < end; i++ {
+			if s.placed[i] || s.m.Files[i].Size == 0 {
+				continue
+			}
+			s.remaining[i] -= min(end, s.offsets[i]+s.m.Files[i].Size) - max(start, s.offsets[i])
+		}
+	}
+	for i, f := range s.m.Files {
+		if !s.placed[i] && f.Size > 0 && s.remaining[i] == 0 {
+			if err := s.complete(i); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return reused, nil
+}
+
+// readChunk fills b with the stream's bytes from start, from the files
+// under their names or in staging; false when any are missing.
+func (s *Store) readChunk(start int64, b []byte) bool {
+	end := start + int64(len(b))
+	i := sort.Search(len(s.m.Files), func(i int) bool { return s.offsets[i]+s.m.Files[i].Size > start })
+	for ; i < len(s.m.Files) && s.offsets[i] < end; i++ {
+		f := s.m.Files[i]
+		if f.Size == 0 {
+			continue
+		}
+		from := max(start, s.offsets[i])
+		to := min(end, s.offsets[i]+f.Size)
+		name := partialName(i)
+		if s.placed[i] {
+			name = f.Path
+		}
+		fh, err := s.root.Open(name)
+		if err != nil {
+			return false
+		}
+		_, err = fh.ReadAt(b[from-start:to-start], from-s.offsets[i])
+		fh.Close()
+		if err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// hashMatches reports whether the file name holds exactly f's bytes.
+func (s *Store) hashMatches(name string, f File) (bool, error) {
+	fh, err := s.root.Open(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, s.diskError(err)
+	}
+	defer fh.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, fh)
+	if err != nil {
+		return false, s.diskError(err)
+	}
+	return n == f.Size && hex.EncodeToString(h.Sum(nil)) == f.SHA256, nil
 }
 
 func (s *Store) writeAt(i int, b []byte, off int64) error {
@@ -124,9 +244,17 @@ func (s *Store) writeAt(i int, b []byte, off int64) error {
 	return nil
 }
 
+// ErrDisk is wrapped by errors writing the study to disk: a full disk, a
+// folder that is not writable. What was verified stays; a run of the same
+// command once the problem is fixed resumes.
+var ErrDisk = errors.New("cannot write the study")
+
 func (s *Store) diskError(err error) error {
-	return fmt.Errorf("writing into %s: %w", s.dir, err)
+	return fmt.Errorf("%w into %s: %w", ErrDisk, s.dir, err)
 }
+
+// Manifest is the manifest the store receives.
+func (s *Store) Manifest() *Manifest { return s.m }
 
 // complete checks file i against the manifest and renames it into place.
 func (s *Store) complete(i int) error {
@@ -164,6 +292,7 @@ func (s *Store) complete(i int) error {
 	}
 	s.mu.Lock()
 	s.verified++
+	s.placed[i] = true
 	s.mu.Unlock()
 	if s.OnFile != nil {
 		s.OnFile(f)
@@ -178,7 +307,7 @@ var ErrIncomplete = errors.New("not every file was received")
 // place, and removes the staging folder.
 func (s *Store) Finish() error {
 	for i, f := range s.m.Files {
-		if f.Size == 0 {
+		if f.Size == 0 && !s.placed[i] {
 			if err := s.complete(i); err != nil {
 				return err
 			}

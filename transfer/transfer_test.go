@@ -472,3 +472,67 @@ func TestRemoteErrorsMapToSentinels(t *testing.T) {
 		t.Error("control characters from the sender reach the terminal")
 	}
 }
+
+// An interrupted fetch resumes: chunks already on disk and matching their
+// hash are reused, a damaged one is fetched again, and the rest arrives.
+func TestResumeFetchesOnlyMissing(t *testing.T) {
+	sizes := []int{2500, 0, 1200, 3100, 700}
+	fx := newFixture(t, sizes, 1000)
+	c := fx.client(t)
+	ctx := context.Background()
+	m, err := c.Manifest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "study")
+	st, err := OpenStore(dir, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := []int{0, 1, 2, 3, 5}
+	if err := c.Fetch(ctx, m, first, st.Put, nil); err != nil {
+		t.Fatal(err)
+	}
+	st.Close() // as if killed here
+
+	// Damage chunk 5's bytes, which sit in file 3's partial file.
+	part := filepath.Join(dir, stagingDir, "partial", "3")
+	b, err := os.ReadFile(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[5*1000-3700+10] ^= 1
+	os.WriteFile(part, b, 0o600)
+
+	st, err = OpenStore(dir, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reused, err := st.Resume()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reused != 4*1000 {
+		t.Fatalf("reused %d bytes, want 4000 (chunks 0-3; chunk 5 was damaged)", reused)
+	}
+	need := st.Need()
+	if fmt.Sprint(need) != fmt.Sprint([]int{4, 5, 6, 7}) {
+		t.Fatalf("need %v, want [4 5 6 7]", need)
+	}
+	var fetched int64
+	if err := c.Fetch(ctx, m, need, st.Put, func(n int64) { fetched += n }); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	checkReceived(t, dir, fx.data)
+	var want int64
+	for _, i := range need {
+		want += m.Chunks[i].Stored
+	}
+	if fetched != want {
+		t.Fatalf("fetched %d sealed bytes, want %d: only the missing chunks", fetched, want)
+	}
+}

@@ -7,10 +7,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/libp2p/go-libp2p/core/host"
+	"golang.org/x/time/rate"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,10 +29,11 @@ import (
 )
 
 type fetchOptions struct {
-	out, qr, uriFile string
-	yes, json, quiet bool
-	stdin            bool
-	timeout          time.Duration
+	out, qr, uriFile  string
+	yes, json, quiet  bool
+	stdin             bool
+	timeout, retryFor time.Duration
+	maxRate           float64 // bytes a second, 0 for no limit
 }
 
 func newFlags(name string, o *fetchOptions) *flag.FlagSet {
@@ -42,6 +46,12 @@ func newFlags(name string, o *fetchOptions) *flag.FlagSet {
 	fs.BoolVar(&o.quiet, "quiet", false, "")
 	fs.BoolVar(&o.quiet, "q", false, "")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "")
+	fs.DurationVar(&o.retryFor, "retry-for", 10*time.Minute, "")
+	fs.Func("max-rate", "", func(v string) error {
+		r, err := parseRate(v)
+		o.maxRate = r
+		return err
+	})
 	return fs
 }
 
@@ -202,7 +212,9 @@ type fetchResult struct {
 }
 
 // fetch does one card's work: connect, prove, show, confirm, fetch, verify,
-// confirm receipt.
+// confirm receipt. A lost connection or a sender that restarts is retried
+// with backoff for --retry-for; a fetch run again into the same folder
+// resumes, fetching only what is not on disk verified already.
 func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(string) (bool, error), stdout, stderr io.Writer, js *console.JSON) (*fetchResult, error) {
 	start := time.Now()
 	offer, err := card.ParseURI(text)
@@ -217,38 +229,172 @@ func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(strin
 	if err != nil {
 		return nil, err
 	}
-
 	h, err := discovery.NewHost(discovery.HostOptions{})
 	if err != nil {
 		return nil, err
 	}
 	defer h.Close()
-	fmt.Fprintf(stderr, "receiver: connecting to %s ...\n", offer.Peer)
-	conn, err := discovery.Connect(ctx, h, offer.Peer, offer.Addrs, o.timeout)
-	if err != nil {
+
+	r := &receive{o: o, offer: offer, keys: keys, h: h, stderr: stderr, js: js}
+	if o.maxRate > 0 {
+		r.limit = rate.NewLimiter(rate.Limit(o.maxRate), transfer.MaxSealedChunkSize)
+		r.limit.AllowN(time.Now(), transfer.MaxSealedChunkSize) // start with no burst
+	}
+	defer r.close()
+	var m *transfer.Manifest
+	var path string
+	retry := backoff{until: time.Now().Add(o.retryFor)}
+	for {
+		err := r.attempt(ctx, &m, &path, confirm)
+		if err == nil {
+			break
+		}
+		if permanent(err) || !retry.wait(ctx, err, stderr, js) {
+			return nil, err
+		}
+	}
+	if err := r.store.Finish(); err != nil {
 		return nil, err
 	}
-	path := "direct"
+	elapsed := time.Since(start)
+	fmt.Fprintf(stderr, "receiver: %d files (%s) verified against their SHA-256 in %s\n", len(m.Files), study.FormatBytes(m.TotalSize()), elapsed.Round(time.Millisecond))
+	if r.reused > 0 {
+		fmt.Fprintf(stderr, "receiver: resumed: %s were already here, %s fetched\n", study.FormatBytes(r.reused), study.FormatBytes(r.fetched))
+	}
+	if err := r.confirm(ctx); err != nil {
+		fmt.Fprintf(stderr, "receiver: warning: the study is complete here, but the sender was not told: %v\n", err)
+	}
+	dir := r.store.Dir()
+	fmt.Fprintf(stderr, "receiver: study saved in %s\n", dir)
+	uids := make([]string, len(m.Studies))
+	for i, s := range m.Studies {
+		uids[i] = s.StudyUID
+	}
+	js.Emit(map[string]any{
+		"type": "summary", "offer_id": offer.ID.String(), "study_uid": uids[0], "study_uids": uids,
+		"files": len(m.Files), "bytes": m.TotalSize(), "fetched_bytes": r.fetched, "reused_bytes": r.reused,
+		"dir": dir, "path": path, "seconds": elapsed.Seconds(), "verified": true, "attempts": retry.attempts + 1,
+	})
+	if js == nil {
+		fmt.Fprintln(stdout, dir)
+	}
+	return &fetchResult{Dir: dir, Files: len(m.Files), Bytes: m.TotalSize()}, nil
+}
+
+// receive is one card's fetch across its attempts.
+type receive struct {
+	o      *fetchOptions
+	offer  *card.Offer
+	keys   *icrypto.Keys
+	h      host.Host
+	stderr io.Writer
+	js     *console.JSON
+	limit  *rate.Limiter
+
+	client          *transfer.Client
+	store           *transfer.Store
+	bar             *console.Progress
+	fetched, reused int64
+	corrupt         map[int]int
+}
+
+func (r *receive) close() {
+	r.bar.Finish()
+	if r.store != nil {
+		r.store.Close()
+	}
+}
+
+// attempt connects and fetches what is still needed. The first attempt
+// also fetches the manifest, shows the study and asks.
+func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *string, confirm func(string) (bool, error)) error {
+	fmt.Fprintf(r.stderr, "receiver: connecting to %s ...\n", r.offer.Peer)
+	conn, err := discovery.Connect(ctx, r.h, r.offer.Peer, r.offer.Addrs, r.o.timeout)
+	if err != nil {
+		return err
+	}
+	*path = "direct"
 	if conn.Stat().Limited {
-		path = "relayed"
+		*path = "relayed"
 	}
-	js.Emit(map[string]any{"type": "connected", "addr": conn.RemoteMultiaddr().String(), "path": path})
-
-	client := &transfer.Client{
+	r.js.Emit(map[string]any{"type": "connected", "addr": conn.RemoteMultiaddr().String(), "path": *path})
+	r.client = &transfer.Client{
 		Open: func(ctx context.Context) (transfer.Stream, error) {
-			return h.NewStream(ctx, offer.Peer, protocol.ID(transfer.ProtocolID))
+			return r.h.NewStream(ctx, r.offer.Peer, protocol.ID(transfer.ProtocolID))
 		},
-		Local:  string(h.ID()),
-		Remote: string(offer.Peer),
-		Offer:  offer,
-		Keys:   keys,
+		Local:  string(r.h.ID()),
+		Remote: string(r.offer.Peer),
+		Offer:  r.offer,
+		Keys:   r.keys,
 	}
-	m, err := client.Manifest(ctx)
-	if err != nil {
-		return nil, err
+	if *m == nil {
+		mm, err := r.client.Manifest(ctx)
+		if err != nil {
+			return err
+		}
+		if err := r.show(mm, confirm); err != nil {
+			return err
+		}
+		dir := filepath.Join(r.o.out, studyFolder(mm))
+		st, err := transfer.OpenStore(dir, mm)
+		if err != nil {
+			return err
+		}
+		reused, err := st.Resume()
+		if err != nil {
+			st.Close()
+			return err
+		}
+		r.store, r.reused, *m = st, reused, mm
+		r.bar = console.NewProgress(r.stderr, mm.StoredSize(), "receiving", !r.o.quiet && !r.o.json)
+		var have int64
+		done := map[int]bool{}
+		for _, i := range st.Need() {
+			done[i] = true
+		}
+		for i, c := range mm.Chunks {
+			if !done[i] {
+				have += c.Stored
+			}
+		}
+		r.bar.Set(have)
 	}
+	need := r.store.Need()
+	if len(need) == 0 {
+		return nil
+	}
+	err = r.client.Fetch(ctx, *m, need, r.store.Put, func(n int64) {
+		r.fetched += n
+		r.bar.Add(n)
+		if r.limit != nil {
+			r.limit.WaitN(ctx, int(n))
+		}
+	})
+	var ce *transfer.ChunkError
+	if errors.As(err, &ce) {
+		// Damaged on the way: fetched again, a few times at most.
+		if r.corrupt == nil {
+			r.corrupt = map[int]int{}
+		}
+		if r.corrupt[ce.Index]++; r.corrupt[ce.Index] >= maxCorrupt {
+			return fmt.Errorf("%w: %w (%d times)", errDamagedAtSender, err, maxCorrupt)
+		}
+		fmt.Fprintf(r.stderr, "receiver: warning: %v; fetching it again\n", err)
+	}
+	return err
+}
 
-	// Show who and what before fetching a byte of image data.
+// errDamagedAtSender: one chunk failed verification every time it came.
+var errDamagedAtSender = errors.New("the sender's copy may be damaged")
+
+// maxCorrupt is how many times one chunk may fail verification before the
+// fetch gives up.
+const maxCorrupt = 3
+
+// show prints who and what the study is, before any image is fetched, and
+// asks when there is someone to ask.
+func (r *receive) show(m *transfer.Manifest, confirm func(string) (bool, error)) error {
+	stderr := r.stderr
 	if m.Site != "" {
 		fmt.Fprintf(stderr, "\nFrom:         %s\n", m.Site)
 	}
@@ -257,63 +403,97 @@ func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(strin
 		study.WriteSummary(stderr, s)
 	}
 	report := "no"
-	if r, ok := m.Report(); ok {
-		report = fmt.Sprintf("yes (%s, %s)", r.Path, study.FormatBytes(r.Size))
+	if rf, ok := m.Report(); ok {
+		report = fmt.Sprintf("yes (%s, %s)", rf.Path, study.FormatBytes(rf.Size))
 	}
 	fmt.Fprintf(stderr, "Report:       %s\nTransfer:     %s to fetch (%s of files)\n\n", report, study.FormatBytes(m.StoredSize()), study.FormatBytes(m.TotalSize()))
-	js.Emit(map[string]any{"type": "manifest", "site": m.Site, "studies": m.Studies, "files": len(m.Files), "bytes": m.TotalSize(), "stored_bytes": m.StoredSize(), "report": report != "no"})
+	r.js.Emit(map[string]any{"type": "manifest", "site": m.Site, "studies": m.Studies, "files": len(m.Files), "bytes": m.TotalSize(), "stored_bytes": m.StoredSize(), "report": report != "no"})
 	if confirm != nil {
 		ok, err := confirm("Receive this study?")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
-			return nil, errDeclined
+			return errDeclined
 		}
 	}
+	return nil
+}
 
-	dir := filepath.Join(o.out, studyFolder(m))
-	store, err := transfer.OpenStore(dir, m)
-	if err != nil {
-		return nil, err
+// confirm tells the sender, retrying briefly, that the study arrived.
+func (r *receive) confirm(ctx context.Context) error {
+	var err error
+	for i := range 3 {
+		if err = r.client.Confirm(ctx, len(r.store.Manifest().Files), r.store.Manifest().TotalSize()); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(i+1) * time.Second):
+		}
 	}
-	defer store.Close()
-	need := make([]int, len(m.Chunks))
-	for i := range need {
-		need[i] = i
+	return err
+}
+
+// permanent reports whether err will not go away by trying again.
+func permanent(err error) bool {
+	for _, p := range []error{
+		context.Canceled, errDeclined, card.ErrMalformed,
+		discovery.ErrImpostor, discovery.ErrNoAddrs,
+		transfer.ErrUnauthorized, transfer.ErrUnknownOffer, transfer.ErrExpired, transfer.ErrRevoked,
+		transfer.ErrUsedUp, transfer.ErrManifestMismatch, transfer.ErrCannotDecrypt, transfer.ErrUnavailable,
+		transfer.ErrBadRequest, transfer.ErrDisk,
+	} {
+		if errors.Is(err, p) {
+			return true
+		}
 	}
-	bar := console.NewProgress(stderr, m.StoredSize(), "receiving", !o.quiet && !o.json)
-	var fetched int64
-	err = client.Fetch(ctx, m, need, store.Put, func(n int64) {
-		fetched += n
-		bar.Add(n)
-	})
-	bar.Finish()
-	if err != nil {
-		return nil, err
+	var me *transfer.ManifestError
+	var fe *transfer.FileError
+	return errors.Is(err, errDamagedAtSender) || errors.As(err, &me) || errors.As(err, &fe)
+}
+
+// backoff waits between attempts: 1 s, doubling to 30 s, until a deadline.
+type backoff struct {
+	until    time.Time
+	attempts int
+}
+
+func (b *backoff) wait(ctx context.Context, err error, stderr io.Writer, js *console.JSON) bool {
+	d := min(time.Second<<min(b.attempts, 5), 30*time.Second)
+	if time.Now().Add(d).After(b.until) {
+		return false
 	}
-	if err := store.Finish(); err != nil {
-		return nil, err
+	b.attempts++
+	fmt.Fprintf(stderr, "receiver: %v\nreceiver: trying again in %s (attempt %d; giving up at %s)\n", err, d, b.attempts+1, b.until.Local().Format("15:04:05"))
+	js.Emit(map[string]any{"type": "retry", "attempt": b.attempts + 1, "after_seconds": d.Seconds(), "message": err.Error()})
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
 	}
-	elapsed := time.Since(start)
-	fmt.Fprintf(stderr, "receiver: %d files (%s) verified against their SHA-256 in %s\n", len(m.Files), study.FormatBytes(m.TotalSize()), elapsed.Round(time.Millisecond))
-	if err := client.Confirm(ctx, len(m.Files), m.TotalSize()); err != nil {
-		fmt.Fprintf(stderr, "receiver: warning: the study is complete here, but the sender was not told: %v\n", err)
+}
+
+// parseRate reads a rate such as 500KB, 20MB or 1.5GB (a second; SI
+// units, as link speeds are given).
+func parseRate(v string) (float64, error) {
+	units := []struct {
+		suffix string
+		mult   float64
+	}{{"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}, {"", 1}}
+	u := strings.ToUpper(strings.TrimSuffix(strings.TrimSpace(v), "/s"))
+	for _, x := range units {
+		if strings.HasSuffix(u, x.suffix) {
+			n, err := strconv.ParseFloat(strings.TrimSuffix(u, x.suffix), 64)
+			if err != nil || n <= 0 {
+				return 0, fmt.Errorf("%q is not a rate like 20MB", v)
+			}
+			return n * x.mult, nil
+		}
 	}
-	fmt.Fprintf(stderr, "receiver: study saved in %s\n", dir)
-	uids := make([]string, len(m.Studies))
-	for i, s := range m.Studies {
-		uids[i] = s.StudyUID
-	}
-	js.Emit(map[string]any{
-		"type": "summary", "offer_id": offer.ID.String(), "study_uid": uids[0], "study_uids": uids,
-		"files": len(m.Files), "bytes": m.TotalSize(), "fetched_bytes": fetched, "reused_bytes": 0,
-		"dir": dir, "path": path, "seconds": elapsed.Seconds(), "verified": true,
-	})
-	if js == nil {
-		fmt.Fprintln(stdout, dir)
-	}
-	return &fetchResult{Dir: dir, Files: len(m.Files), Bytes: m.TotalSize()}, nil
+	return 0, fmt.Errorf("%q is not a rate like 20MB", v)
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

@@ -44,7 +44,13 @@ Options:
     --qr IMAGE         Read the card from a PNG or JPEG picture.
     --uri-file FILE    Read the card's text from FILE.
     -y, --yes          Do not ask before fetching.
-    --timeout DURATION How long to try to reach the sender (default 30s).
+    --timeout DURATION How long one attempt tries to reach the sender (default 30s).
+    --retry-for DURATION
+                       How long to keep trying after the connection is lost or the
+                       sender restarts, with growing pauses (default 10m). Run the
+                       same command again later to resume: only what is missing
+                       is fetched.
+    --max-rate RATE    Use at most RATE of the link, e.g. 20MB (bytes a second).
     --json             Print JSON Lines on standard output, for scripts; the
                        last line is {"type":"summary",...}.
     -q, --quiet        No progress bar.
@@ -56,7 +62,7 @@ Examples:
 
 EXIT STATUS
     0   every file arrived and was verified
-    1   an error not listed below (e.g. the disk is full)
+    1   an error not listed below
     2   bad usage
     3   the card cannot be read, or is not an imageshare card
     4   the sender cannot be reached at any address on the card
@@ -67,6 +73,8 @@ EXIT STATUS
     8   the offer has reached its download limit
     9   data failed verification; nothing unverified was kept
     10  you declined the study at the question
+    11  the study cannot be written: the disk is full or DIR not writable;
+        what was verified is kept, and the same command resumes
     130 interrupted (Ctrl-C)
 `
 
@@ -83,6 +91,7 @@ const (
 	exitUsedUp      = 8
 	exitCorrupt     = 9
 	exitDeclined    = 10
+	exitDisk        = 11
 	exitInterrupted = 130
 )
 
@@ -169,6 +178,8 @@ func exitCode(err error) int {
 		return exitCorrupt
 	case errors.Is(err, errDeclined):
 		return exitDeclined
+	case errors.Is(err, transfer.ErrDisk):
+		return exitDisk
 	}
 	var me *transfer.ManifestError
 	if errors.As(err, &me) {

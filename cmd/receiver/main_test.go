@@ -36,6 +36,7 @@ func TestExitCodes(t *testing.T) {
 		{&transfer.ChunkError{Index: 1, Err: transfer.ErrCorrupt}, exitCorrupt},
 		{&transfer.ManifestError{Field: "files", Err: errors.New("bad")}, exitCorrupt},
 		{errDeclined, exitDeclined},
+		{fmt.Errorf("%w into /x: no space left on device", transfer.ErrDisk), exitDisk},
 		{context.Canceled, exitInterrupted},
 		{errors.New("disk full"), exitError},
 	} {
@@ -50,7 +51,7 @@ func TestHelpDocumentsEveryExitCode(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, nil, &out, &out); code != 0 {
 		t.Fatalf("--help exited %d", code)
 	}
-	for _, code := range []int{exitOK, exitError, exitUsage, exitBadCard, exitUnreachable, exitWrongCard, exitExpired, exitRevoked, exitUsedUp, exitCorrupt, exitDeclined, exitInterrupted} {
+	for _, code := range []int{exitOK, exitError, exitUsage, exitBadCard, exitUnreachable, exitWrongCard, exitExpired, exitRevoked, exitUsedUp, exitCorrupt, exitDeclined, exitDisk, exitInterrupted} {
 		if !strings.Contains(out.String(), fmt.Sprintf("\n    %-3d ", code)) && !strings.Contains(out.String(), fmt.Sprintf("\n    %d ", code)) {
 			t.Errorf("--help does not document exit status %d", code)
 		}

@@ -389,6 +389,7 @@ wait:
 			if srv.d.receiptsFor(offerID) == 0 {
 				result = errExpired
 			}
+			srv.svc.Sync() // ends the offer and deletes its data now
 			break wait
 		case <-ctx.Done():
 			result = ctx.Err()
