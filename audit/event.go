@@ -19,7 +19,8 @@ type Code struct {
 func (c Code) String() string { return fmt.Sprintf("(%s, %s, %q)", c.Code, c.Scheme, c.Meaning) }
 
 // Coding schemes: DICOM's own, and imageshare's private one for what DICOM
-// has no code for (PS3.16 8.2: a private scheme designator starts with "99").
+// has no code for (PS3.16 section 8: designators that start with "99" are
+// private).
 const (
 	SchemeDCM        = "DCM"
 	SchemeImageshare = "99IMAGESHARE"

@@ -119,7 +119,8 @@ func parseEvent(line []byte, e *Event) error {
 }
 
 // WriteText writes e as one line for people: the local time, what happened,
-// its outcome, who took part and what it was about, then the details. Text
+// its outcome, who took part (the requestor marked with *) and what it was
+// about, then the details. Text
 // from the trail is quoted where it holds anything but printable
 // characters, so that a hostile name cannot break the line or drive the
 // terminal.

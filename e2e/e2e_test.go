@@ -103,6 +103,7 @@ func TestScripts(t *testing.T) {
 			"waitbytes":   cmdWaitBytes,
 			"freeport":    cmdFreePort,
 			"jsonfield":   cmdJSONField,
+			"flipbyte":    cmdFlipByte,
 		},
 	})
 }
@@ -377,4 +378,23 @@ func cmdJSONField(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s.%s = %v, want %s %v", args[1], args[2], got, args[3], want)
 	}
 	fmt.Fprintf(ts.Stdout(), "%s.%s = %v\n", args[1], args[2], got)
+}
+
+// flipbyte PATTERN FRACTION: flip one bit of the one file matching PATTERN,
+// at FRACTION (0 to 1) of its length: damage, as a failing disk does.
+func cmdFlipByte(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: flipbyte PATTERN FRACTION")
+	}
+	m, err := filepath.Glob(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if len(m) != 1 {
+		ts.Fatalf("%s matches %d files, want 1", args[0], len(m))
+	}
+	frac, err := strconv.ParseFloat(args[1], 64)
+	ts.Check(err)
+	b, err := os.ReadFile(m[0])
+	ts.Check(err)
+	b[int(float64(len(b)-1)*frac)] ^= 0x10
+	ts.Check(os.WriteFile(m[0], b, 0o600))
 }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/libp2p/go-libp2p/core/host"
+	"golang.org/x/term"
 	"golang.org/x/time/rate"
 	"io"
 	"os"
@@ -33,6 +34,7 @@ type fetchOptions struct {
 	yes, json, quiet  bool
 	stdin             bool
 	timeout, retryFor time.Duration
+	passcodeFile      string
 	maxRate           float64 // bytes a second, 0 for no limit
 }
 
@@ -47,6 +49,7 @@ func newFlags(name string, o *fetchOptions) *flag.FlagSet {
 	fs.BoolVar(&o.quiet, "q", false, "")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "")
 	fs.DurationVar(&o.retryFor, "retry-for", 10*time.Minute, "")
+	fs.StringVar(&o.passcodeFile, "passcode-file", "", "")
 	fs.Func("max-rate", "", func(v string) error {
 		r, err := parseRate(v)
 		o.maxRate = r
@@ -225,7 +228,17 @@ func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(strin
 	if time.Now().After(offer.Expires) {
 		fmt.Fprintf(stderr, "receiver: warning: the card says it expired at %s; asking the sender anyway\n", offer.Expires.Local().Format("2006-01-02 15:04 MST"))
 	}
-	keys, err := icrypto.DeriveKeys(&offer.Secret)
+	keySecret := &offer.Secret
+	if offer.Passcode {
+		p, err := readPasscode(o)
+		if err != nil {
+			return nil, err
+		}
+		if keySecret, err = icrypto.WithPasscode(&offer.Secret, p, offer.ID[:]); err != nil {
+			return nil, fmt.Errorf("%w: %v", errPasscode, err)
+		}
+	}
+	keys, err := icrypto.DeriveKeys(keySecret)
 	if err != nil {
 		return nil, err
 	}
@@ -248,6 +261,9 @@ func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(strin
 		err := r.attempt(ctx, &m, &path, confirm)
 		if err == nil {
 			break
+		}
+		if offer.Passcode && errors.Is(err, transfer.ErrUnauthorized) {
+			err = fmt.Errorf("%w; check the passcode with the sending hospital", err)
 		}
 		if permanent(err) || !retry.wait(ctx, err, stderr, js) {
 			return nil, err
@@ -511,3 +527,30 @@ func studyFolder(m *transfer.Manifest) string {
 
 // A libp2p stream is what the transfer protocol runs on.
 var _ transfer.Stream = (network.Stream)(nil)
+
+// errPasscode: the card needs a passcode and none could be had.
+var errPasscode = errors.New("this card also needs the passcode that the sending hospital gives by phone")
+
+// readPasscode reads the passcode from --passcode-file, or asks for it on
+// the terminal without echoing it.
+func readPasscode(o *fetchOptions) (string, error) {
+	if o.passcodeFile != "" {
+		b, err := readLimited(o.passcodeFile)
+		if err != nil {
+			return "", fmt.Errorf("%w: %v", errPasscode, err)
+		}
+		return string(b), nil
+	}
+	tty, err := console.OpenTTY()
+	if err != nil {
+		return "", fmt.Errorf("%w: give it with --passcode-file", errPasscode)
+	}
+	defer tty.Close()
+	fmt.Fprint(tty, "This card needs a passcode (ask the sending hospital): ")
+	b, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(tty)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errPasscode, err)
+	}
+	return string(b), nil
+}

@@ -44,6 +44,9 @@ Options:
     --qr IMAGE         Read the card from a PNG or JPEG picture.
     --uri-file FILE    Read the card's text from FILE.
     -y, --yes          Do not ask before fetching.
+    --passcode-file FILE
+                       The passcode, for a card that needs one; otherwise it is
+                       asked for on the terminal, without echo.
     --timeout DURATION How long one attempt tries to reach the sender (default 30s).
     --retry-for DURATION
                        How long to keep trying after the connection is lost or the
@@ -66,8 +69,8 @@ EXIT STATUS
     2   bad usage
     3   the card cannot be read, or is not an imageshare card
     4   the sender cannot be reached at any address on the card
-    5   wrong card: the sender refused it, or the peer that answered is not
-        the one on the card, or its study does not match the card
+    5   wrong card: the sender refused it (or its passcode), or the peer that
+        answered is not the one on the card, or its study does not match it
     6   the offer has expired
     7   the offer was revoked by the sending hospital
     8   the offer has reached its download limit
@@ -160,6 +163,8 @@ func exitCode(err error) int {
 		return exitInterrupted
 	case errors.Is(err, errCardRead), errors.Is(err, card.ErrMalformed):
 		return exitBadCard
+	case errors.Is(err, errPasscode):
+		return exitWrongCard
 	case errors.Is(err, discovery.ErrImpostor),
 		errors.Is(err, transfer.ErrUnauthorized),
 		errors.Is(err, transfer.ErrUnknownOffer),

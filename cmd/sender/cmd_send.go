@@ -42,6 +42,9 @@ type sendOptions struct {
 	allStudies, keep, json, quiet         bool
 	expires                               time.Duration
 	maxDownloads                          int
+	newPasscode                           bool
+	passcodeFile                          string
+	passcode                              string // never printed but on the terminal
 	paths                                 []string
 }
 
@@ -83,6 +86,8 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 	fs.BoolVar(&o.quiet, "q", false, "")
 	fs.DurationVar(&o.expires, "expires", 72*time.Hour, "")
 	fs.IntVar(&o.maxDownloads, "max-downloads", spool.DefaultMaxDownloads, "")
+	fs.BoolVar(&o.newPasscode, "passcode", false, "")
+	fs.StringVar(&o.passcodeFile, "passcode-file", "", "")
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil, errHelp
@@ -95,6 +100,9 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 	}
 	if o.expires <= 0 {
 		return nil, &usageError{fmt.Sprintf("--expires %v: must be positive", o.expires)}
+	}
+	if o.newPasscode && o.passcodeFile != "" {
+		return nil, &usageError{"--passcode makes a passcode and --passcode-file reads one: give one of them"}
 	}
 	if o.maxDownloads < 1 {
 		return nil, &usageError{fmt.Sprintf("--max-downloads %d: must be at least 1", o.maxDownloads)}
@@ -285,6 +293,9 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if err := choosePasscode(o); err != nil {
+		return err
+	}
 	sp, err := spool.Open(o.spool)
 	if err != nil {
 		return err
@@ -295,12 +306,18 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	keys, err := icrypto.DeriveKeys(&secret)
-	if err != nil {
-		return err
-	}
 	var offerID card.OfferID
 	if _, err := rand.Read(offerID[:]); err != nil {
+		return err
+	}
+	keySecret := &secret
+	if o.passcode != "" {
+		if keySecret, err = icrypto.WithPasscode(&secret, o.passcode, offerID[:]); err != nil {
+			return err
+		}
+	}
+	keys, err := icrypto.DeriveKeys(keySecret)
+	if err != nil {
 		return err
 	}
 	now := time.Now()
@@ -330,6 +347,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	packTime := time.Since(packStart)
 	rec := newRecord(offerID, packed, keys, o, summaries)
+	rec.Passcode = o.passcode != ""
 	// From here on the sender keeps what serves ciphertext and checks
 	// proofs, and nothing that decrypts the study.
 	keys = nil
@@ -361,6 +379,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		ID:           offerID,
 		Expires:      rec.Expires,
 		ManifestHash: packed.ManifestHash,
+		Passcode:     rec.Passcode,
 	}
 	if err := issue(o, offer, packed, packTime, stdout, stderr, js); err != nil {
 		return err
@@ -454,11 +473,42 @@ func handOff(sp *spool.Spool, rec *spool.Record, secret *icrypto.Secret, o *send
 			addrs = append(addrs, a)
 		}
 	}
-	offer := &card.Offer{Peer: id, Addrs: addrs, Secret: *secret, ID: rec.ID, Expires: rec.Expires, ManifestHash: packed.ManifestHash}
+	offer := &card.Offer{Peer: id, Addrs: addrs, Secret: *secret, ID: rec.ID, Expires: rec.Expires, ManifestHash: packed.ManifestHash, Passcode: rec.Passcode}
 	if err := issue(o, offer, packed, packTime, stdout, stderr, js); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "sender: offer %s handed to the sender serving %s (pid %d); it serves it until %s or %d downloads (see sender list)\n",
 		rec.ID, sp.Dir, sv.PID, rec.Expires.Local().Format("2006-01-02 15:04 MST"), rec.MaxDownloads)
+	return nil
+}
+
+// choosePasscode reads the passcode from --passcode-file, or makes one and
+// shows it on the terminal only: never on standard output or error, which
+// may be logged.
+func choosePasscode(o *sendOptions) error {
+	switch {
+	case o.passcodeFile != "":
+		b, err := os.ReadFile(o.passcodeFile)
+		if err != nil {
+			return fmt.Errorf("reading --passcode-file: %w", err)
+		}
+		p := strings.TrimSpace(string(b))
+		if _, err := icrypto.NormalizePasscode(p); err != nil {
+			return &usageError{fmt.Sprintf("--passcode-file %s: %v", o.passcodeFile, err)}
+		}
+		o.passcode = p
+	case o.newPasscode:
+		tty, err := console.OpenTTY()
+		if err != nil {
+			return &usageError{"--passcode shows the passcode on the terminal, and there is none: put one in a file and use --passcode-file"}
+		}
+		defer tty.Close()
+		p, err := icrypto.GeneratePasscode()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tty, "\nPASSCODE for this card:  %s\nTell it to the receiving staff by phone. Never write it on the card.\n\n", p)
+		o.passcode = p
+	}
 	return nil
 }

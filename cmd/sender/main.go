@@ -50,6 +50,10 @@ Options for send:
     --expires DURATION   How long the card works, e.g. 72h, 30m (default 72h).
     --keep               Keep serving until the card expires, for several receivers.
     --max-downloads N    Verified downloads after which the card stops working (default 3).
+    --passcode           Also require a passcode, shown on this terminal only, that you
+                         tell the receiving staff by phone: a photo of the card alone
+                         is then not enough.
+    --passcode-file FILE Require the passcode written in FILE (6 to 64 letters or digits).
     --listen MULTIADDR   Listen address (repeatable). Default: TCP and QUIC on
                          port %d of every interface, or any free port if taken.
     --spool DIR          Folder of offers (default $XDG_STATE_HOME/imageshare/spool,
