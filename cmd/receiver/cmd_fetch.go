@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"golang.org/x/term"
 	"golang.org/x/time/rate"
+	"imageshare/audit"
 	"io"
 	"os"
 	"path/filepath"
@@ -35,7 +36,9 @@ type fetchOptions struct {
 	stdin             bool
 	timeout, retryFor time.Duration
 	passcodeFile      string
-	maxRate           float64 // bytes a second, 0 for no limit
+	audit             string
+	trail             *console.Trail // opened from audit
+	maxRate           float64        // bytes a second, 0 for no limit
 }
 
 func newFlags(name string, o *fetchOptions) *flag.FlagSet {
@@ -50,6 +53,7 @@ func newFlags(name string, o *fetchOptions) *flag.FlagSet {
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "")
 	fs.DurationVar(&o.retryFor, "retry-for", 10*time.Minute, "")
 	fs.StringVar(&o.passcodeFile, "passcode-file", "", "")
+	fs.StringVar(&o.audit, "audit", "", "")
 	fs.Func("max-rate", "", func(v string) error {
 		r, err := parseRate(v)
 		o.maxRate = r
@@ -129,6 +133,13 @@ func runFetch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	js := jsonOut(o, stdout)
+	if o.trail, err = console.OpenTrail("receiver", o.audit, stderr); err != nil {
+		return err
+	}
+	defer o.trail.Close()
+	app := audit.Local("receiver", "")
+	o.trail.Record(audit.ApplicationStart(app))
+	defer o.trail.Record(audit.ApplicationStop(app))
 	_, err = fetch(ctx, o, text, confirmer(o, stdin, stderr), stdout, stderr, js)
 	if err != nil {
 		js.Emit(map[string]any{"type": "error", "exit_code": exitCode(err), "message": err.Error()})
@@ -224,6 +235,30 @@ func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(strin
 	if err != nil {
 		return nil, err
 	}
+	me := audit.Local("receiver", "")
+	from := audit.Participant{PeerID: offer.Peer.String()}
+	res, err := fetchOffer(ctx, o, offer, confirm, stdout, stderr, js, &me, &from, start)
+	auditOutcome(o.trail, me, from, offer.ID.String(), err)
+	return res, err
+}
+
+// auditOutcome records why a fetch failed, where that matters to security.
+func auditOutcome(t *console.Trail, me, from audit.Participant, offerID string, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, discovery.ErrImpostor):
+		t.Record(audit.SecurityAlert(audit.AlertImpostor, me, from, offerID, err.Error()))
+	case errors.Is(err, transfer.ErrUnauthorized):
+		t.Record(audit.UserAuthentication(me, from, offerID, err))
+	case errors.Is(err, transfer.ErrManifestMismatch):
+		t.Record(audit.SecurityAlert(audit.AlertManifestMismatch, me, from, offerID, err.Error()))
+	case errors.Is(err, transfer.ErrCorrupt), errors.Is(err, errDamagedAtSender):
+		t.Record(audit.SecurityAlert(audit.AlertTampered, me, from, offerID, err.Error()))
+	}
+}
+
+func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm func(string) (bool, error), stdout, stderr io.Writer, js *console.JSON, me, from *audit.Participant, start time.Time) (*fetchResult, error) {
+	var err error
 	js.Emit(map[string]any{"type": "card", "offer_id": offer.ID.String(), "peer_id": offer.Peer.String(), "expires": offer.Expires, "passcode": offer.Passcode})
 	if time.Now().After(offer.Expires) {
 		fmt.Fprintf(stderr, "receiver: warning: the card says it expired at %s; asking the sender anyway\n", offer.Expires.Local().Format("2006-01-02 15:04 MST"))
@@ -247,6 +282,7 @@ func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(strin
 		return nil, err
 	}
 	defer h.Close()
+	me.PeerID = h.ID().String()
 
 	r := &receive{o: o, offer: offer, keys: keys, h: h, stderr: stderr, js: js}
 	if o.maxRate > 0 {
@@ -286,6 +322,11 @@ func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(strin
 	for i, s := range m.Studies {
 		uids[i] = s.StudyUID
 	}
+	from.Site, from.Address = m.Site, r.addr
+	subj := audit.Subject{PatientID: m.Studies[0].PatientID, PatientIDIssuer: m.Studies[0].IssuerOfPatientID,
+		PatientName: m.Studies[0].PatientName, StudyUIDs: uids, OfferID: offer.ID.String(), Files: len(m.Files), Bytes: m.TotalSize()}
+	o.trail.Record(audit.InstancesReceived(*from, *me, subj).With("path", path).With("fetched_bytes", r.fetched).With("reused_bytes", r.reused))
+	o.trail.Record(audit.Import(*me, *from, subj, dir))
 	js.Emit(map[string]any{
 		"type": "summary", "offer_id": offer.ID.String(), "study_uid": uids[0], "study_uids": uids,
 		"files": len(m.Files), "bytes": m.TotalSize(), "fetched_bytes": r.fetched, "reused_bytes": r.reused,
@@ -307,6 +348,7 @@ type receive struct {
 	js     *console.JSON
 	limit  *rate.Limiter
 
+	addr            string
 	client          *transfer.Client
 	store           *transfer.Store
 	bar             *console.Progress
@@ -333,7 +375,8 @@ func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *stri
 	if conn.Stat().Limited {
 		*path = "relayed"
 	}
-	r.js.Emit(map[string]any{"type": "connected", "addr": conn.RemoteMultiaddr().String(), "path": *path})
+	r.addr = conn.RemoteMultiaddr().String()
+	r.js.Emit(map[string]any{"type": "connected", "addr": r.addr, "path": *path})
 	r.client = &transfer.Client{
 		Open: func(ctx context.Context) (transfer.Stream, error) {
 			return r.h.NewStream(ctx, r.offer.Peer, protocol.ID(transfer.ProtocolID))

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"imageshare/audit"
+	"imageshare/console"
 	"io"
 	"strings"
 )
@@ -29,6 +31,14 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return &usageError{"--out DIR is required: the folder to save studies in"}
 	}
 	js := jsonOut(o, stdout)
+	var err2 error
+	if o.trail, err2 = console.OpenTrail("receiver", o.audit, stderr); err2 != nil {
+		return err2
+	}
+	defer o.trail.Close()
+	app := audit.Local("receiver", "")
+	o.trail.Record(audit.ApplicationStart(app))
+	defer o.trail.Record(audit.ApplicationStop(app))
 	in := bufio.NewReader(stdin)
 	var confirm func(string) (bool, error)
 	if !o.yes {

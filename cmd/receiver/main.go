@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +24,7 @@ const usage = `receiver fetches a study offered with an imageshare card.
 Usage:
     receiver fetch --out DIR [options] (--qr IMAGE | --uri-file FILE | -)
     receiver scan  --out DIR [options]
+    receiver audit [--audit FILE] [--json]
     receiver --version
 
 receiver fetch reads the card, connects to the sending hospital, shows who
@@ -38,6 +40,9 @@ of the computer could read it.
 
 receiver scan is for a handheld 2D scanner that types like a keyboard: it
 reads one card a line from standard input and fetches each in turn.
+
+receiver audit prints the audit trail: each study received and imported,
+each refusal and alert, with DICOM PS3.15 audit event IDs.
 
 Options:
     --out DIR          Folder to save studies in (required).
@@ -57,6 +62,8 @@ Options:
     --json             Print JSON Lines on standard output, for scripts; the
                        last line is {"type":"summary",...}.
     -q, --quiet        No progress bar.
+    --audit FILE       The audit trail (default
+                       $XDG_STATE_HOME/imageshare/audit-receiver.jsonl).
 
 Examples:
     receiver fetch --out /data/incoming --qr card.jpg
@@ -132,8 +139,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runFetch(ctx, args[1:], stdin, stdout, stderr)
 	case "scan":
 		err = runScan(ctx, args[1:], stdin, stdout, stderr)
+	case "audit":
+		err = runAudit(args[1:], stdout, stderr)
 	default:
-		err = &usageError{fmt.Sprintf("unknown command %q: the commands are \"receiver fetch\" and \"receiver scan\"", args[0])}
+		err = &usageError{fmt.Sprintf("unknown command %q: the commands are fetch, scan and audit", args[0])}
 	}
 	code := exitCode(err)
 	switch {
@@ -191,4 +200,22 @@ func exitCode(err error) int {
 		return exitCorrupt
 	}
 	return exitError
+}
+
+// runAudit is `receiver audit`: the audit trail, one line an event.
+func runAudit(args []string, stdout, stderr io.Writer) error {
+	var path string
+	var asJSON bool
+	fs := flag.NewFlagSet("receiver audit", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&path, "audit", "", "")
+	fs.BoolVar(&asJSON, "json", false, "")
+	pos, err := parseCommon(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return &usageError{"receiver audit takes no arguments"}
+	}
+	return console.PrintTrail("receiver", path, asJSON, stdout, stderr)
 }

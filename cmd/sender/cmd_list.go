@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"imageshare/audit"
 	"imageshare/card"
 	"imageshare/console"
 	"imageshare/spool"
@@ -21,6 +22,24 @@ func spoolFlags(name string, dir *string, asJSON *bool) *flag.FlagSet {
 	fs.StringVar(dir, "spool", spool.DefaultDir(), "")
 	fs.BoolVar(asJSON, "json", false, "")
 	return fs
+}
+
+// runAudit is `sender audit`: the audit trail, one line an event.
+func runAudit(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	var path string
+	var asJSON bool
+	fs := flag.NewFlagSet("sender audit", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&path, "audit", "", "")
+	fs.BoolVar(&asJSON, "json", false, "")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return &usageError{"sender audit takes no arguments"}
+	}
+	return console.PrintTrail("sender", path, asJSON, stdout, stderr)
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
@@ -82,9 +101,11 @@ func runList(_ context.Context, args []string, stdout io.Writer) error {
 
 // runRevoke is `sender revoke ID`: the card stops working at once.
 func runRevoke(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	var dir string
+	var dir, auditPath string
 	var asJSON bool
-	pos, err := parseFlags(spoolFlags("sender revoke", &dir, &asJSON), args)
+	fs := spoolFlags("sender revoke", &dir, &asJSON)
+	fs.StringVar(&auditPath, "audit", "", "")
+	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
@@ -99,10 +120,16 @@ func runRevoke(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	trail, err := console.OpenTrail("sender", auditPath, stderr)
+	if err != nil {
+		return err
+	}
+	defer trail.Close()
 	r, err := sp.Revoke(id)
 	if err != nil {
 		return err
 	}
+	trail.Record(audit.OfferRevoked(audit.Local("sender", r.Site), subject(r)))
 	fmt.Fprintf(stderr, "sender: revoked offer %s (%s, %s %s); its encrypted data is deleted and its card no longer works\n",
 		id, study.FormatName(r.PatientName), study.FormatDate(r.StudyDate), r.Description)
 	if asJSON {

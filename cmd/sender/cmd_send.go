@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"imageshare/audit"
 	"imageshare/card"
 	"imageshare/console"
 	icrypto "imageshare/crypto"
@@ -45,6 +46,7 @@ type sendOptions struct {
 	newPasscode                           bool
 	passcodeFile                          string
 	passcode                              string // never printed but on the terminal
+	audit                                 string
 	paths                                 []string
 }
 
@@ -87,6 +89,7 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 	fs.DurationVar(&o.expires, "expires", 72*time.Hour, "")
 	fs.IntVar(&o.maxDownloads, "max-downloads", spool.DefaultMaxDownloads, "")
 	fs.BoolVar(&o.newPasscode, "passcode", false, "")
+	fs.StringVar(&o.audit, "audit", "", "")
 	fs.StringVar(&o.passcodeFile, "passcode-file", "", "")
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -287,6 +290,14 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		js = console.NewJSON(stdout)
 	}
 	showProgress := !o.quiet && console.IsTerminal(stderr)
+	trail, err := console.OpenTrail("sender", o.audit, stderr)
+	if err != nil {
+		return err
+	}
+	defer trail.Close()
+	me := audit.Local("sender", o.site)
+	trail.Record(audit.ApplicationStart(me))
+	defer func() { trail.Record(audit.ApplicationStop(me)) }()
 
 	// 1. Read and check the study.
 	studies, files, err := readStudy(ctx, o, stderr, showProgress, js)
@@ -361,13 +372,18 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if held {
-		return handOff(sp, rec, &secret, o, packed, packTime, stdout, stderr, js)
+		sv, err := handOff(sp, rec, &secret, o, packed, packTime, stdout, stderr, js)
+		if err == nil {
+			me.PeerID = sv.PeerID
+			trail.Record(audit.Export(me, subject(rec)).With("served_by_pid", sv.PID))
+		}
+		return err
 	}
 	// No sender serve: serve this offer alone. The lock is not kept, so
 	// other sends on the spool serve theirs alongside; a sender serve
 	// started later serves this offer too, with the same identity.
 	unlock()
-	srv, err := startServing(sp, o.listen, &offerID, stderr, js, o.quiet)
+	srv, err := startServing(sp, o.listen, &offerID, stderr, js, o.quiet, trail, me)
 	if err != nil {
 		return err
 	}
@@ -385,6 +401,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	secret, offer.Secret = icrypto.Secret{}, icrypto.Secret{}
+	trail.Record(audit.Export(srv.d.me, subject(rec)))
 	go srv.svc.Run(ctx, time.Second, srv.warn)
 	fmt.Fprintf(stderr, "sender: serving offer %s as %s until %s\n", offerID, srv.host.ID(), rec.Expires.Local().Format("2006-01-02 15:04 MST"))
 	if !o.keep {
@@ -455,17 +472,17 @@ func newRecord(id card.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *sendO
 
 // handOff gives a packed offer to the process already serving the spool,
 // and prints the card with that process's identity and addresses.
-func handOff(sp *spool.Spool, rec *spool.Record, secret *icrypto.Secret, o *sendOptions, packed *transfer.Packed, packTime time.Duration, stdout, stderr io.Writer, js *console.JSON) error {
+func handOff(sp *spool.Spool, rec *spool.Record, secret *icrypto.Secret, o *sendOptions, packed *transfer.Packed, packTime time.Duration, stdout, stderr io.Writer, js *console.JSON) (*spool.Serving, error) {
 	sv, err := sp.ReadServing(15 * time.Second)
 	if err != nil {
-		return fmt.Errorf("a sender serve holds the spool %s but says nothing of itself: %w", sp.Dir, err)
+		return nil, fmt.Errorf("a sender serve holds the spool %s but says nothing of itself: %w", sp.Dir, err)
 	}
 	if !sp.WaitLoaded(rec.ID, 15*time.Second) {
-		return fmt.Errorf("the sender serving %s (pid %d) did not take the offer within 15s", sp.Dir, sv.PID)
+		return nil, fmt.Errorf("the sender serving %s (pid %d) did not take the offer within 15s", sp.Dir, sv.PID)
 	}
 	id, err := peer.Decode(sv.PeerID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var addrs []ma.Multiaddr
 	for _, s := range sv.Addrs {
@@ -475,11 +492,11 @@ func handOff(sp *spool.Spool, rec *spool.Record, secret *icrypto.Secret, o *send
 	}
 	offer := &card.Offer{Peer: id, Addrs: addrs, Secret: *secret, ID: rec.ID, Expires: rec.Expires, ManifestHash: packed.ManifestHash, Passcode: rec.Passcode}
 	if err := issue(o, offer, packed, packTime, stdout, stderr, js); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(stderr, "sender: offer %s handed to the sender serving %s (pid %d); it serves it until %s or %d downloads (see sender list)\n",
 		rec.ID, sp.Dir, sv.PID, rec.Expires.Local().Format("2006-01-02 15:04 MST"), rec.MaxDownloads)
-	return nil
+	return sv, nil
 }
 
 // choosePasscode reads the passcode from --passcode-file, or makes one and

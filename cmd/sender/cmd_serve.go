@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"imageshare/audit"
 	"imageshare/console"
 	"imageshare/spool"
 )
@@ -17,9 +18,11 @@ import (
 // `sender send` hands it, and resumes them after a restart.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var listen stringList
-	var dir string
+	var dir, auditPath, site string
 	var asJSON bool
 	fs := flag.NewFlagSet("sender serve", flag.ContinueOnError)
+	fs.StringVar(&auditPath, "audit", "", "")
+	fs.StringVar(&site, "site", "", "")
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&dir, "spool", spool.DefaultDir(), "")
 	fs.Var(&listen, "listen", "")
@@ -53,11 +56,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%s already serves the spool %s", who, sp.Dir)
 	}
 	defer unlock()
-	srv, err := startServing(sp, listen, nil, stderr, js, true)
+	trail, err := console.OpenTrail("sender", auditPath, stderr)
+	if err != nil {
+		return err
+	}
+	defer trail.Close()
+	me := audit.Local("sender", site)
+	srv, err := startServing(sp, listen, nil, stderr, js, true, trail, me)
 	if err != nil {
 		return err
 	}
 	defer srv.close()
+	trail.Record(audit.ApplicationStart(srv.d.me))
+	defer trail.Record(audit.ApplicationStop(srv.d.me))
 	recs, _ := sp.List()
 	live := 0
 	for _, r := range recs {

@@ -24,6 +24,7 @@ Usage:
     sender serve [--spool DIR] [--listen MULTIADDR]... [--json]
     sender list [--spool DIR] [--json]
     sender revoke [--spool DIR] OFFER
+    sender audit [--audit FILE] [--json]
     sender --version
 
 sender send reads the DICOM files in each PATH (a folder, read recursively,
@@ -58,11 +59,16 @@ Options for send:
                          port %d of every interface, or any free port if taken.
     --spool DIR          Folder of offers (default $XDG_STATE_HOME/imageshare/spool,
                          or ~/.local/state/imageshare/spool).
+    --audit FILE         The audit trail (default $XDG_STATE_HOME/imageshare/audit-sender.jsonl).
     --json               Print JSON Lines on standard output, for scripts.
     -q, --quiet          No progress bars and no QR code on the terminal.
 
 sender list shows each offer: ID, state (live, expired, revoked, used),
 patient, study, created, expires, downloads. sender revoke ends an offer now.
+sender audit prints the audit trail: every offer made, every receiver that
+proved it held a card or failed to, every study delivered, every alert,
+with DICOM PS3.15 audit event IDs. It never holds a card's secret or a
+passcode.
 
 Examples:
     sender send --site "St Elsewhere ED" --card card.png /media/cdrom/DICOM
@@ -138,8 +144,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runList(ctx, args[1:], stdout)
 	case "revoke":
 		err = runRevoke(ctx, args[1:], stdout, stderr)
+	case "audit":
+		err = runAudit(ctx, args[1:], stdout, stderr)
 	default:
-		err = &usageError{fmt.Sprintf("unknown command %q: the commands are send, serve, list and revoke", args[0])}
+		err = &usageError{fmt.Sprintf("unknown command %q: the commands are send, serve, list, revoke and audit", args[0])}
 	}
 	return exitCode(err, stderr)
 }

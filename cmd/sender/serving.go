@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 
+	"imageshare/audit"
 	"imageshare/card"
 	"imageshare/console"
 	"imageshare/discovery"
@@ -34,7 +35,7 @@ type serving struct {
 // spool's offers, or only offer only when set (a sender send serving
 // alone). A sender serve, which holds the spool's lock, also records who
 // serves the spool, for sends to hand their offers to.
-func startServing(sp *spool.Spool, listen []string, only *card.OfferID, stderr io.Writer, js *console.JSON, quiet bool) (*serving, error) {
+func startServing(sp *spool.Spool, listen []string, only *card.OfferID, stderr io.Writer, js *console.JSON, quiet bool, trail *console.Trail, me audit.Participant) (*serving, error) {
 	id, err := sp.Identity()
 	if err != nil {
 		return nil, err
@@ -45,7 +46,9 @@ func startServing(sp *spool.Spool, listen []string, only *card.OfferID, stderr i
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &serving{host: h, srv: &transfer.Server{}, cancel: cancel,
-		d: &deliveries{stderr: stderr, js: js, showProgress: !quiet && js == nil && console.IsTerminal(stderr)}}
+		d: &deliveries{stderr: stderr, js: js, showProgress: !quiet && js == nil && console.IsTerminal(stderr), trail: trail}}
+	me.PeerID = h.ID().String()
+	s.d.me = me
 	s.svc = &spool.Service{Spool: sp, Server: s.srv, OnEvent: s.d.event, OnEnd: s.d.ended, Only: only}
 	s.svc.Start()
 	h.SetStreamHandler(transfer.ProtocolID, func(st network.Stream) {
@@ -117,6 +120,8 @@ type deliveries struct {
 	stderr       io.Writer
 	js           *console.JSON
 	showProgress bool
+	trail        *console.Trail
+	me           audit.Participant
 
 	mu      sync.Mutex
 	bars    map[card.OfferID]*console.Progress
@@ -165,7 +170,38 @@ func (d *deliveries) clear() {
 	}
 }
 
+// subject is what an audit event is about.
+func subject(rec *spool.Record) audit.Subject {
+	if rec == nil {
+		return audit.Subject{}
+	}
+	return audit.Subject{PatientID: rec.PatientID, PatientName: rec.PatientName, StudyUIDs: []string{rec.StudyUID},
+		OfferID: rec.ID.String(), Files: rec.Files, Bytes: rec.Bytes}
+}
+
+// audit records a server event in the trail.
+func (d *deliveries) audit(e transfer.Event, rec *spool.Record) {
+	peer := audit.Participant{PeerID: e.Remote}
+	id := e.Offer.String()
+	switch e.Kind {
+	case transfer.EventRefused:
+		d.trail.Record(audit.UserAuthentication(peer, d.me, id, e.Err))
+		d.trail.Record(audit.SecurityAlert(audit.AlertProofRefused, d.me, peer, id, e.Err.Error()))
+	case transfer.EventRateLimited:
+		d.trail.Record(audit.SecurityAlert(audit.AlertRateLimited, d.me, peer, id, "too many failed proofs from the peer's address"))
+	case transfer.EventDamaged:
+		d.trail.Record(audit.SecurityAlert(audit.AlertTampered, d.me, audit.Participant{}, id, fmt.Sprintf("%v is damaged in the spool", e.Err)))
+	case transfer.EventManifest:
+		d.trail.Record(audit.UserAuthentication(peer, d.me, id, nil))
+	case transfer.EventReceipt:
+		s := subject(rec)
+		s.Files, s.Bytes = e.Files, e.Total
+		d.trail.Record(audit.InstancesSent(d.me, peer, s))
+	}
+}
+
 func (d *deliveries) event(e transfer.Event, rec *spool.Record) {
+	d.audit(e, rec)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.init()
