@@ -104,6 +104,7 @@ func TestScripts(t *testing.T) {
 			"freeport":    cmdFreePort,
 			"jsonfield":   cmdJSONField,
 			"flipbyte":    cmdFlipByte,
+			"flood":       cmdFlood,
 		},
 	})
 }
@@ -397,4 +398,37 @@ func cmdFlipByte(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	b[int(float64(len(b)-1)*frac)] ^= 0x10
 	ts.Check(os.WriteFile(m[0], b, 0o600))
+}
+
+// flood URIFILE N: open N streams to the card's sender at once over one
+// libp2p connection, half sending junk and half saying nothing, and keep
+// them open for 30 s in the background while the script goes on.
+func cmdFlood(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: flood URIFILE N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	o, err := card.ParseURI(ts.ReadFile(args[0]))
+	ts.Check(err)
+	h, err := discovery.NewHost(discovery.HostOptions{})
+	ts.Check(err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	_, err = discovery.Connect(ctx, h, o.Peer, o.Addrs, 20*time.Second)
+	ts.Check(err)
+	opened := 0
+	for i := range n {
+		st, err := h.NewStream(ctx, o.Peer, transfer.ProtocolID)
+		if err != nil {
+			continue
+		}
+		opened++
+		if i%2 == 0 {
+			junk := make([]byte, 4096)
+			rand.Read(junk)
+			st.Write(junk)
+		}
+	}
+	go func() { <-ctx.Done(); h.Close(); cancel() }()
+	fmt.Fprintf(ts.Stdout(), "opened %d of %d streams\n", opened, n)
 }

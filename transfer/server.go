@@ -111,6 +111,8 @@ type Server struct {
 	// MaxStreams and MaxStreamsPerOffer default to DefaultMaxStreams and
 	// DefaultMaxStreamsPerOffer.
 	MaxStreams, MaxStreamsPerOffer int
+	// HelloTimeout and RequestTimeout default to the package's constants.
+	HelloTimeout, RequestTimeout time.Duration
 
 	mu       sync.Mutex
 	offers   map[card.OfferID]*Offer
@@ -279,7 +281,7 @@ func (s *Server) Handle(ctx context.Context, st Stream, p Peer) {
 }
 
 func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) error {
-	st.SetReadDeadline(s.now().Add(HelloTimeout))
+	st.SetReadDeadline(s.now().Add(orDefault(s.HelloTimeout, HelloTimeout)))
 	t, payload, err := readFrame(st, MaxRequestSize)
 	if err != nil {
 		return err
@@ -323,7 +325,7 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		st.SetReadDeadline(s.now().Add(RequestTimeout))
+		st.SetReadDeadline(s.now().Add(orDefault(s.RequestTimeout, RequestTimeout)))
 		t, p, err := readFrame(st, MaxRequestSize)
 		if errors.Is(err, io.EOF) {
 			return nil
@@ -390,4 +392,11 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 			return err
 		}
 	}
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
