@@ -1,6 +1,7 @@
 package study
 
 import (
+	"golang.org/x/text/unicode/norm"
 	"cmp"
 	"context"
 	"errors"
@@ -209,7 +210,7 @@ func (s *nameSet) add(c candidate) error {
 	if s.files == nil {
 		s.files, s.dirs = map[string]candidate{}, map[string]candidate{}
 	}
-	key := strings.ToLower(c.rel)
+	key := FoldName(c.rel)
 	if prev, dup := s.files[key]; dup {
 		return fmt.Errorf("%s and %s would both be sent as %s: rename one, or send them apart", prev.path, c.path, c.rel)
 	}
@@ -265,10 +266,21 @@ func isDeviceName(el string) bool {
 	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
 		return true
 	}
-	if len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) {
-		return base[3] >= '0' && base[3] <= '9'
+	for _, dev := range []string{"COM", "LPT"} {
+		if n, ok := strings.CutPrefix(base, dev); ok {
+			// Windows also reserves COM¹ to COM³ and LPT¹ to LPT³.
+			return len(n) == 1 && n[0] >= '0' && n[0] <= '9' || n == "¹" || n == "²" || n == "³"
+		}
 	}
 	return false
+}
+
+// FoldName is the key under which two names are the same file on a
+// case-insensitive file system (NTFS, APFS, HFS+): Unicode composed (é as
+// one character or as e and an accent) and case-folded through upper case,
+// so that σ and ς, or s and ſ, meet.
+func FoldName(name string) string {
+	return strings.ToLower(strings.ToUpper(norm.NFC.String(name)))
 }
 
 // readAll reads the headers of cands with one worker a CPU. Files that are

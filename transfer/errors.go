@@ -69,10 +69,19 @@ func (e *RemoteError) Error() string {
 // Unwrap returns the sentinel for the code, so callers use errors.Is.
 func (e *RemoteError) Unwrap() error { return codeErrors[e.Code] }
 
-func encodeError(code ErrorCode, msg string) []byte {
-	if len(msg) > MaxErrorMessage {
-		msg = msg[:MaxErrorMessage]
+// cutUTF8 shortens s to at most n bytes without splitting a character.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func encodeError(code ErrorCode, msg string) []byte {
+	msg = cutUTF8(msg, MaxErrorMessage)
 	return append(binary.BigEndian.AppendUint16(nil, uint16(code)), msg...)
 }
 
@@ -80,11 +89,7 @@ func decodeError(p []byte) *RemoteError {
 	if len(p) < 2 {
 		return &RemoteError{Code: CodeInternal, Message: "malformed error frame"}
 	}
-	msg := p[2:]
-	if len(msg) > MaxErrorMessage {
-		msg = msg[:MaxErrorMessage]
-	}
-	s := string(msg)
+	s := cutUTF8(string(p[2:]), MaxErrorMessage)
 	if !utf8.ValidString(s) {
 		s = "(unreadable message)"
 	}

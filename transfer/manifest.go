@@ -142,9 +142,10 @@ func (m *Manifest) Validate(offer card.OfferID) error {
 		if err := validPath(f.Path); err != nil {
 			return &ManifestError{Field: field + ".path", Err: err}
 		}
-		// Two names that a case-insensitive file system would merge are
-		// refused too: the trauma center's PACS import may run on one.
-		key := strings.ToLower(f.Path)
+		// Two names that a case-insensitive or normalizing file system
+		// would merge are refused too: the trauma center's PACS import
+		// may run on one.
+		key := study.FoldName(f.Path)
 		if prev, dup := seen[key]; dup {
 			return invalid(field+".path", "%q duplicates %q", f.Path, prev)
 		}
@@ -163,7 +164,7 @@ func (m *Manifest) Validate(offer card.OfferID) error {
 	// Every directory a file needs must not itself be a file.
 	for _, f := range m.Files {
 		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
-			if other, clash := seen[strings.ToLower(d)]; clash {
+			if other, clash := seen[study.FoldName(d)]; clash {
 				return invalid("files", "%q is both a file and the folder of %q", other, f.Path)
 			}
 		}
