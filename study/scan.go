@@ -1,11 +1,11 @@
 package study
 
 import (
-	"golang.org/x/text/unicode/norm"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/text/unicode/norm"
 	"io/fs"
 	"maps"
 	"os"
