@@ -118,6 +118,13 @@ func (s *Store) Put(index int, plain []byte) error {
 	return nil
 }
 
+// Placed reports, for each file, whether it is verified and in place.
+func (s *Store) Placed() []bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]bool(nil), s.placed...)
+}
+
 // Need lists the chunks not yet written, in order.
 func (s *Store) Need() []int {
 	s.mu.Lock()

@@ -536,3 +536,30 @@ func TestResumeFetchesOnlyMissing(t *testing.T) {
 		t.Fatalf("fetched %d sealed bytes, want %d: only the missing chunks", fetched, want)
 	}
 }
+
+func TestOrderCompletesSmallSeriesFirst(t *testing.T) {
+	m := &Manifest{ChunkSize: 100, Studies: []study.Summary{{Series: []study.Series{{UID: "big", Number: 2}, {UID: "small", Number: 3}, {UID: "mid", Number: 4}}}}}
+	add := func(series string, n int, size int64) {
+		for range n {
+			m.Files = append(m.Files, File{Series: series, Size: size, Kind: study.KindDICOM})
+		}
+	}
+	add("big", 5, 100)                                                                    // bytes 0-500: chunks 0-4
+	add("small", 1, 50)                                                                   // 500-550: chunk 5, shared with mid
+	add("mid", 2, 75)                                                                     // 550-700: chunks 5-6
+	m.Files = append(m.Files, File{Path: "report.pdf", Size: 30, Kind: study.KindReport}) // 700-730: chunk 7
+	for range 8 {
+		m.Chunks = append(m.Chunks, Chunk{Size: 100})
+	}
+	m.Chunks[7].Size = 30
+	all := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	if got := fmt.Sprint(Order(m, all, nil)); got != "[7 5 6 0 1 2 3 4]" {
+		t.Errorf("smallest first: %s, want the report, then small, mid, big", got)
+	}
+	if got := fmt.Sprint(Order(m, all, []string{"2"})); got != "[7 0 1 2 3 4 5 6]" {
+		t.Errorf("series 2 asked first: %s", got)
+	}
+	if got := fmt.Sprint(Order(m, []int{4, 5}, nil)); got != "[5 4]" {
+		t.Errorf("a resumed fetch: %s", got)
+	}
+}

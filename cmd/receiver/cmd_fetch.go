@@ -17,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -37,6 +38,7 @@ type fetchOptions struct {
 	timeout, retryFor time.Duration
 	passcodeFile      string
 	audit             string
+	first             stringList     // series to fetch first
 	trail             *console.Trail // opened from audit
 	maxRate           float64        // bytes a second, 0 for no limit
 }
@@ -54,6 +56,7 @@ func newFlags(name string, o *fetchOptions) *flag.FlagSet {
 	fs.DurationVar(&o.retryFor, "retry-for", 10*time.Minute, "")
 	fs.StringVar(&o.passcodeFile, "passcode-file", "", "")
 	fs.StringVar(&o.audit, "audit", "", "")
+	fs.Var(&o.first, "first", "")
 	fs.Func("max-rate", "", func(v string) error {
 		r, err := parseRate(v)
 		o.maxRate = r
@@ -284,7 +287,7 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 	defer h.Close()
 	me.PeerID = h.ID().String()
 
-	r := &receive{o: o, offer: offer, keys: keys, h: h, stderr: stderr, js: js}
+	r := &receive{o: o, offer: offer, keys: keys, h: h, stderr: stderr, js: js, start: start}
 	if o.maxRate > 0 {
 		r.limit = rate.NewLimiter(rate.Limit(o.maxRate), transfer.MaxSealedChunkSize)
 		r.limit.AllowN(time.Now(), transfer.MaxSealedChunkSize) // start with no burst
@@ -331,6 +334,7 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 		"type": "summary", "offer_id": offer.ID.String(), "study_uid": uids[0], "study_uids": uids,
 		"files": len(m.Files), "bytes": m.TotalSize(), "fetched_bytes": r.fetched, "reused_bytes": r.reused,
 		"dir": dir, "path": path, "seconds": elapsed.Seconds(), "verified": true, "attempts": retry.attempts + 1,
+		"first_series_seconds": r.firstSeries.Seconds(),
 	})
 	if js == nil {
 		fmt.Fprintln(stdout, dir)
@@ -354,6 +358,47 @@ type receive struct {
 	bar             *console.Progress
 	fetched, reused int64
 	corrupt         map[int]int
+
+	start       time.Time
+	mu          sync.Mutex
+	seriesLeft  map[string]int // files still to verify, by series
+	firstSeries time.Duration
+}
+
+// watchSeries reports each series as soon as all its files are verified:
+// the clinician can open it while the rest arrives.
+func (r *receive) watchSeries(m *transfer.Manifest, st *transfer.Store) {
+	r.seriesLeft = map[string]int{}
+	placed := st.Placed()
+	for i, f := range m.Files {
+		if f.Series != "" && !placed[i] {
+			r.seriesLeft[f.Series]++
+		}
+	}
+	info := map[string]study.Series{}
+	for _, s := range m.Studies {
+		for _, se := range s.Series {
+			info[se.UID] = se
+		}
+	}
+	st.OnFile = func(f transfer.File) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if f.Series == "" {
+			return
+		}
+		if r.seriesLeft[f.Series]--; r.seriesLeft[f.Series] != 0 {
+			return
+		}
+		after := time.Since(r.start)
+		if r.firstSeries == 0 {
+			r.firstSeries = after
+		}
+		se := info[f.Series]
+		r.bar.Clear()
+		fmt.Fprintf(r.stderr, "receiver: series %d (%s, %d images) is complete and verified, after %s\n", se.Number, se.Description, se.Images, after.Round(10*time.Millisecond))
+		r.js.Emit(map[string]any{"type": "series_complete", "series_uid": f.Series, "number": se.Number, "description": se.Description, "images": se.Images, "seconds": after.Seconds()})
+	}
 }
 
 func (r *receive) close() {
@@ -405,6 +450,7 @@ func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *stri
 			return err
 		}
 		r.store, r.reused, *m = st, reused, mm
+		r.watchSeries(mm, st)
 		r.bar = console.NewProgress(r.stderr, mm.StoredSize(), "receiving", !r.o.quiet && !r.o.json)
 		var have int64
 		done := map[int]bool{}
@@ -418,7 +464,7 @@ func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *stri
 		}
 		r.bar.Set(have)
 	}
-	need := r.store.Need()
+	need := transfer.Order(*m, r.store.Need(), r.o.first)
 	if len(need) == 0 {
 		return nil
 	}
@@ -597,3 +643,8 @@ func readPasscode(o *fetchOptions) (string, error) {
 	}
 	return string(b), nil
 }
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }

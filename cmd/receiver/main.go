@@ -59,6 +59,10 @@ Options:
                        same command again later to resume: only what is missing
                        is fetched.
     --max-rate RATE    Use at most RATE of the link, e.g. 20MB (bytes a second).
+    --first SERIES     Fetch this series first (its number or UID; repeatable).
+                       Otherwise the report comes first, then the series from the
+                       smallest up, so that whole series are ready early; each is
+                       reported as soon as it is complete and verified.
     --json             Print JSON Lines on standard output, for scripts; the
                        last line is {"type":"summary",...}.
     -q, --quiet        No progress bar.
