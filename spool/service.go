@@ -104,11 +104,11 @@ func (v *Service) Sync() error {
 func (v *Service) add(r *Record, now time.Time) error {
 	o := &served{rec: r}
 	offer := &transfer.Offer{
-		ID:           r.ID,
-		Verifier:     r.Verifier,
-		Expires:      r.Expires,
-		Extents:      r.Extents,
-		StoredSHA256: r.StoredSHA256,
+		ID:         r.ID,
+		Verifier:   r.Verifier,
+		Expires:    r.Expires,
+		Extents:    r.Extents,
+		StoredHash: r.StoredHash,
 		Check: func(now time.Time) error {
 			// A revocation takes effect at the next request, not only at
 			// the next Sync.

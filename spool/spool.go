@@ -51,9 +51,9 @@ type Record struct {
 	Passcode     bool              `json:"passcode,omitempty"`
 	ManifestHash []byte            `json:"manifest_hash"`
 	Extents      []transfer.Extent `json:"extents"`
-	// StoredSHA256 holds each sealed chunk's SHA-256, so that the sender
-	// notices a damaged spool before it serves a chunk.
-	StoredSHA256 [][]byte `json:"stored_sha256"`
+	// StoredHash holds each sealed chunk's BLAKE3 hash, so that the
+	// sender notices a damaged spool before it serves a chunk.
+	StoredHash [][]byte `json:"stored_blake3"`
 	// What `sender list` shows.
 	Site        string `json:"site,omitempty"`
 	PatientName string `json:"patient_name"`

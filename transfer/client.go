@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"lukechampine.com/blake3"
 	"sync"
 	"time"
 
@@ -135,8 +135,10 @@ func (c *Client) Manifest(ctx context.Context) (*Manifest, error) {
 }
 
 // Fetch fetches the chunks in need, verifies each against m, and hands its
-// plaintext to put, from several goroutines at once. progress, if set, is
-// called with the sealed bytes of each chunk received.
+// plaintext to put in the order of need, one call at a time. Fetching,
+// decryption and verification run on several streams at once. progress,
+// if set, is called with the sealed bytes of each chunk received. On an
+// error, the chunks not yet given to put are to be fetched again.
 func (c *Client) Fetch(ctx context.Context, m *Manifest, need []int, put func(index int, plain []byte) error, progress func(n int64)) error {
 	if len(need) == 0 {
 		return nil
@@ -156,12 +158,13 @@ func (c *Client) Fetch(ctx context.Context, m *Manifest, need []int, put func(in
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	ordered := newInOrder(need, put)
 	var wg sync.WaitGroup
 	for range min(streams, len(need)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := c.fetchStream(ctx, m, queue, window, put, progress); err != nil {
+			if err := c.fetchStream(ctx, m, queue, window, ordered, progress); err != nil {
 				cancel(err)
 			}
 		}()
@@ -175,7 +178,7 @@ func (c *Client) Fetch(ctx context.Context, m *Manifest, need []int, put func(in
 
 // fetchStream runs one stream: a writer keeps up to window GET_CHUNK
 // requests ahead of the responses, so the link never waits for a round trip.
-func (c *Client) fetchStream(ctx context.Context, m *Manifest, queue <-chan int, window int, put func(int, []byte) error, progress func(int64)) error {
+func (c *Client) fetchStream(ctx context.Context, m *Manifest, queue <-chan int, window int, ordered *inOrder, progress func(int64)) error {
 	st, w, err := c.request(ctx)
 	if err != nil {
 		return err
@@ -190,12 +193,18 @@ func (c *Client) fetchStream(ctx context.Context, m *Manifest, queue <-chan int,
 	writeErr := make(chan error, 1)
 	go func() {
 		defer close(pending)
-		for i := range queue {
+		for {
+			// A slot first, then a chunk: a chunk taken from the queue is
+			// always asked for at once (see inOrder).
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
 				writeErr <- nil
 				return
+			}
+			i, ok := <-queue
+			if !ok {
+				break
 			}
 			st.SetWriteDeadline(time.Now().Add(ReadTimeout))
 			if err := writeFrame(w, MsgGetChunk, binary.BigEndian.AppendUint32(nil, uint32(i))); err != nil {
@@ -221,7 +230,6 @@ func (c *Client) fetchStream(ctx context.Context, m *Manifest, queue <-chan int,
 			st.Reset()
 			return fmt.Errorf("sender answered %v to a request for chunk %d", t, i)
 		}
-		<-slots
 		sealed := p[4:]
 		if progress != nil {
 			progress(int64(len(sealed)))
@@ -231,7 +239,7 @@ func (c *Client) fetchStream(ctx context.Context, m *Manifest, queue <-chan int,
 			st.Reset()
 			return err
 		}
-		if err := put(i, plain); err != nil {
+		if err := ordered.add(i, plain, func() { <-slots }); err != nil {
 			st.Reset()
 			return err
 		}
@@ -252,7 +260,7 @@ func OpenChunk(m *Manifest, i int, sealed []byte, keys *icrypto.Keys) ([]byte, e
 	if int64(len(sealed)) != c.Stored {
 		return nil, &ChunkError{i, fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, len(sealed), c.Stored)}
 	}
-	if sum := sha256.Sum256(sealed); hex.EncodeToString(sum[:]) != c.StoredSHA256 {
+	if sum := blake3.Sum256(sealed); hex.EncodeToString(sum[:]) != c.StoredBLAKE3 {
 		return nil, &ChunkError{i, fmt.Errorf("%w: sealed bytes differ", ErrCorrupt)}
 	}
 	payload, err := icrypto.Open(keys.Identity, sealed, c.Size)
@@ -269,7 +277,7 @@ func OpenChunk(m *Manifest, i int, sealed []byte, keys *icrypto.Keys) ([]byte, e
 	if int64(len(plain)) != c.Size {
 		return nil, &ChunkError{i, fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, len(plain), c.Size)}
 	}
-	if sum := sha256.Sum256(plain); hex.EncodeToString(sum[:]) != c.SHA256 {
+	if sum := blake3.Sum256(plain); hex.EncodeToString(sum[:]) != c.BLAKE3 {
 		return nil, &ChunkError{i, fmt.Errorf("%w: plaintext differs", ErrCorrupt)}
 	}
 	return plain, nil

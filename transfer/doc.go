@@ -8,8 +8,8 @@
 // compressed with zstd when that saves at least 3%, then sealed with age to
 // the recipient derived from the card's secret. The manifest (JSON, zstd,
 // sealed the same way) lists every file's name, size and SHA-256, and every
-// chunk's size, codec, and the SHA-256 of its plaintext and of its sealed
-// bytes. The card carries the first 16 bytes of the sealed manifest's
+// chunk's size, codec, and the BLAKE3 hash of its plaintext and of its
+// sealed bytes. The card carries the first 16 bytes of the sealed manifest's
 // SHA-256.
 //
 // Every stream carries frames:

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"lukechampine.com/blake3"
 	"math/rand/v2"
 	"os"
 	"path"
@@ -353,8 +354,8 @@ func checkAccepted(t *testing.T, m *Manifest, offer card.OfferID) {
 		if c.Codec != "zstd" && c.Codec != "none" {
 			t.Fatalf("accepted codec %q", c.Codec)
 		}
-		if !isLowerHex(c.SHA256, 64) || !isLowerHex(c.StoredSHA256, 64) {
-			t.Fatalf("accepted chunk %d with hashes %q, %q", i, c.SHA256, c.StoredSHA256)
+		if !isLowerHex(c.BLAKE3, 64) || !isLowerHex(c.StoredBLAKE3, 64) {
+			t.Fatalf("accepted chunk %d with hashes %q, %q", i, c.BLAKE3, c.StoredBLAKE3)
 		}
 	}
 	if sum != total {
@@ -501,8 +502,8 @@ func FuzzOpenChunk(f *testing.F) {
 			if len(sealed) == 0 || len(sealed) > MaxSealedChunkSize {
 				return // no valid manifest says so
 			}
-			sum := sha256.Sum256(sealed)
-			c.Stored, c.StoredSHA256 = int64(len(sealed)), hex.EncodeToString(sum[:])
+			sum := blake3.Sum256(sealed)
+			c.Stored, c.StoredBLAKE3 = int64(len(sealed)), hex.EncodeToString(sum[:])
 		}
 		var (
 			plain []byte
@@ -647,10 +648,10 @@ func FuzzServe(f *testing.F) {
 	var hb bytes.Buffer
 	writeFrame(&hb, MsgHello, seedOfferID[:], icrypto.Prove(o.keys.Auth, seedOfferID[:], senderID, receiverID))
 	hello := hb.Bytes()
-	var storedSHA256 [][]byte
+	var storedHash [][]byte
 	for _, c := range o.m.Chunks {
-		sum, _ := hex.DecodeString(c.StoredSHA256)
-		storedSHA256 = append(storedSHA256, sum)
+		sum, _ := hex.DecodeString(c.StoredBLAKE3)
+		storedHash = append(storedHash, sum)
 	}
 	for _, s := range loadSeeds(f, "FuzzServe") {
 		mode, _ := seedMode(f, s, serveModes)
@@ -674,7 +675,7 @@ func FuzzServe(f *testing.F) {
 			},
 		}
 		srv.Add(&Offer{ID: seedOfferID, Verifier: o.keys.Verifier, Expires: o.m.Expires,
-			SealedManifest: o.sealed, Extents: o.extents, Data: bytes.NewReader(o.data), StoredSHA256: storedSHA256})
+			SealedManifest: o.sealed, Extents: o.extents, Data: bytes.NewReader(o.data), StoredHash: storedHash})
 		st := &fuzzStream{in: bytes.NewReader(in)}
 		srv.Handle(context.Background(), st, Peer{Local: senderID, Remote: receiverID, Name: "receiver", Host: "192.0.2.1"})
 

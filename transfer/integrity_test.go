@@ -2,10 +2,10 @@ package transfer
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
+	"lukechampine.com/blake3"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -85,11 +85,11 @@ func TestZstdBombRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain := make([]byte, 1000)
-	psum := sha256.Sum256(plain)
-	ssum := sha256.Sum256(sealed)
+	psum := blake3.Sum256(plain)
+	ssum := blake3.Sum256(sealed)
 	m := &Manifest{ChunkSize: 1000, Chunks: []Chunk{{
-		Size: 1000, SHA256: hex.EncodeToString(psum[:]), Codec: CodecZstd,
-		Stored: int64(len(sealed)), StoredSHA256: hex.EncodeToString(ssum[:]),
+		Size: 1000, BLAKE3: hex.EncodeToString(psum[:]), Codec: CodecZstd,
+		Stored: int64(len(sealed)), StoredBLAKE3: hex.EncodeToString(ssum[:]),
 	}}}
 	if len(bomb) > 1<<20 {
 		t.Fatalf("the bomb is %d bytes; it should be small", len(bomb))

@@ -66,10 +66,10 @@ type File struct {
 // Codec, sealed with age into Stored bytes.
 type Chunk struct {
 	Size         int64  `json:"size"`
-	SHA256       string `json:"sha256"`
+	BLAKE3       string `json:"blake3"`
 	Codec        string `json:"codec"`
 	Stored       int64  `json:"stored"`
-	StoredSHA256 string `json:"stored_sha256"`
+	StoredBLAKE3 string `json:"stored_blake3"`
 }
 
 // TotalSize is the sum of the files' sizes.
@@ -188,8 +188,8 @@ func (m *Manifest) Validate(offer card.OfferID) error {
 		if c.Codec != CodecZstd && c.Codec != CodecNone {
 			return invalid(field+".codec", "unknown codec %q", c.Codec)
 		}
-		if !isHexHash(c.SHA256) || !isHexHash(c.StoredSHA256) {
-			return invalid(field, "bad SHA-256")
+		if !isHexHash(c.BLAKE3) || !isHexHash(c.StoredBLAKE3) {
+			return invalid(field, "bad BLAKE3 hash")
 		}
 	}
 	return nil

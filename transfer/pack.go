@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"lukechampine.com/blake3"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -339,8 +340,8 @@ func readFileInto(ctx context.Context, f study.File, h hash.Hash, chunkSize int6
 }
 
 func sealChunk(c plainChunk, r age.Recipient) sealedChunk {
-	sum := sha256.Sum256(c.data)
-	meta := Chunk{Size: int64(len(c.data)), SHA256: hex.EncodeToString(sum[:]), Codec: CodecZstd}
+	sum := blake3.Sum256(c.data)
+	meta := Chunk{Size: int64(len(c.data)), BLAKE3: hex.EncodeToString(sum[:]), Codec: CodecZstd}
 	payload := chunkEncoder.EncodeAll(c.data, make([]byte, 0, len(c.data)))
 	if float64(len(payload)) > float64(len(c.data))*(1-minSaving) {
 		payload, meta.Codec = c.data, CodecNone
@@ -349,9 +350,9 @@ func sealChunk(c plainChunk, r age.Recipient) sealedChunk {
 	if err != nil {
 		return sealedChunk{index: c.index, err: err}
 	}
-	st := sha256.Sum256(s)
+	st := blake3.Sum256(s)
 	meta.Stored = int64(len(s))
-	meta.StoredSHA256 = hex.EncodeToString(st[:])
+	meta.StoredBLAKE3 = hex.EncodeToString(st[:])
 	return sealedChunk{index: c.index, meta: meta, data: s}
 }
 

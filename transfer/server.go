@@ -5,11 +5,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"lukechampine.com/blake3"
 	"sync"
 	"time"
 
@@ -48,9 +48,9 @@ type Offer struct {
 	SealedManifest []byte
 	Extents        []Extent
 	Data           io.ReaderAt
-	// StoredSHA256, if set, holds each sealed chunk's SHA-256: a chunk
+	// StoredHash, if set, holds each sealed chunk's BLAKE3 hash: a chunk
 	// damaged in the spool is then refused here rather than sent.
-	StoredSHA256 [][]byte
+	StoredHash [][]byte
 	// Check, if set, says whether the offer may still be served: nil, or
 	// ErrExpired, ErrRevoked or ErrUsedUp. It is asked after the proof.
 	Check func(now time.Time) error
@@ -363,8 +363,8 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 			if _, err := o.Data.ReadAt(buf[4:], e.Offset); err != nil {
 				return &protocolError{CodeUnavailable, fmt.Sprintf("chunk %d cannot be read", i)}
 			}
-			if int(i) < len(o.StoredSHA256) {
-				if sum := sha256.Sum256(buf[4:]); !bytes.Equal(sum[:], o.StoredSHA256[i]) {
+			if int(i) < len(o.StoredHash) {
+				if sum := blake3.Sum256(buf[4:]); !bytes.Equal(sum[:], o.StoredHash[i]) {
 					s.event(Event{Kind: EventDamaged, Offer: id, Remote: remoteName, Err: fmt.Errorf("chunk %d", i)})
 					return &protocolError{CodeUnavailable, fmt.Sprintf("chunk %d is damaged in the sender's spool", i)}
 				}

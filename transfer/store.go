@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"lukechampine.com/blake3"
 	"os"
 	"path"
 	"sort"
@@ -43,6 +45,15 @@ type Store struct {
 	verified  int
 	done      []bool // chunks written
 	placed    []bool // files verified and under their names
+	// Each file's SHA-256 is taken as its bytes are written, front to
+	// back; a file written out of order is read again to be hashed.
+	hashers []hash.Hash
+	hashed  []int64
+	// Completed files are synced and renamed in the background, a few at
+	// a time, so that fsync does not hold up the next chunk.
+	placing  sync.WaitGroup
+	slots    chan struct{}
+	placeErr error
 	// OnFile, if set, is called after each file is verified and in place.
 	OnFile func(f File)
 }
@@ -62,7 +73,9 @@ func OpenStore(dir string, m *Manifest) (*Store, error) {
 		return nil, fmt.Errorf("%w: creating %s: %w", ErrDisk, path.Join(dir, stagingDir), err)
 	}
 	s := &Store{dir: dir, root: root, m: m, offsets: make([]int64, len(m.Files)), remaining: make([]int64, len(m.Files)),
-		done: make([]bool, len(m.Chunks)), placed: make([]bool, len(m.Files))}
+		done: make([]bool, len(m.Chunks)), placed: make([]bool, len(m.Files)),
+		hashers: make([]hash.Hash, len(m.Files)), hashed: make([]int64, len(m.Files)),
+		slots: make(chan struct{}, 4)}
 	var off int64
 	for i, f := range m.Files {
 		s.offsets[i] = off
@@ -75,9 +88,12 @@ func OpenStore(dir string, m *Manifest) (*Store, error) {
 // Dir is the study folder.
 func (s *Store) Dir() string { return s.dir }
 
-// Close releases the folder. Files not yet verified stay in the staging
-// folder.
-func (s *Store) Close() error { return s.root.Close() }
+// Close releases the folder, once the files being placed are placed.
+// Files not yet verified stay in the staging folder.
+func (s *Store) Close() error {
+	s.placing.Wait()
+	return s.root.Close()
+}
 
 func partialName(i int) string { return path.Join(stagingDir, "partial", strconv.Itoa(i)) }
 
@@ -85,6 +101,12 @@ func partialName(i int) string { return path.Join(stagingDir, "partial", strconv
 // moves every file it completes into place. It is safe to call from several
 // goroutines, for different chunks.
 func (s *Store) Put(index int, plain []byte) error {
+	s.mu.Lock()
+	err := s.placeErr
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	start := int64(index) * s.m.ChunkSize
 	end := start + int64(len(plain))
 	// The first file that ends after start.
@@ -99,17 +121,25 @@ func (s *Store) Put(index int, plain []byte) error {
 		}
 		from := max(start, s.offsets[i])
 		to := min(end, s.offsets[i]+f.Size)
-		if err := s.writeAt(i, plain[from-start:to-start], from-s.offsets[i]); err != nil {
+		b := plain[from-start : to-start]
+		if err := s.writeAt(i, b, from-s.offsets[i]); err != nil {
 			return err
 		}
 		s.mu.Lock()
+		if s.hashed[i] == from-s.offsets[i] {
+			if s.hashers[i] == nil {
+				s.hashers[i] = sha256.New()
+			}
+			s.hashers[i].Write(b)
+			s.hashed[i] += int64(len(b))
+		} else {
+			s.hashed[i] = -1 // out of order: hashed by reading it back
+		}
 		s.remaining[i] -= to - from
 		complete := s.remaining[i] == 0
 		s.mu.Unlock()
 		if complete {
-			if err := s.complete(i); err != nil {
-				return err
-			}
+			s.completeLater(i)
 		}
 	}
 	s.mu.Lock()
@@ -165,7 +195,7 @@ func (s *Store) Resume() (int64, error) {
 		if !s.readChunk(start, b) {
 			continue
 		}
-		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != c.SHA256 {
+		if sum := blake3.Sum256(b); hex.EncodeToString(sum[:]) != c.BLAKE3 {
 			continue
 		}
 		s.done[ci] = true
@@ -271,8 +301,15 @@ func (s *Store) complete(i int) error {
 	if err != nil {
 		return s.diskError(err)
 	}
-	h := sha256.New()
-	n, err := io.Copy(h, fh)
+	s.mu.Lock()
+	h, n := s.hashers[i], s.hashed[i]
+	s.hashers[i] = nil
+	s.mu.Unlock()
+	if h == nil || n != f.Size {
+		// Not hashed as written (resumed, or written out of order).
+		h = sha256.New()
+		n, err = io.Copy(h, fh)
+	}
 	if err == nil {
 		err = fh.Sync()
 	}
@@ -307,12 +344,33 @@ func (s *Store) complete(i int) error {
 	return nil
 }
 
+// completeLater runs complete in the background; Finish waits for it.
+func (s *Store) completeLater(i int) {
+	s.slots <- struct{}{}
+	s.placing.Add(1)
+	go func() {
+		defer s.placing.Done()
+		defer func() { <-s.slots }()
+		if err := s.complete(i); err != nil {
+			s.mu.Lock()
+			if s.placeErr == nil {
+				s.placeErr = err
+			}
+			s.mu.Unlock()
+		}
+	}()
+}
+
 // ErrIncomplete is returned by Finish when files are missing.
 var ErrIncomplete = errors.New("not every file was received")
 
 // Finish places the empty files, checks that every file is verified and in
 // place, and removes the staging folder.
 func (s *Store) Finish() error {
+	s.placing.Wait()
+	if s.placeErr != nil {
+		return s.placeErr
+	}
 	for i, f := range s.m.Files {
 		if f.Size == 0 && !s.placed[i] {
 			if err := s.complete(i); err != nil {

@@ -33,7 +33,7 @@ const (
 
 // listen serves srv on a loopback socket; every connection claims to come
 // from remote.
-func listen(t *testing.T, srv *Server, remote string) func(context.Context) (Stream, error) {
+func listen(t testing.TB, srv *Server, remote string) func(context.Context) (Stream, error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

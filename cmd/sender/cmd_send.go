@@ -448,7 +448,7 @@ func newRecord(id card.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *sendO
 	}
 	stored := make([][]byte, len(p.Manifest.Chunks))
 	for i, c := range p.Manifest.Chunks {
-		stored[i], _ = hex.DecodeString(c.StoredSHA256)
+		stored[i], _ = hex.DecodeString(c.StoredBLAKE3)
 	}
 	return &spool.Record{
 		ID:           id,
@@ -458,7 +458,7 @@ func newRecord(id card.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *sendO
 		Verifier:     keys.Verifier,
 		ManifestHash: p.ManifestHash[:],
 		Extents:      p.Extents,
-		StoredSHA256: stored,
+		StoredHash:   stored,
 		Site:         o.site,
 		PatientName:  first.PatientName,
 		PatientID:    first.PatientID,
