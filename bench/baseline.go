@@ -166,22 +166,34 @@ func serveLibp2p(ctx context.Context, listen string, files []string, stdout io.W
 	}
 	defer h.Close()
 	done := make(chan error, 1)
-	h.SetStreamHandler(rawProtocolID, func(s network.Stream) { done <- sendFiles(s, files) })
+	var fetcher peer.ID
+	h.SetStreamHandler(rawProtocolID, func(s network.Stream) {
+		fetcher = s.Conn().RemotePeer()
+		done <- sendFiles(s, files)
+	})
 	addrs := h.Addrs()
 	if len(addrs) == 0 {
 		return errors.New("the host listens nowhere")
 	}
 	fmt.Fprintf(stdout, "%s/p2p/%s\n", addrs[0], h.ID())
 	select {
-	case err := <-done:
-		return err
+	case err = <-done:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	if err != nil {
+		return err
+	}
+	// Closing the host now could cut off bytes still on their way: the
+	// fetcher hangs up once it has them all.
+	deadline := time.Now().Add(time.Minute)
+	for h.Network().Connectedness(fetcher) == network.Connected && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
 }
 
-// sendFiles writes the files to s in 1 MiB writes, then waits for the
-// fetcher to close its side.
+// sendFiles writes the files to s in 1 MiB writes and closes it.
 func sendFiles(s network.Stream, files []string) error {
 	s.SetDeadline(time.Now().Add(10 * time.Minute))
 	buf := make([]byte, copyBufferSize)

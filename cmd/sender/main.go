@@ -21,7 +21,7 @@ const usage = `sender offers a DICOM study to another hospital, through a QR car
 
 Usage:
     sender send [options] PATH...
-    sender serve [--spool DIR] [--listen MULTIADDR]... [--json]
+    sender serve [--spool DIR] [--listen MULTIADDR]... [--site NAME] [--audit FILE] [--json]
     sender list [--spool DIR] [--json]
     sender revoke [--spool DIR] OFFER
     sender audit [--audit FILE] [--json]
@@ -80,7 +80,7 @@ Examples:
 
 EXIT STATUS
     0   a receiver confirmed that every file arrived verified (or, with --keep,
-        the card expired after serving)
+        the card expired after serving; or the offer was handed to sender serve)
     1   an error not listed below
     2   bad usage
     3   a file is not DICOM, is truncated or cannot be read (each is named)
