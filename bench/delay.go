@@ -1,8 +1,11 @@
+//go:build linux
+
 package main
 
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -67,16 +70,29 @@ func runDelay(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("TUN %s: %w", *b, err)
 	}
 	defer syscall.Close(fb)
+	var toReceiver, toSender forwardStats
 	errc := make(chan error, 2)
-	go func() { errc <- forward(fa, fb, *delay) }()
-	go func() { errc <- forward(fb, fa, *delay) }()
+	go func() { errc <- forward(fa, fb, *delay, &toReceiver) }()
+	go func() { errc <- forward(fb, fa, *delay, &toSender) }()
 	fmt.Fprintln(stdout, "ready")
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
-		return nil
 	}
+	// What it forwarded, for the run's record.
+	return json.NewEncoder(stdout).Encode(map[string]any{
+		"to_receiver": toReceiver.snapshot(), "to_sender": toSender.snapshot(),
+	})
+}
+
+// forwardStats counts what one direction forwarded.
+type forwardStats struct {
+	packets, bytes, dropped atomic.Int64
+}
+
+func (s *forwardStats) snapshot() map[string]int64 {
+	return map[string]int64{"packets": s.packets.Load(), "bytes": s.bytes.Load(), "dropped": s.dropped.Load()}
 }
 
 // openTun attaches to the TUN device name, which "ip tuntap add ... mode
@@ -119,7 +135,7 @@ type packet struct {
 
 // forward reads packets from src and writes each to dst delay later, in
 // the order read.
-func forward(src, dst int, delay time.Duration) error {
+func forward(src, dst int, delay time.Duration, stats *forwardStats) error {
 	q := make(chan packet, 1<<16)
 	var queued atomic.Int64
 	go func() {
@@ -128,7 +144,12 @@ func forward(src, dst int, delay time.Duration) error {
 				time.Sleep(w)
 			}
 			// A packet the kernel refuses is lost, as on any link.
-			syscall.Write(dst, p.b)
+			if _, err := syscall.Write(dst, p.b); err == nil {
+				stats.packets.Add(1)
+				stats.bytes.Add(int64(len(p.b)))
+			} else {
+				stats.dropped.Add(1)
+			}
 			queued.Add(-int64(len(p.b)))
 		}
 	}()
@@ -142,8 +163,12 @@ func forward(src, dst int, delay time.Duration) error {
 		if err != nil {
 			return err
 		}
+		if n == 0 {
+			return io.EOF // a TUN device never ends; a pipe in a test does
+		}
 		if queued.Load()+int64(n) > delayQueueBytes {
-			continue // the buffer is full: drop, as a router would
+			stats.dropped.Add(1) // the buffer is full: drop, as a router would
+			continue
 		}
 		queued.Add(int64(n))
 		q <- packet{due: time.Now().Add(delay), b: append([]byte(nil), buf[:n]...)}

@@ -1,8 +1,13 @@
+//go:build linux
+
 // Command bench measures imageshare end to end: a large study made of real
 // CT, sent by the built sender and fetched by the built receiver over
 // loopback and over an emulated WAN, against the same bytes sent raw. It
 // is a benchmark, not a test: it reports targets as pass or fail and exits
 // 0 all the same. Run "go run ./bench --help" for its use.
+//
+// It is for Linux only: it reads wait4's rusage, and its WAN runs on
+// network namespaces, tc and TUN devices.
 package main
 
 import (

@@ -1,6 +1,9 @@
+//go:build linux
+
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -125,7 +128,10 @@ func (r *report) loopbackRows(transport string, e *endToEnd, stream *rawRun) {
 // studyRows adds what every end-to-end run measures beside the transfer
 // time: the card, the first series, memory and CPU.
 func (r *report) studyRows(s, transport string, e *endToEnd, card bool) {
-	p := "(" + transport + ") "
+	p := ""
+	if transport != "" {
+		p = "(" + transport + ") "
+	}
 	if card {
 		r.add(s, p+"compression ratio, study ÷ stored bytes", e.ratio(), "×")
 		limit := targetCardPer100MB * float64(e.StudyBytes) / 100e6
@@ -155,6 +161,7 @@ func (r *report) wanRows(s string, bps float64, e *endToEnd, raw *rawRun) {
 	r.add(s, "ideal: stored bytes at the link rate", ideal, "s")
 	r.add(s, "end to end, receiver's time", e.Seconds, "s")
 	r.add(s, "end to end, study bytes", e.rate(), "MB/s")
+	r.add(s, "end to end ÷ stored bytes at raw TCP's rate", e.Seconds/(raw.Seconds/e.ratio()), "×")
 	if targets {
 		r.atMost(s, "end to end ÷ ideal", e.Seconds/ideal, "×", targetIdealFactor, fmt.Sprintf("≤ %.2f", targetIdealFactor))
 		r.atMost(s, "end to end ÷ raw TCP", e.Seconds/raw.Seconds, "×", targetRawFactor, fmt.Sprintf("≤ %.2f", targetRawFactor))
@@ -162,14 +169,15 @@ func (r *report) wanRows(s string, bps float64, e *endToEnd, raw *rawRun) {
 		r.add(s, "end to end ÷ ideal", e.Seconds/ideal, "×")
 		r.add(s, "end to end ÷ raw TCP", e.Seconds/raw.Seconds, "×")
 	}
-	r.studyRows(s, "tcp", e, false)
+	r.studyRows(s, "", e, false)
 }
 
 // writeTable prints the rows, a section at a time.
 func (r *report) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "\nimageshare bench, %s: %s, %d files, %.1f MB; %d CPUs, Linux %s\n",
 		r.Started.Format("2006-01-02 15:04 UTC"), r.Study.Source, r.Study.Files, float64(r.Study.Bytes)/1e6, r.Host.CPUs, r.Host.Kernel)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	section := ""
 	for _, x := range r.Rows {
 		if x.Section != section {
@@ -187,13 +195,15 @@ func (r *report) writeTable(w io.Writer) {
 				result = "pass"
 			}
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", x.What, value, x.Unit, x.Target, result)
+		fmt.Fprintf(tw, "  %s\t%8s %s\t%s\t%s\t\n", x.What, value, x.Unit, x.Target, result)
 	}
 	tw.Flush()
-	for _, s := range r.Skipped {
-		fmt.Fprintf(w, "\nskipped: %s: %s\n", s.Part, s.Why)
+	for _, line := range strings.Split(buf.String(), "\n") {
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
 	}
-	fmt.Fprintln(w)
+	for _, s := range r.Skipped {
+		fmt.Fprintf(w, "skipped: %s: %s\n", s.Part, s.Why)
+	}
 }
 
 func formatValue(v float64, unit string) string {
@@ -202,6 +212,8 @@ func formatValue(v float64, unit string) string {
 		return fmt.Sprintf("%.0f", v)
 	case "MB/s", "ms":
 		return fmt.Sprintf("%.1f", v)
+	case "×":
+		return fmt.Sprintf("%.3f", v)
 	}
 	return fmt.Sprintf("%.2f", v)
 }

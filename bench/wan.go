@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -112,7 +114,7 @@ func (b *bench) wanRun(ctx context.Context, r *report, rate string, bps float64,
 		if err != nil {
 			return fmt.Errorf("delaying by %v: %w", delay, err)
 		}
-		defer b.stopDelay(fwd)
+		defer func() { r.addRun(section, "delay forwarder", b.stopDelay(fwd)) }()
 	}
 	b.logf("%s: raw TCP ...", section)
 	raw, err := b.raw(ctx, name+"-raw", protoTCP, nsSender, nsReceiver, senderIP+":0")
@@ -240,16 +242,25 @@ func (b *bench) startDelay(ctx context.Context, delay time.Duration) (*child, er
 	return fwd, nil
 }
 
-// stopDelay routes the router's traffic directly again and stops the
-// forwarder.
-func (b *bench) stopDelay(fwd *child) {
+// stopDelay routes the router's traffic directly again, stops the
+// forwarder, and returns what it forwarded and what it used.
+func (b *bench) stopDelay(fwd *child) any {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, rule := range [][2]string{{devRouterSender, tableFromSender}, {devRouterReceiver, tableFromReceiver}} {
 		command(ctx, "ip", "-n", nsRouter, "rule", "del", "iif", rule[0], "lookup", rule[1])
 	}
 	fwd.stop()
-	fwd.wait(time.Second)
+	res, err := fwd.wait(10 * time.Second)
+	rec := map[string]any{"resources": res}
+	if err != nil {
+		rec["error"] = err.Error()
+	}
+	if lines, err := jsonLines(fwd.stdout); err == nil && len(lines) > 0 {
+		rec["forwarded"] = lines[len(lines)-1]
+	}
+	b.doneWith(filepath.Dir(fwd.stdout))
+	return rec
 }
 
 // command runs a setup command, and says what it printed when it fails.
