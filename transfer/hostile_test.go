@@ -188,7 +188,7 @@ func TestStreamLimits(t *testing.T) {
 }
 
 // listenFrom is listen with the connections' address given.
-func listenFrom(t *testing.T, srv *Server, remote, host string) func(context.Context) (Stream, error) {
+func listenFrom(t testing.TB, srv *Server, remote, host string) func(context.Context) (Stream, error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

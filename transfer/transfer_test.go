@@ -32,32 +32,10 @@ const (
 )
 
 // listen serves srv on a loopback socket; every connection claims to come
-// from remote.
+// from remote, at 127.0.0.1.
 func listen(t testing.TB, srv *Server, remote string) func(context.Context) (Stream, error) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go srv.Handle(ctx, tcpStream{c.(*net.TCPConn)}, Peer{Local: senderID, Remote: remote, Name: remote, Host: "127.0.0.1"})
-		}
-	}()
-	return func(ctx context.Context) (Stream, error) {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, "tcp", ln.Addr().String())
-		if err != nil {
-			return nil, err
-		}
-		return tcpStream{c.(*net.TCPConn)}, nil
-	}
+	return listenFrom(t, srv, remote, "127.0.0.1")
 }
 
 // fixture is a packed offer and the card for it.
