@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"imageshare/console"
 )
 
 // placement says where the two sides of a run are.
@@ -59,7 +61,7 @@ func (b *bench) endToEnd(ctx context.Context, p placement) (*endToEnd, error) {
 		senderArgs = append(senderArgs, "--listen", l)
 	}
 	senderArgs = append(senderArgs, b.st.Dir)
-	snd, err := startChild(ctx, p.senderNS, []string{"XDG_STATE_HOME=" + filepath.Join(dir, "sender-state")},
+	snd, err := startChild(ctx, p.senderNS, b.env(dir, p.name, "sender"),
 		filepath.Join(dir, "sender"), senderArgs...)
 	if err != nil {
 		return nil, err
@@ -74,7 +76,7 @@ func (b *bench) endToEnd(ctx context.Context, p placement) (*endToEnd, error) {
 	}
 	e := &endToEnd{CardReadySeconds: time.Since(snd.start).Seconds()}
 
-	rcv, err := startChild(ctx, p.receiverNS, []string{"XDG_STATE_HOME=" + filepath.Join(dir, "receiver-state")},
+	rcv, err := startChild(ctx, p.receiverNS, b.env(dir, p.name, "receiver"),
 		filepath.Join(dir, "receiver"), filepath.Join(b.c.bin, "receiver"), "fetch", "--json", "--quiet", "--yes",
 		"--retry-for", "1m", "--out", filepath.Join(dir, "received"), "--uri-file", uriFile)
 	if err != nil {
@@ -99,6 +101,16 @@ func (b *bench) endToEnd(ctx context.Context, p placement) (*endToEnd, error) {
 			e.Files, e.StudyBytes, len(b.st.Files), b.st.Bytes)
 	}
 	return e, nil
+}
+
+// env is the environment of one side of a run: its own state folder, and
+// its profile when -profile asks for one.
+func (b *bench) env(dir, run, side string) []string {
+	env := []string{"XDG_STATE_HOME=" + filepath.Join(dir, side+"-state")}
+	if b.c.profile != "" {
+		env = append(env, console.ProfileEnv+"="+filepath.Join(b.c.profile, run+"-"+side+".pprof"))
+	}
+	return env
 }
 
 // readSender reads the sender's offer line.

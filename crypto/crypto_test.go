@@ -128,36 +128,51 @@ func TestSealOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Open, and OpenInto with a buffer whose capacity is the limit, must
+	// agree.
+	opens := map[string]func(sealed []byte, limit int) ([]byte, error){
+		"Open": func(sealed []byte, limit int) ([]byte, error) { return Open(k.Identity, sealed, int64(limit)) },
+		"OpenInto": func(sealed []byte, limit int) ([]byte, error) {
+			return OpenInto(k.Identity, sealed, make([]byte, min(3, limit), limit)) // len is ignored
+		},
+	}
 	const chunk = 64 << 10
-	for _, n := range []int{0, 1, chunk - 1, chunk, chunk + 1, 3*chunk + 7} {
-		plain := make([]byte, n)
-		rand.Read(plain)
-		sealed, err := Seal(k.Recipient, plain)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := Open(k.Identity, sealed, int64(n))
-		if err != nil {
-			t.Fatalf("n=%d: %v", n, err)
-		}
-		if !bytes.Equal(got, plain) {
-			t.Fatalf("n=%d: round trip changed the data", n)
-		}
-		if n > 0 {
-			if _, err := Open(k.Identity, sealed, int64(n-1)); !errors.Is(err, ErrTooLarge) {
-				t.Fatalf("n=%d: limit n-1 gave %v, want ErrTooLarge", n, err)
+	for name, open := range opens {
+		for _, n := range []int{0, 1, chunk - 1, chunk, chunk + 1, 3*chunk + 7} {
+			plain := make([]byte, n)
+			rand.Read(plain)
+			sealed, err := Seal(k.Recipient, plain)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		tampered := bytes.Clone(sealed)
-		tampered[len(tampered)-1] ^= 1
-		if _, err := Open(k.Identity, tampered, int64(n)); err == nil {
-			t.Fatalf("n=%d: tampered ciphertext opened", n)
+			for _, limit := range []int{n, n + 1, 2*n + 100} {
+				got, err := open(sealed, limit)
+				if err != nil {
+					t.Fatalf("%s n=%d limit=%d: %v", name, n, limit, err)
+				}
+				if !bytes.Equal(got, plain) {
+					t.Fatalf("%s n=%d limit=%d: round trip changed the data", name, n, limit)
+				}
+			}
+			if n > 0 {
+				if _, err := open(sealed, n-1); !errors.Is(err, ErrTooLarge) {
+					t.Fatalf("%s n=%d: limit n-1 gave %v, want ErrTooLarge", name, n, err)
+				}
+			}
+			tampered := bytes.Clone(sealed)
+			tampered[len(tampered)-1] ^= 1
+			if _, err := open(tampered, n); err == nil {
+				t.Fatalf("%s n=%d: tampered ciphertext opened", name, n)
+			}
 		}
 	}
 	other, _ := DeriveKeys(mustSecret(t))
 	sealed, _ := Seal(k.Recipient, []byte("study"))
 	if _, err := Open(other.Identity, sealed, 100); err == nil {
 		t.Fatal("another card's key opened the study")
+	}
+	if _, err := OpenInto(other.Identity, sealed, make([]byte, 100)); err == nil {
+		t.Fatal("another card's key opened the study into a buffer")
 	}
 }
 

@@ -45,3 +45,35 @@ func Open(id age.Identity, sealed []byte, limit int64) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// OpenInto is Open writing the plaintext into buf, whose capacity is the
+// limit: it fails with ErrTooLarge if the plaintext does not fit. It
+// returns buf's prefix that holds the plaintext.
+func OpenInto(id age.Identity, sealed, buf []byte) ([]byte, error) {
+	r, err := age.Decrypt(bytes.NewReader(sealed), id)
+	if err != nil {
+		return nil, fmt.Errorf("decrypting: %w", err)
+	}
+	buf = buf[:cap(buf)]
+	n := 0
+	for {
+		if n == len(buf) {
+			// Full: the plaintext fits only if nothing follows.
+			var one [1]byte
+			if k, err := io.ReadFull(r, one[:]); k > 0 {
+				return nil, ErrTooLarge
+			} else if err != io.EOF {
+				return nil, fmt.Errorf("decrypting: %w", err)
+			}
+			return buf, nil
+		}
+		k, err := r.Read(buf[n:])
+		n += k
+		if err == io.EOF {
+			return buf[:n], nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decrypting: %w", err)
+		}
+	}
+}

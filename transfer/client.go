@@ -8,9 +8,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"lukechampine.com/blake3"
+	"runtime"
 	"sync"
 	"time"
+
+	"lukechampine.com/blake3"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -103,8 +105,13 @@ func (c *Client) request(ctx context.Context, frames ...frame) (Stream, *bufio.W
 
 // readResponse reads one frame, turning an ERROR frame into a RemoteError.
 func readResponse(st Stream, max int) (MsgType, []byte, error) {
+	return readResponseInto(st, max, nil)
+}
+
+// readResponseInto is readResponse reading into buf when it fits.
+func readResponseInto(st Stream, max int, buf []byte) (MsgType, []byte, error) {
 	st.SetReadDeadline(time.Now().Add(ReadTimeout))
-	t, p, err := readFrame(st, max)
+	t, p, err := readFrameInto(st, max, buf)
 	if err != nil {
 		return t, nil, err
 	}
@@ -135,10 +142,18 @@ func (c *Client) Manifest(ctx context.Context) (*Manifest, error) {
 }
 
 // Fetch fetches the chunks in need, verifies each against m, and hands its
-// plaintext to put in the order of need, one call at a time. Fetching,
-// decryption and verification run on several streams at once. progress,
-// if set, is called with the sealed bytes of each chunk received. On an
+// plaintext to put in the order of need, one call at a time. progress, if
+// set, is called with the sealed bytes of each chunk received. On an
 // error, the chunks not yet given to put are to be fetched again.
+//
+// It is a pipeline. Each stream has a goroutine that keeps up to window
+// GET_CHUNK requests ahead of the responses, so the link never waits for
+// a round trip, and one that reads the responses as fast as they come, so
+// that the sender's flow-control window never waits for the receiver's
+// CPU. A pool of workers, one a core, verifies, decrypts and decompresses
+// the chunks read; put writes them in order. A stream's window slot comes
+// back only once its chunk is written, which bounds the memory in use to
+// streams × window chunks whatever the study's size.
 func (c *Client) Fetch(ctx context.Context, m *Manifest, need []int, put func(index int, plain []byte) error, progress func(n int64)) error {
 	if len(need) == 0 {
 		return nil
@@ -150,6 +165,7 @@ func (c *Client) Fetch(ctx context.Context, m *Manifest, need []int, put func(in
 	if window <= 0 {
 		window = DefaultWindow
 	}
+	streams = min(streams, len(need))
 	queue := make(chan int, len(need))
 	for _, i := range need {
 		queue <- i
@@ -159,26 +175,73 @@ func (c *Client) Fetch(ctx context.Context, m *Manifest, need []int, put func(in
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	ordered := newInOrder(need, put)
-	var wg sync.WaitGroup
-	for range min(streams, len(need)) {
-		wg.Add(1)
+	// Plaintext buffers go from worker to writer and back.
+	bufs := &sync.Pool{New: func() any { return make([]byte, m.ChunkSize) }}
+	// As many chunks as there are slots, so a stream never waits to hand
+	// one over.
+	work := make(chan received, streams*window)
+
+	var readers sync.WaitGroup
+	for range streams {
+		readers.Add(1)
 		go func() {
-			defer wg.Done()
-			if err := c.fetchStream(ctx, m, queue, window, ordered, progress); err != nil {
+			defer readers.Done()
+			if err := c.fetchStream(ctx, m, queue, window, work, progress); err != nil {
 				cancel(err)
 			}
 		}()
 	}
-	wg.Wait()
+	go func() {
+		readers.Wait()
+		close(work)
+	}()
+	var workers sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for r := range work {
+				if ctx.Err() != nil {
+					r.release()
+					continue // drain
+				}
+				a, b := bufs.Get().([]byte), bufs.Get().([]byte)
+				plain, inA, err := openChunk(m, r.index, r.sealed, c.Keys, a, b)
+				r.sealedDone()
+				if err != nil {
+					cancel(err)
+					r.release()
+					continue
+				}
+				if inA {
+					a, b = b, a
+				}
+				bufs.Put(a)
+				if err := ordered.add(r.index, plain, func() { bufs.Put(b); r.release() }); err != nil {
+					cancel(err)
+				}
+			}
+		}()
+	}
+	workers.Wait()
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return ctx.Err()
 }
 
+// received is a chunk read from a stream and not yet opened.
+type received struct {
+	index  int
+	sealed []byte
+	// sealedDone gives the sealed bytes' buffer back; release gives the
+	// stream's window slot back.
+	sealedDone, release func()
+}
+
 // fetchStream runs one stream: a writer keeps up to window GET_CHUNK
-// requests ahead of the responses, so the link never waits for a round trip.
-func (c *Client) fetchStream(ctx context.Context, m *Manifest, queue <-chan int, window int, ordered *inOrder, progress func(int64)) error {
+// requests ahead of the responses, and the reader hands each chunk to work.
+func (c *Client) fetchStream(ctx context.Context, m *Manifest, queue <-chan int, window int, work chan<- received, progress func(int64)) error {
 	st, w, err := c.request(ctx)
 	if err != nil {
 		return err
@@ -220,8 +283,20 @@ func (c *Client) fetchStream(ctx context.Context, m *Manifest, queue <-chan int,
 		writeErr <- st.CloseWrite()
 	}()
 
+	// The sealed chunks' buffers: one a slot, and one to read into.
+	frames := make(chan []byte, window+1)
+	for range window + 1 {
+		frames <- nil
+	}
+	release := func() { <-slots }
 	for i := range pending {
-		t, p, err := readResponse(st, 4+MaxSealedChunkSize)
+		var buf []byte
+		select {
+		case buf = <-frames:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		t, p, err := readResponseInto(st, 4+MaxSealedChunkSize, buf)
 		if err != nil {
 			st.Reset()
 			return fmt.Errorf("fetching chunk %d: %w", i, err)
@@ -234,15 +309,7 @@ func (c *Client) fetchStream(ctx context.Context, m *Manifest, queue <-chan int,
 		if progress != nil {
 			progress(int64(len(sealed)))
 		}
-		plain, err := OpenChunk(m, i, sealed, c.Keys)
-		if err != nil {
-			st.Reset()
-			return err
-		}
-		if err := ordered.add(i, plain, func() { <-slots }); err != nil {
-			st.Reset()
-			return err
-		}
+		work <- received{index: i, sealed: sealed, sealedDone: func() { frames <- p[:0] }, release: release}
 	}
 	if err := <-writeErr; err != nil {
 		st.Reset()
@@ -256,31 +323,42 @@ func (c *Client) fetchStream(ctx context.Context, m *Manifest, queue <-chan int,
 // plaintext: the sealed bytes' hash, age's authentication, a decompression
 // capped at the chunk's size, and the plaintext's hash must all agree.
 func OpenChunk(m *Manifest, i int, sealed []byte, keys *icrypto.Keys) ([]byte, error) {
+	size := m.Chunks[i].Size
+	plain, _, err := openChunk(m, i, sealed, keys, make([]byte, size), make([]byte, size))
+	return plain, err
+}
+
+// openChunk is OpenChunk using two buffers of at least the chunk's size:
+// a for the decrypted payload and b for the decompressed plaintext. It
+// reports whether the plaintext it returns is in a (a chunk stored
+// uncompressed) rather than b.
+func openChunk(m *Manifest, i int, sealed []byte, keys *icrypto.Keys, a, b []byte) (plain []byte, inA bool, err error) {
 	c := m.Chunks[i]
 	if int64(len(sealed)) != c.Stored {
-		return nil, &ChunkError{i, fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, len(sealed), c.Stored)}
+		return nil, false, &ChunkError{i, fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, len(sealed), c.Stored)}
 	}
 	if sum := blake3.Sum256(sealed); hex.EncodeToString(sum[:]) != c.StoredBLAKE3 {
-		return nil, &ChunkError{i, fmt.Errorf("%w: sealed bytes differ", ErrCorrupt)}
+		return nil, false, &ChunkError{i, fmt.Errorf("%w: sealed bytes differ", ErrCorrupt)}
 	}
-	payload, err := icrypto.Open(keys.Identity, sealed, c.Size)
+	payload, err := icrypto.OpenInto(keys.Identity, sealed, a[:0:c.Size])
 	if err != nil {
-		return nil, &ChunkError{i, err}
+		return nil, false, &ChunkError{i, err}
 	}
-	plain := payload
+	plain, inA = payload, true
 	if c.Codec == CodecZstd {
-		plain, err = chunkDecoder.DecodeAll(payload, make([]byte, 0, c.Size))
+		plain, err = chunkDecoder.DecodeAll(payload, b[:0:c.Size])
 		if err != nil {
-			return nil, &ChunkError{i, fmt.Errorf("decompressing: %w", err)}
+			return nil, false, &ChunkError{i, fmt.Errorf("decompressing: %w", err)}
 		}
+		inA = false
 	}
 	if int64(len(plain)) != c.Size {
-		return nil, &ChunkError{i, fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, len(plain), c.Size)}
+		return nil, false, &ChunkError{i, fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, len(plain), c.Size)}
 	}
 	if sum := blake3.Sum256(plain); hex.EncodeToString(sum[:]) != c.BLAKE3 {
-		return nil, &ChunkError{i, fmt.Errorf("%w: plaintext differs", ErrCorrupt)}
+		return nil, false, &ChunkError{i, fmt.Errorf("%w: plaintext differs", ErrCorrupt)}
 	}
-	return plain, nil
+	return plain, inA, nil
 }
 
 // Confirm tells the sender that every file arrived and was verified.

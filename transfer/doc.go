@@ -7,7 +7,7 @@
 // into chunks of chunk_size bytes (the last may be shorter). Each chunk is
 // compressed with zstd when that saves at least 3%, then sealed with age to
 // the recipient derived from the card's secret. The manifest (JSON, zstd,
-// sealed the same way) lists every file's name, size and SHA-256, and every
+// sealed the same way) lists every file's name, size and BLAKE3 hash, and every
 // chunk's size, codec, and the BLAKE3 hash of its plaintext and of its
 // sealed bytes. The card carries the first 16 bytes of the sealed manifest's
 // SHA-256.

@@ -99,6 +99,12 @@ func writeFrame(w io.Writer, t MsgType, parts ...[]byte) error {
 
 // readFrame reads one frame whose payload is at most max bytes.
 func readFrame(r io.Reader, max int) (MsgType, []byte, error) {
+	return readFrameInto(r, max, nil)
+}
+
+// readFrameInto is readFrame reading the payload into buf when it fits,
+// so that a stream of chunks reuses one buffer.
+func readFrameInto(r io.Reader, max int, buf []byte) (MsgType, []byte, error) {
 	var hdr [headerSize]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return 0, nil, err
@@ -108,7 +114,12 @@ func readFrame(r io.Reader, max int) (MsgType, []byte, error) {
 	if int64(n) > int64(max) {
 		return t, nil, &FrameTooLargeError{Type: t, Size: n, Max: max}
 	}
-	p := make([]byte, n)
+	p := buf[:0]
+	if int(n) <= cap(buf) {
+		p = buf[:n]
+	} else {
+		p = make([]byte, n)
+	}
 	if _, err := io.ReadFull(r, p); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF

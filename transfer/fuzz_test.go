@@ -331,8 +331,8 @@ func checkAccepted(t *testing.T, m *Manifest, offer card.OfferID) {
 		if f.Size < 0 || f.Size > 1<<40 {
 			t.Fatalf("accepted size %d", f.Size)
 		}
-		if !isLowerHex(f.SHA256, 64) {
-			t.Fatalf("accepted hash %q", f.SHA256)
+		if !isLowerHex(f.BLAKE3, 64) {
+			t.Fatalf("accepted hash %q", f.BLAKE3)
 		}
 		if f.Kind != "dicom" && f.Kind != "report" {
 			t.Fatalf("accepted kind %q", f.Kind)
@@ -912,9 +912,9 @@ func writeManifestSeeds(t *testing.T, o *seedOffer, write seedWriter) {
 		change(&m)
 		return enc(&m)
 	}
-	empty := sha256.Sum256(nil)
+	empty := blake3.Sum256(nil)
 	minimal := fmt.Sprintf(`{"version":1,"offer_id":%q,"created":"2026-11-28T01:23:00Z","expires":"2026-12-01T01:23:00Z",`+
-		`"studies":[],"files":[{"path":"a.dcm","size":0,"sha256":%q,"kind":"dicom"}],"chunk_size":1,"chunks":[]}`,
+		`"studies":[],"files":[{"path":"a.dcm","size":0,"blake3":%q,"kind":"dicom"}],"chunk_size":1,"chunks":[]}`,
 		seedOfferID, hex.EncodeToString(empty[:]))
 	offer := enc(o.m)
 	seeds := map[string][]byte{
@@ -939,7 +939,7 @@ func writeManifestSeeds(t *testing.T, o *seedOffer, write seedWriter) {
 		"chunk-missing.json": variant(func(m *Manifest) { m.Chunks = m.Chunks[1:] }),
 		"chunk-size.json":    variant(func(m *Manifest) { m.ChunkSize = MaxChunkSize + 1 }),
 		"codec.json":         variant(func(m *Manifest) { m.Chunks[0].Codec = "brotli" }),
-		"upper-hash.json":    variant(func(m *Manifest) { m.Files[0].SHA256 = strings.ToUpper(m.Files[0].SHA256) }),
+		"upper-hash.json":    variant(func(m *Manifest) { m.Files[0].BLAKE3 = strings.ToUpper(m.Files[0].BLAKE3) }),
 	}
 	for name, b := range seeds {
 		write("FuzzManifest", name, b)

@@ -55,7 +55,7 @@ type Manifest struct {
 type File struct {
 	Path     string     `json:"path"`
 	Size     int64      `json:"size"`
-	SHA256   string     `json:"sha256"`
+	BLAKE3   string     `json:"blake3"`
 	Kind     study.Kind `json:"kind"`
 	StudyUID string     `json:"study_uid,omitempty"`
 	Series   string     `json:"series_uid,omitempty"`
@@ -153,8 +153,8 @@ func (m *Manifest) Validate(offer card.OfferID) error {
 		if f.Size < 0 || f.Size > 1<<40 {
 			return invalid(field+".size", "%d is not a file size", f.Size)
 		}
-		if !isHexHash(f.SHA256) {
-			return invalid(field+".sha256", "not a SHA-256")
+		if !isHexHash(f.BLAKE3) {
+			return invalid(field+".blake3", "not a 32-byte hash")
 		}
 		if f.Kind != study.KindDICOM && f.Kind != study.KindReport {
 			return invalid(field+".kind", "unknown kind %q", f.Kind)

@@ -3,7 +3,6 @@ package transfer
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"hash"
@@ -100,7 +99,7 @@ type sealedChunk struct {
 
 // Pack reads files in order, cuts them into chunks, compresses and seals
 // each, and writes the offer's folder. It reads each file once; the
-// SHA-256 of every file and chunk is taken from the plaintext.
+// BLAKE3 of every file and chunk is taken from the plaintext.
 func Pack(ctx context.Context, files []study.File, opts PackOptions) (_ *Packed, err error) {
 	if opts.ChunkSize == 0 {
 		opts.ChunkSize = DefaultChunkSize
@@ -273,7 +272,7 @@ func readChunks(ctx context.Context, files []study.File, chunkSize int64, out []
 		}
 	}
 	for i, f := range files {
-		h := sha256.New()
+		h := blake3.New(32, nil)
 		n, err := readFileInto(ctx, f, h, chunkSize, &buf, take, emit)
 		if err != nil {
 			return err
@@ -284,7 +283,7 @@ func readChunks(ctx context.Context, files []study.File, chunkSize int64, out []
 		out[i] = File{
 			Path:     f.Rel,
 			Size:     f.Size,
-			SHA256:   hex.EncodeToString(h.Sum(nil)),
+			BLAKE3:   hex.EncodeToString(h.Sum(nil)),
 			Kind:     f.Kind,
 			StudyUID: f.StudyUID,
 			Series:   f.SeriesUID,

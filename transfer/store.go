@@ -1,7 +1,6 @@
 package transfer
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -31,7 +30,7 @@ func (e *FileError) Unwrap() error { return e.Err }
 
 // Store writes an offer's files into a study folder as chunks arrive. A file
 // is written under a temporary name in the staging folder, and renamed to
-// its own name only once its SHA-256 matches the manifest: a name in the
+// its own name only once its BLAKE3 hash matches the manifest: a name in the
 // study folder always holds a whole, verified file. Writes cannot leave the
 // folder, whatever names the manifest holds.
 type Store struct {
@@ -45,10 +44,14 @@ type Store struct {
 	verified  int
 	done      []bool // chunks written
 	placed    []bool // files verified and under their names
-	// Each file's SHA-256 is taken as its bytes are written, front to
+	// Each file's BLAKE3 hash is taken as its bytes are written, front to
 	// back; a file written out of order is read again to be hashed.
+	// hashMu guards hashers and hashed.
+	hashMu  sync.Mutex
 	hashers []hash.Hash
 	hashed  []int64
+	// Files being written stay open between chunks.
+	open map[int]*os.File
 	// Completed files are synced and renamed in the background, a few at
 	// a time, so that fsync does not hold up the next chunk.
 	placing  sync.WaitGroup
@@ -75,7 +78,7 @@ func OpenStore(dir string, m *Manifest) (*Store, error) {
 	s := &Store{dir: dir, root: root, m: m, offsets: make([]int64, len(m.Files)), remaining: make([]int64, len(m.Files)),
 		done: make([]bool, len(m.Chunks)), placed: make([]bool, len(m.Files)),
 		hashers: make([]hash.Hash, len(m.Files)), hashed: make([]int64, len(m.Files)),
-		slots: make(chan struct{}, 4)}
+		slots: make(chan struct{}, 4), open: map[int]*os.File{}}
 	var off int64
 	for i, f := range m.Files {
 		s.offsets[i] = off
@@ -92,6 +95,12 @@ func (s *Store) Dir() string { return s.dir }
 // Files not yet verified stay in the staging folder.
 func (s *Store) Close() error {
 	s.placing.Wait()
+	s.mu.Lock()
+	for i, fh := range s.open {
+		fh.Close()
+		delete(s.open, i)
+	}
+	s.mu.Unlock()
 	return s.root.Close()
 }
 
@@ -109,6 +118,12 @@ func (s *Store) Put(index int, plain []byte) error {
 	}
 	start := int64(index) * s.m.ChunkSize
 	end := start + int64(len(plain))
+	type piece struct {
+		file int
+		b    []byte
+		off  int64 // in the file
+	}
+	var pieces []piece
 	// The first file that ends after start.
 	i := sort.Search(len(s.m.Files), func(i int) bool { return s.offsets[i]+s.m.Files[i].Size > start })
 	for ; i < len(s.m.Files) && s.offsets[i] < end; i++ {
@@ -121,25 +136,53 @@ func (s *Store) Put(index int, plain []byte) error {
 		}
 		from := max(start, s.offsets[i])
 		to := min(end, s.offsets[i]+f.Size)
-		b := plain[from-start : to-start]
-		if err := s.writeAt(i, b, from-s.offsets[i]); err != nil {
-			return err
-		}
-		s.mu.Lock()
-		if s.hashed[i] == from-s.offsets[i] {
-			if s.hashers[i] == nil {
-				s.hashers[i] = sha256.New()
+		pieces = append(pieces, piece{i, plain[from-start : to-start], from - s.offsets[i]})
+	}
+	// The pieces are written while the files' hashes are taken (the
+	// hashing, whose stack is the larger, stays on this goroutine).
+	written := make(chan error, 1)
+	go func() {
+		for _, p := range pieces {
+			if err := s.writeAt(p.file, p.b, p.off); err != nil {
+				written <- err
+				return
 			}
-			s.hashers[i].Write(b)
-			s.hashed[i] += int64(len(b))
-		} else {
-			s.hashed[i] = -1 // out of order: hashed by reading it back
 		}
-		s.remaining[i] -= to - from
-		complete := s.remaining[i] == 0
+		written <- nil
+	}()
+	for _, p := range pieces {
+		// The lock is held for the bookkeeping only: a file's next
+		// bytes are in one piece, so only one goroutine hashes into
+		// a file's hasher at a time.
+		s.hashMu.Lock()
+		next := s.hashed[p.file] == p.off
+		if !next {
+			s.hashed[p.file] = -1 // out of order: hashed by reading it back
+		} else if s.hashers[p.file] == nil {
+			s.hashers[p.file] = blake3.New(32, nil)
+		}
+		h := s.hashers[p.file]
+		s.hashMu.Unlock()
+		if !next {
+			continue
+		}
+		h.Write(p.b)
+		s.hashMu.Lock()
+		if s.hashed[p.file] == p.off {
+			s.hashed[p.file] += int64(len(p.b))
+		}
+		s.hashMu.Unlock()
+	}
+	if err := <-written; err != nil {
+		return err
+	}
+	for _, p := range pieces {
+		s.mu.Lock()
+		s.remaining[p.file] -= int64(len(p.b))
+		complete := s.remaining[p.file] == 0
 		s.mu.Unlock()
 		if complete {
-			s.completeLater(i)
+			s.completeLater(p.file)
 		}
 	}
 	s.mu.Lock()
@@ -170,7 +213,7 @@ func (s *Store) Need() []int {
 
 // Resume finds what an earlier, interrupted fetch into the same folder
 // already wrote: every chunk whose bytes are on disk, in files under their
-// names or in the staging folder, and match the chunk's SHA-256 counts as
+// names or in the staging folder, and match the chunk's BLAKE3 hash counts as
 // received. It returns the plaintext bytes reused. Nothing is trusted that
 // does not hash right.
 func (s *Store) Resume() (int64, error) {
@@ -258,24 +301,34 @@ func (s *Store) hashMatches(name string, f File) (bool, error) {
 		return false, s.diskError(err)
 	}
 	defer fh.Close()
-	h := sha256.New()
+	h := blake3.New(32, nil)
 	n, err := io.Copy(h, fh)
 	if err != nil {
 		return false, s.diskError(err)
 	}
-	return n == f.Size && hex.EncodeToString(h.Sum(nil)) == f.SHA256, nil
+	return n == f.Size && hex.EncodeToString(h.Sum(nil)) == f.BLAKE3, nil
 }
 
 func (s *Store) writeAt(i int, b []byte, off int64) error {
-	fh, err := s.root.OpenFile(partialName(i), os.O_WRONLY|os.O_CREATE, 0o600)
-	if err != nil {
-		return s.diskError(err)
+	s.mu.Lock()
+	fh := s.open[i]
+	s.mu.Unlock()
+	if fh == nil {
+		var err error
+		fh, err = s.root.OpenFile(partialName(i), os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return s.diskError(err)
+		}
+		s.mu.Lock()
+		if other := s.open[i]; other != nil {
+			fh.Close()
+			fh = other
+		} else {
+			s.open[i] = fh
+		}
+		s.mu.Unlock()
 	}
 	if _, err := fh.WriteAt(b, off); err != nil {
-		fh.Close()
-		return s.diskError(err)
-	}
-	if err := fh.Close(); err != nil {
 		return s.diskError(err)
 	}
 	return nil
@@ -297,17 +350,24 @@ func (s *Store) Manifest() *Manifest { return s.m }
 func (s *Store) complete(i int) error {
 	f := s.m.Files[i]
 	name := partialName(i)
-	fh, err := s.root.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return s.diskError(err)
-	}
-	s.mu.Lock()
+	s.hashMu.Lock()
 	h, n := s.hashers[i], s.hashed[i]
 	s.hashers[i] = nil
+	s.hashMu.Unlock()
+	s.mu.Lock()
+	fh := s.open[i]
+	delete(s.open, i)
 	s.mu.Unlock()
+	var err error
+	if fh == nil {
+		fh, err = s.root.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return s.diskError(err)
+		}
+	}
 	if h == nil || n != f.Size {
 		// Not hashed as written (resumed, or written out of order).
-		h = sha256.New()
+		h = blake3.New(32, nil)
 		n, err = io.Copy(h, fh)
 	}
 	if err == nil {
@@ -319,9 +379,9 @@ func (s *Store) complete(i int) error {
 	if err != nil {
 		return s.diskError(err)
 	}
-	if n != f.Size || hex.EncodeToString(h.Sum(nil)) != f.SHA256 {
+	if n != f.Size || hex.EncodeToString(h.Sum(nil)) != f.BLAKE3 {
 		s.root.Remove(name)
-		return &FileError{Path: f.Path, Err: fmt.Errorf("%w: SHA-256 differs", ErrCorrupt)}
+		return &FileError{Path: f.Path, Err: fmt.Errorf("%w: BLAKE3 hash differs", ErrCorrupt)}
 	}
 	if d := path.Dir(f.Path); d != "." {
 		if err := s.root.MkdirAll(d, 0o755); err != nil {

@@ -312,7 +312,7 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 		return nil, err
 	}
 	elapsed := time.Since(start)
-	fmt.Fprintf(stderr, "receiver: %d files (%s) verified against their SHA-256 in %s\n", len(m.Files), study.FormatBytes(m.TotalSize()), elapsed.Round(time.Millisecond))
+	fmt.Fprintf(stderr, "receiver: %d files (%s) verified against their hashes in %s\n", len(m.Files), study.FormatBytes(m.TotalSize()), elapsed.Round(time.Millisecond))
 	if r.reused > 0 {
 		fmt.Fprintf(stderr, "receiver: resumed: %s were already here, %s fetched\n", study.FormatBytes(r.reused), study.FormatBytes(r.fetched))
 	}

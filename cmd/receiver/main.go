@@ -29,7 +29,7 @@ Usage:
 
 receiver fetch reads the card, connects to the sending hospital, shows who
 and what the study is, and asks before fetching it (unless --yes). Every file
-is checked against its SHA-256 and appears under its own name only once
+is checked against its hash (BLAKE3) and appears under its own name only once
 verified, in a study folder inside DIR. The sender is then told that the
 study arrived.
 
@@ -121,7 +121,9 @@ var (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := console.StartProfile(os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stopProfile()
 	stop()
 	os.Exit(code)
 }
