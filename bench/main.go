@@ -67,6 +67,7 @@ Options:
     -source DIR     Series to copy (default ../shared/dicom/ct-pancreas/CT_series);
                     when it is absent the study is synthetic.
     -skip-wan       Measure on loopback only.
+    -skip-loopback  Measure on the emulated WAN only.
     -rates LIST     WAN link rates, as tc writes them (default 100mbit,1gbit).
     -delay DURATION One-way delay added on the WAN runs that have one
                     (default 25ms: a 50 ms round trip); 0 for none.
@@ -135,16 +136,17 @@ func runInternal(ctx context.Context, args []string, stdout, stderr io.Writer) i
 
 // config is what the command line asks for.
 type config struct {
-	size    int64
-	out     string
-	work    string
-	bin     string
-	source  string
-	skipWAN bool
-	rates   []string
-	delay   time.Duration
-	keep    bool
-	profile string
+	size         int64
+	out          string
+	work         string
+	bin          string
+	source       string
+	skipWAN      bool
+	skipLoopback bool
+	rates        []string
+	delay        time.Duration
+	keep         bool
+	profile      string
 }
 
 // run runs the benchmark and returns its exit status.
@@ -190,6 +192,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.StringVar(&c.bin, "bin", "bin", "")
 	fs.StringVar(&c.source, "source", filepath.Join("..", "shared", "dicom", "ct-pancreas", "CT_series"), "")
 	fs.BoolVar(&c.skipWAN, "skip-wan", false, "")
+	fs.BoolVar(&c.skipLoopback, "skip-loopback", false, "")
 	fs.DurationVar(&c.delay, "delay", 25*time.Millisecond, "")
 	fs.BoolVar(&c.keep, "keep", false, "")
 	fs.StringVar(&c.profile, "profile", "", "")
@@ -304,7 +307,9 @@ func benchmark(ctx context.Context, c *config, stderr io.Writer) (*report, error
 	r := newReport(c, st)
 	b := &bench{c: c, st: st, self: self, logf: logf}
 	defer b.cleanup()
-	if err := b.loopback(ctx, r); err != nil {
+	if c.skipLoopback {
+		r.skipped("loopback", "-skip-loopback given")
+	} else if err := b.loopback(ctx, r); err != nil {
 		return r, fmt.Errorf("loopback: %w", err)
 	}
 	if why := wanUnavailable(c); why != "" {

@@ -172,6 +172,17 @@ func (r *report) wanRows(s string, bps float64, e *endToEnd, raw *rawRun) {
 	r.studyRows(s, "", e, false)
 }
 
+// wanQUICRows reports the end-to-end run over QUIC on a WAN link. The
+// targets are for TCP, the path every site allows.
+func (r *report) wanQUICRows(s string, bps float64, e *endToEnd, raw *rawRun) {
+	r.add(s, "end to end over QUIC, receiver's time", e.Seconds, "s")
+	r.add(s, "end to end over QUIC, study bytes", e.rate(), "MB/s")
+	r.add(s, "end to end over QUIC ÷ ideal", e.Seconds/(float64(e.StoredBytes)/bps), "×")
+	r.add(s, "end to end over QUIC ÷ raw TCP", e.Seconds/raw.Seconds, "×")
+	r.add(s, "(quic) receiver peak RSS", float64(e.Receiver.PeakRSSBytes)/1e6, "MB")
+	r.add(s, "(quic) receiver CPU, user+sys", e.Receiver.CPUSeconds, "s")
+}
+
 // writeTable prints the rows, a section at a time.
 func (r *report) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "\nimageshare bench, %s: %s, %d files, %.1f MB; %d CPUs, Linux %s\n",

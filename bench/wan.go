@@ -133,6 +133,18 @@ func (b *bench) wanRun(ctx context.Context, r *report, rate string, bps float64,
 	b.logf("%s: end to end: %.1f s (%.1f MB/s)", section, e.Seconds, e.rate())
 	r.addRun(section, "end to end tcp", e)
 	r.wanRows(section, bps, e, raw)
+
+	// A card carries QUIC addresses too, and libp2p dials QUIC first: a
+	// receiver whose site lets UDP out gets this path.
+	b.logf("%s: end to end over QUIC ...", section)
+	q, err := b.endToEnd(ctx, placement{name: name + "-quic", senderNS: nsSender, receiverNS: nsReceiver,
+		listen: []string{"/ip4/" + senderIP + "/udp/0/quic-v1"}})
+	if err != nil {
+		return fmt.Errorf("%s: end to end over QUIC: %w", section, err)
+	}
+	b.logf("%s: end to end over QUIC: %.1f s (%.1f MB/s)", section, q.Seconds, q.rate())
+	r.addRun(section, "end to end quic", q)
+	r.wanQUICRows(section, bps, q, raw)
 	return nil
 }
 

@@ -421,7 +421,7 @@ func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *stri
 		*path = "relayed"
 	}
 	r.addr = conn.RemoteMultiaddr().String()
-	r.js.Emit(map[string]any{"type": "connected", "addr": r.addr, "path": *path})
+	r.js.Emit(map[string]any{"type": "connected", "addr": r.addr, "path": *path, "seconds": time.Since(r.start).Seconds()})
 	r.client = &transfer.Client{
 		Open: func(ctx context.Context) (transfer.Stream, error) {
 			return r.h.NewStream(ctx, r.offer.Peer, protocol.ID(transfer.ProtocolID))
@@ -512,7 +512,7 @@ func (r *receive) show(m *transfer.Manifest, confirm func(string) (bool, error))
 		report = fmt.Sprintf("yes (%s, %s)", rf.Path, study.FormatBytes(rf.Size))
 	}
 	fmt.Fprintf(stderr, "Report:       %s\nTransfer:     %s to fetch (%s of files)\n\n", report, study.FormatBytes(m.StoredSize()), study.FormatBytes(m.TotalSize()))
-	r.js.Emit(map[string]any{"type": "manifest", "site": m.Site, "studies": m.Studies, "files": len(m.Files), "bytes": m.TotalSize(), "stored_bytes": m.StoredSize(), "report": report != "no"})
+	r.js.Emit(map[string]any{"type": "manifest", "site": m.Site, "studies": m.Studies, "files": len(m.Files), "bytes": m.TotalSize(), "stored_bytes": m.StoredSize(), "report": report != "no", "seconds": time.Since(r.start).Seconds()})
 	if confirm != nil {
 		ok, err := confirm("Receive this study?")
 		if err != nil {
