@@ -158,6 +158,9 @@ func (r *report) wanRows(s string, bps float64, e *endToEnd, raw *rawRun) {
 	targets := bps == targetLinkRate
 	r.add(s, "round trip (raw TCP connect)", raw.ConnectSeconds*1e3, "ms")
 	r.add(s, "raw TCP, study bytes", raw.Seconds, "s")
+	// What TCP itself reaches on this link: at 1500-byte packets, Ethernet,
+	// IP and TCP headers alone make it 1.046.
+	r.add(s, "raw TCP ÷ study bytes at the link rate", raw.Seconds/(float64(raw.Bytes)/bps), "×")
 	r.add(s, "ideal: stored bytes at the link rate", ideal, "s")
 	r.add(s, "end to end, receiver's time", e.Seconds, "s")
 	r.add(s, "end to end, study bytes", e.rate(), "MB/s")

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"imageshare/card"
 	icrypto "imageshare/crypto"
 	"imageshare/study"
@@ -98,5 +100,59 @@ func BenchmarkFetch(b *testing.B) {
 			b.Fatal(err)
 		}
 		st.Close()
+	}
+}
+
+// BenchmarkZstdLevel compresses and decompresses the study's bytes in
+// chunks at each zstd level the encoder offers, one core, and reports the
+// ratio: the measurement the chunk encoder's level was chosen from
+// (docs/PERFORMANCE.md).
+func BenchmarkZstdLevel(b *testing.B) {
+	var data []byte
+	for _, f := range benchStudy(b) {
+		d, err := os.ReadFile(f.Path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data = append(data, d...)
+	}
+	chunks := len(data) / DefaultChunkSize
+	if chunks == 0 {
+		b.Skip("the study is smaller than a chunk")
+	}
+	for _, level := range []zstd.EncoderLevel{zstd.SpeedFastest, zstd.SpeedDefault, zstd.SpeedBetterCompression} {
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderCRC(false),
+			zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+		if err != nil {
+			b.Fatal(err)
+		}
+		dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		sealed := make([][]byte, chunks)
+		b.Run("compress-"+level.String(), func(b *testing.B) {
+			b.SetBytes(int64(chunks * DefaultChunkSize))
+			var stored int
+			for b.Loop() {
+				stored = 0
+				for i := range chunks {
+					sealed[i] = enc.EncodeAll(data[i*DefaultChunkSize:(i+1)*DefaultChunkSize], sealed[i][:0])
+					stored += len(sealed[i])
+				}
+			}
+			b.ReportMetric(float64(chunks*DefaultChunkSize)/float64(stored), "ratio")
+		})
+		b.Run("decompress-"+level.String(), func(b *testing.B) {
+			b.SetBytes(int64(chunks * DefaultChunkSize))
+			out := make([]byte, 0, DefaultChunkSize)
+			for b.Loop() {
+				for i := range chunks {
+					if out, err = dec.DecodeAll(sealed[i], out[:0]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
 	}
 }

@@ -23,7 +23,7 @@ import (
 // Defaults for a Client.
 const (
 	DefaultStreams = 2
-	DefaultWindow  = 8
+	DefaultWindow  = 16
 )
 
 // ReadTimeout bounds how long a receiver waits for any one response.
@@ -62,10 +62,30 @@ type Client struct {
 	// Streams is how many streams fetch chunks at once; Window how many
 	// chunks each has requested ahead of what it has received.
 	Streams, Window int
+	// Extra are further connections to the same sender, from other local
+	// peers. Fetch spreads its streams over the connections, stream k on
+	// connection k mod (1 + len(Extra)): streams on one connection share
+	// its TCP window, which on a long, fast path is the limit.
+	Extra []Conn
 }
 
-func (c *Client) hello() []byte {
-	proof := icrypto.Prove(c.Keys.Auth, c.Offer.ID[:], c.Remote, c.Local)
+// Conn is one connection to the sender: how to open a stream on it, and
+// the raw peer ID of the local end.
+type Conn struct {
+	Open  func(ctx context.Context) (Stream, error)
+	Local string
+}
+
+// conn returns the k-th connection, the first being Open and Local.
+func (c *Client) conn(k int) Conn {
+	if k %= 1 + len(c.Extra); k > 0 {
+		return c.Extra[k-1]
+	}
+	return Conn{Open: c.Open, Local: c.Local}
+}
+
+func (c *Client) hello(local string) []byte {
+	proof := icrypto.Prove(c.Keys.Auth, c.Offer.ID[:], c.Remote, local)
 	return append(append([]byte{}, c.Offer.ID[:]...), proof...)
 }
 
@@ -75,9 +95,15 @@ type frame struct {
 	p []byte
 }
 
-// request opens a stream and sends HELLO followed by the given frames.
+// request opens a stream on the first connection and sends HELLO followed
+// by the given frames.
 func (c *Client) request(ctx context.Context, frames ...frame) (Stream, *bufio.Writer, error) {
-	st, err := c.Open(ctx)
+	return c.requestOn(ctx, c.conn(0), frames...)
+}
+
+// requestOn is request on the connection given.
+func (c *Client) requestOn(ctx context.Context, conn Conn, frames ...frame) (Stream, *bufio.Writer, error) {
+	st, err := conn.Open(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -86,7 +112,7 @@ func (c *Client) request(ctx context.Context, frames ...frame) (Stream, *bufio.W
 	}
 	st.SetWriteDeadline(time.Now().Add(ReadTimeout))
 	w := bufio.NewWriter(st)
-	if err := writeFrame(w, MsgHello, c.hello()); err != nil {
+	if err := writeFrame(w, MsgHello, c.hello(conn.Local)); err != nil {
 		st.Reset()
 		return nil, nil, err
 	}
@@ -182,11 +208,11 @@ func (c *Client) Fetch(ctx context.Context, m *Manifest, need []int, put func(in
 	work := make(chan received, streams*window)
 
 	var readers sync.WaitGroup
-	for range streams {
+	for k := range streams {
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
-			if err := c.fetchStream(ctx, m, queue, window, work, progress); err != nil {
+			if err := c.fetchStream(ctx, c.conn(k), m, queue, window, work, progress); err != nil {
 				cancel(err)
 			}
 		}()
@@ -241,8 +267,8 @@ type received struct {
 
 // fetchStream runs one stream: a writer keeps up to window GET_CHUNK
 // requests ahead of the responses, and the reader hands each chunk to work.
-func (c *Client) fetchStream(ctx context.Context, m *Manifest, queue <-chan int, window int, work chan<- received, progress func(int64)) error {
-	st, w, err := c.request(ctx)
+func (c *Client) fetchStream(ctx context.Context, conn Conn, m *Manifest, queue <-chan int, window int, work chan<- received, progress func(int64)) error {
+	st, w, err := c.requestOn(ctx, conn)
 	if err != nil {
 		return err
 	}

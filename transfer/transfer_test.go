@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -209,6 +210,45 @@ func TestRoundTripStreamsAndWindows(t *testing.T) {
 			}
 			checkReceived(t, dir, fx.data)
 		})
+	}
+}
+
+// Streams spread over several connections, each from its own local peer
+// with its own proof, and the study arrives whole.
+func TestFetchOverSeveralConnections(t *testing.T) {
+	sizes := make([]int, 40)
+	for i := range sizes {
+		sizes[i] = mrand.IntN(20_000)
+	}
+	fx := newFixture(t, sizes, 4096)
+	var mu sync.Mutex
+	chunksFrom := map[string]int{}
+	fx.srv.OnEvent = func(e Event) {
+		if e.Kind == EventChunk {
+			mu.Lock()
+			chunksFrom[e.Remote]++
+			mu.Unlock()
+		}
+	}
+	c := fx.client(t)
+	const other = "receiver-peer-2"
+	c.Extra = []Conn{{Open: listen(t, fx.srv, other), Local: other}}
+	c.Streams, c.Window = 2, 2
+	dir, err := receive(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReceived(t, dir, fx.data)
+	if chunksFrom[receiverID] == 0 || chunksFrom[other] == 0 {
+		t.Fatalf("chunks sent by connection: %v; want some on each", chunksFrom)
+	}
+
+	// A proof made for one local peer is refused on the other's connection.
+	c = fx.client(t)
+	c.Extra = []Conn{{Open: listen(t, fx.srv, other), Local: receiverID}}
+	c.Streams = 2
+	if _, err := receive(t, c); !errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("a proof for the wrong local peer: got %v, want ErrUnauthorized", err)
 	}
 }
 

@@ -21,7 +21,9 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"imageshare/card"
 	"imageshare/console"
@@ -41,9 +43,15 @@ type fetchOptions struct {
 	first             stringList     // series to fetch first
 	trail             *console.Trail // opened from audit
 	maxRate           float64        // bytes a second, 0 for no limit
+	connections       int            // to the sender, on a direct path
 }
 
+// maxConnections bounds --connections: the sender serves at most 16
+// streams an offer.
+const maxConnections = 8
+
 func newFlags(name string, o *fetchOptions) *flag.FlagSet {
+	o.connections = 2
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.out, "out", "", "")
@@ -57,6 +65,14 @@ func newFlags(name string, o *fetchOptions) *flag.FlagSet {
 	fs.StringVar(&o.passcodeFile, "passcode-file", "", "")
 	fs.StringVar(&o.audit, "audit", "", "")
 	fs.Var(&o.first, "first", "")
+	fs.Func("connections", "", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxConnections {
+			return fmt.Errorf("--connections %q: give a number from 1 to %d", v, maxConnections)
+		}
+		o.connections = n
+		return nil
+	})
 	fs.Func("max-rate", "", func(v string) error {
 		r, err := parseRate(v)
 		o.maxRate = r
@@ -354,6 +370,7 @@ type receive struct {
 
 	addr            string
 	client          *transfer.Client
+	extra           []host.Host // further connections' hosts
 	store           *transfer.Store
 	bar             *console.Progress
 	fetched, reused int64
@@ -402,6 +419,7 @@ func (r *receive) watchSeries(m *transfer.Manifest, st *transfer.Store) {
 }
 
 func (r *receive) close() {
+	r.closeExtra()
 	r.bar.Finish()
 	if r.store != nil {
 		r.store.Close()
@@ -430,6 +448,9 @@ func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *stri
 		Remote: string(r.offer.Peer),
 		Offer:  r.offer,
 		Keys:   r.keys,
+	}
+	if *path == "direct" {
+		r.client.Extra = r.connectExtra(ctx, conn.RemoteMultiaddr())
 	}
 	if *m == nil {
 		mm, err := r.client.Manifest(ctx)
@@ -487,6 +508,44 @@ func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *stri
 		fmt.Fprintf(r.stderr, "receiver: warning: %v; fetching it again\n", err)
 	}
 	return err
+}
+
+// connectExtra opens the further connections --connections asks for, to
+// the address that worked, each from a host of its own: streams on one
+// connection share one TCP window, which limits a long, fast path (50 MB/s
+// at 50 ms with Linux's default buffers; docs/PERFORMANCE.md). A
+// connection that fails is done without.
+func (r *receive) connectExtra(ctx context.Context, addr ma.Multiaddr) []transfer.Conn {
+	r.closeExtra()
+	var conns []transfer.Conn
+	for range r.o.connections - 1 {
+		h, err := discovery.NewHost(discovery.HostOptions{})
+		if err != nil {
+			break
+		}
+		cctx, cancel := context.WithTimeout(ctx, r.o.timeout)
+		err = h.Connect(cctx, peer.AddrInfo{ID: r.offer.Peer, Addrs: []ma.Multiaddr{addr}})
+		cancel()
+		if err != nil {
+			h.Close()
+			break
+		}
+		r.extra = append(r.extra, h)
+		conns = append(conns, transfer.Conn{
+			Open: func(ctx context.Context) (transfer.Stream, error) {
+				return h.NewStream(ctx, r.offer.Peer, protocol.ID(transfer.ProtocolID))
+			},
+			Local: string(h.ID()),
+		})
+	}
+	return conns
+}
+
+func (r *receive) closeExtra() {
+	for _, h := range r.extra {
+		h.Close()
+	}
+	r.extra = nil
 }
 
 // errDamagedAtSender: one chunk failed verification every time it came.

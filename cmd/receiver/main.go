@@ -59,6 +59,9 @@ Options:
                        same command again later to resume: only what is missing
                        is fetched.
     --max-rate RATE    Use at most RATE of the link, e.g. 20MB (bytes a second).
+    --connections N    Connections to the sender on a direct path (default 2,
+                       1 to 8); one TCP connection is limited on long, fast
+                       links. A relayed path always uses one.
     --first SERIES     Fetch this series first (its number or UID; repeatable).
                        Otherwise the report comes first, then the series from the
                        smallest up, so that whole series are ready early; each is
