@@ -77,8 +77,8 @@ func (b *bench) endToEnd(ctx context.Context, p placement) (*endToEnd, error) {
 	e := &endToEnd{CardReadySeconds: time.Since(snd.start).Seconds()}
 
 	rcv, err := startChild(ctx, p.receiverNS, b.env(dir, p.name, "receiver"),
-		filepath.Join(dir, "receiver"), filepath.Join(b.c.bin, "receiver"), "fetch", "--json", "--quiet", "--yes",
-		"--retry-for", "1m", "--out", filepath.Join(dir, "received"), "--uri-file", uriFile)
+		filepath.Join(dir, "receiver"), append([]string{filepath.Join(b.c.bin, "receiver"), "fetch", "--json", "--quiet", "--yes",
+			"--retry-for", "1m", "--out", filepath.Join(dir, "received"), "--uri-file", uriFile}, b.c.receiverArgs...)...)
 	if err != nil {
 		return nil, err
 	}

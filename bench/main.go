@@ -74,6 +74,9 @@ Options:
     -keep           Keep each run's received study and logs. Without it
                     they are removed when the benchmark ends: the work
                     folder needs room for a copy of the study per run.
+    -receiver-args ARGS
+                    More arguments for each receiver fetch, space-separated,
+                    e.g. '--connections 1' to measure a choice.
     -profile DIR    Write CPU profiles of each end-to-end run's sender and
                     receiver into DIR, as RUN-sender.pprof and
                     RUN-receiver.pprof, for "go tool pprof".
@@ -147,6 +150,8 @@ type config struct {
 	delay        time.Duration
 	keep         bool
 	profile      string
+	// receiverArgs are added to each receiver fetch.
+	receiverArgs []string
 }
 
 // run runs the benchmark and returns its exit status.
@@ -196,12 +201,14 @@ func parseArgs(args []string) (*config, error) {
 	fs.DurationVar(&c.delay, "delay", 25*time.Millisecond, "")
 	fs.BoolVar(&c.keep, "keep", false, "")
 	fs.StringVar(&c.profile, "profile", "", "")
+	receiverArgs := fs.String("receiver-args", "", "")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	c.receiverArgs = strings.Fields(*receiverArgs)
 	var err error
 	if c.size, err = parseSize(*size); err != nil {
 		return nil, fmt.Errorf("-size: %w", err)
