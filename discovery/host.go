@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/sec"
+	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
@@ -40,9 +42,16 @@ var DefaultListen = []string{
 type HostOptions struct {
 	// Identity is the host's key; a fresh Ed25519 key when nil.
 	Identity crypto.PrivKey
-	// Listen addresses; none for a receiver.
+	// Listen addresses. A receiver listens on ephemeral ports
+	// (ReceiverListen), which hole punching and mDNS need.
 	Listen []string
 }
+
+// ReceiverListen are a receiver's listen addresses: any free port, TCP and
+// QUIC. The receiver serves no study on them; hole punching needs a host
+// that listens (its outgoing TCP connections leave from the listening
+// port, which lets a relay tell it its public address).
+var ReceiverListen = []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1", "/ip6/::/tcp/0", "/ip6/::/udp/0/quic-v1"}
 
 // NewHost starts a libp2p host with TCP and QUIC transports only.
 func NewHost(opts HostOptions) (host.Host, error) {
@@ -58,7 +67,11 @@ func NewHost(opts HostOptions) (host.Host, error) {
 		libp2p.Identity(id),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Transport(libp2pquic.NewTransport),
-		libp2p.DisableRelay(),
+		// The relay transport (dialing and accepting through a relay) and
+		// hole punching, which upgrades a relayed connection to a direct
+		// one where the NATs allow it.
+		libp2p.EnableRelay(),
+		libp2p.EnableHolePunching(),
 		libp2p.DisableMetrics(),
 		libp2p.UserAgent("imageshare"),
 	}
@@ -84,17 +97,28 @@ func IsAddrInUse(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "address already in use")
 }
 
-// CardAddrs chooses the addresses that go on the card: routable ones
-// before private ones before loopback, TCP before QUIC for each IP, no
-// link-local, at most card.MaxAddrs.
-func CardAddrs(h host.Host) []ma.Multiaddr {
+// CardAddrs chooses the addresses that go on the card: routable ones,
+// then the relays' (which reach a sender behind a NAT), then private ones,
+// then loopback; TCP before QUIC for each IP; no link-local; at most
+// card.MaxAddrs.
+func CardAddrs(h host.Host, relays []peer.AddrInfo) []ma.Multiaddr {
 	type ranked struct {
 		a    ma.Multiaddr
 		rank int
 	}
 	var rs []ranked
+	for _, a := range CircuitAddrs(relays) {
+		rank := 5
+		if isQUIC(a) {
+			rank++
+		}
+		rs = append(rs, ranked{a, rank})
+	}
 	seen := map[string]bool{}
 	for _, a := range h.Addrs() {
+		if IsRelayed(a) {
+			continue
+		}
 		ip, err := manet.ToIP(a)
 		if err != nil || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || seen[a.String()] {
 			continue
@@ -155,44 +179,146 @@ func (e *ConnectError) Error() string {
 
 func (e *ConnectError) Unwrap() []error { return []error{ErrUnreachable, e.Err} }
 
-// Connect dials the peer on the card at all its addresses at once and
-// returns the connection that libp2p authenticated as that peer.
-func Connect(ctx context.Context, h host.Host, id peer.ID, addrs []ma.Multiaddr, timeout time.Duration) (network.Conn, error) {
-	if len(addrs) == 0 {
+// Connect reaches the peer on the card and returns the connection that
+// libp2p authenticated as that peer, direct if there is one. It tries every
+// way at once: the card's direct addresses; its relayed addresses, after
+// connecting to each relay and waiting briefly until this host can take
+// part in hole punching; and, when lan is set, the addresses the peer
+// announces on the local network, which may be newer than the card's.
+func Connect(ctx context.Context, h host.Host, id peer.ID, addrs []ma.Multiaddr, timeout time.Duration, lan *LAN) (network.Conn, error) {
+	if len(addrs) == 0 && lan == nil {
 		return nil, ErrNoAddrs
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	h.Peerstore().AddAddrs(id, addrs, time.Hour)
-	err := h.Connect(network.WithForceDirectDial(ctx, "card addresses"), peer.AddrInfo{ID: id, Addrs: addrs})
-	if err != nil {
-		var mismatch sec.ErrPeerIDMismatch
-		var mismatchp *sec.ErrPeerIDMismatch
-		switch {
-		case errors.As(err, &mismatch):
-			err = fmt.Errorf("%w: it is %s, not %s", ErrImpostor, mismatch.Actual, id)
-		case errors.As(err, &mismatchp):
-			err = fmt.Errorf("%w: it is %s, not %s", ErrImpostor, mismatchp.Actual, id)
-		case strings.Contains(err.Error(), "peer id mismatch"):
-			err = fmt.Errorf("%w: %v", ErrImpostor, err)
+	var direct, relayed []ma.Multiaddr
+	for _, a := range addrs {
+		if IsRelayed(a) {
+			relayed = append(relayed, a)
+		} else {
+			direct = append(direct, a)
 		}
-		return nil, &ConnectError{Peer: id, Addrs: addrs, Err: err}
 	}
-	conns := h.Network().ConnsToPeer(id)
-	if len(conns) == 0 {
-		return nil, &ConnectError{Peer: id, Addrs: addrs, Err: errors.New("connection closed at once")}
+	type result struct{ err error }
+	results := make(chan result, 3)
+	tries := 0
+	try := func(via []ma.Multiaddr, before func() bool) {
+		tries++
+		go func() {
+			if before != nil && !before() {
+				results <- result{ctx.Err()}
+				return
+			}
+			results <- result{h.Connect(ctx, peer.AddrInfo{ID: id, Addrs: via})}
+		}()
 	}
-	return conns[0], nil
+	if len(direct) > 0 {
+		try(direct, nil)
+	}
+	if len(relayed) > 0 {
+		try(relayed, func() bool { return readyForHolePunch(ctx, h, relayed) })
+	}
+	if lan != nil {
+		found := lan.Find(id)
+		try(nil, func() bool {
+			select {
+			case a := <-found:
+				h.Peerstore().AddAddrs(id, a, time.Hour)
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		})
+	}
+	var errs []error
+	for range tries {
+		r := <-results
+		if r.err == nil {
+			break
+		}
+		errs = append(errs, r.err)
+	}
+	if c := bestConn(h, id); c != nil {
+		return c, nil
+	}
+	if len(errs) == 0 {
+		errs = append(errs, errors.New("connection closed at once"))
+	}
+	err := errors.Join(errs...)
+	var mismatch sec.ErrPeerIDMismatch
+	var mismatchp *sec.ErrPeerIDMismatch
+	switch {
+	case errors.As(err, &mismatch):
+		err = fmt.Errorf("%w: it is %s, not %s", ErrImpostor, mismatch.Actual, id)
+	case errors.As(err, &mismatchp):
+		err = fmt.Errorf("%w: it is %s, not %s", ErrImpostor, mismatchp.Actual, id)
+	case strings.Contains(err.Error(), "peer id mismatch"):
+		err = fmt.Errorf("%w: %v", ErrImpostor, err)
+	}
+	return nil, &ConnectError{Peer: id, Addrs: addrs, Err: err}
 }
+
+// bestConn is the connection to id that new streams should use: a direct
+// one when there is one.
+func bestConn(h host.Host, id peer.ID) network.Conn {
+	var best network.Conn
+	for _, c := range h.Network().ConnsToPeer(id) {
+		if best == nil || IsRelayedConn(best) && !IsRelayedConn(c) {
+			best = c
+		}
+	}
+	return best
+}
+
+// readyForHolePunch connects to the relays of the relayed addresses and
+// waits, a few seconds at most, until this host serves the hole-punching
+// protocol: it does once a relay has told it its public address. The
+// sender starts hole punching as soon as a relayed connection comes in,
+// and does not try again if this side is not ready. It reports false only
+// when ctx has ended.
+func readyForHolePunch(ctx context.Context, h host.Host, relayed []ma.Multiaddr) bool {
+	for _, a := range relayed {
+		relayAddr, _ := ma.SplitFunc(a, func(c ma.Component) bool { return c.Protocol().Code == ma.P_CIRCUIT })
+		if ai, err := peer.AddrInfoFromP2pAddr(relayAddr); err == nil {
+			go h.Connect(ctx, *ai)
+		}
+	}
+	deadline := time.NewTimer(holePunchReadyWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if slices.Contains(h.Mux().Protocols(), holepunch.Protocol) {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline.C:
+			return true
+		case <-tick.C:
+		}
+	}
+}
+
+// holePunchReadyWait bounds how long a receiver waits to be ready for hole
+// punching before it dials through a relay anyway.
+const holePunchReadyWait = 3 * time.Second
 
 // StreamPeer describes the two ends of a stream's connection for the
 // transfer server: the peer IDs that libp2p authenticated, and the remote
-// IP address, by which failed proofs are rate-limited.
+// IP address, by which failed proofs are rate-limited (the peer ID, for a
+// peer that comes through a relay).
 func StreamPeer(s network.Stream) transfer.Peer {
 	c := s.Conn()
 	host := c.RemoteMultiaddr().String()
 	if ip, err := manet.ToIP(c.RemoteMultiaddr()); err == nil {
 		host = ip.String()
+	}
+	if IsRelayedConn(c) {
+		// The address is the relay's, shared by everyone it relays: such
+		// peers are told apart by peer ID.
+		host = "relayed:" + c.RemotePeer().String()
 	}
 	return transfer.Peer{
 		Local:  string(c.LocalPeer()),

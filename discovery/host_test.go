@@ -22,7 +22,7 @@ func TestCardAddrsOrderAndLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	addrs := CardAddrs(h)
+	addrs := CardAddrs(h, nil)
 	if len(addrs) == 0 || len(addrs) > card.MaxAddrs {
 		t.Fatalf("%d addresses on the card", len(addrs))
 	}
@@ -51,7 +51,7 @@ func TestConnectReportsWhatItTried(t *testing.T) {
 	defer h.Close()
 	_, pub, _ := crypto.GenerateEd25519Key(nil)
 	id, _ := peer.IDFromPublicKey(pub)
-	if _, err := Connect(context.Background(), h, id, nil, time.Second); !errors.Is(err, ErrNoAddrs) {
+	if _, err := Connect(context.Background(), h, id, nil, time.Second, nil); !errors.Is(err, ErrNoAddrs) {
 		t.Fatalf("no addresses: got %v", err)
 	}
 	// A port nobody listens on.
@@ -62,7 +62,7 @@ func TestConnectReportsWhatItTried(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	dead, _ := ma.NewMultiaddr(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port))
-	_, err = Connect(context.Background(), h, id, []ma.Multiaddr{dead}, 5*time.Second)
+	_, err = Connect(context.Background(), h, id, []ma.Multiaddr{dead}, 5*time.Second, nil)
 	var ce *ConnectError
 	if !errors.Is(err, ErrUnreachable) || !errors.As(err, &ce) || len(ce.Addrs) != 1 {
 		t.Fatalf("closed port: got %v", err)
@@ -80,12 +80,12 @@ func TestConnectRefusesImpostor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	if _, err := Connect(context.Background(), h, sender.ID(), sender.Addrs(), 10*time.Second); err != nil {
+	if _, err := Connect(context.Background(), h, sender.ID(), sender.Addrs(), 10*time.Second, nil); err != nil {
 		t.Fatalf("the real sender: %v", err)
 	}
 	_, pub, _ := crypto.GenerateEd25519Key(nil)
 	other, _ := peer.IDFromPublicKey(pub)
-	_, err = Connect(context.Background(), h, other, sender.Addrs(), 10*time.Second)
+	_, err = Connect(context.Background(), h, other, sender.Addrs(), 10*time.Second, nil)
 	if !errors.Is(err, ErrImpostor) {
 		t.Fatalf("another peer at the sender's address: got %v, want ErrImpostor", err)
 	}

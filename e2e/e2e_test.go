@@ -240,7 +240,7 @@ func cmdDialNoProof(ts *testscript.TestScript, neg bool, args []string) {
 	defer h.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err = discovery.Connect(ctx, h, o.Peer, o.Addrs, 20*time.Second)
+	_, err = discovery.Connect(ctx, h, o.Peer, o.Addrs, 20*time.Second, nil)
 	ts.Check(err)
 	st, err := h.NewStream(ctx, o.Peer, transfer.ProtocolID)
 	ts.Check(err)
@@ -414,7 +414,7 @@ func cmdFlood(ts *testscript.TestScript, neg bool, args []string) {
 	h, err := discovery.NewHost(discovery.HostOptions{})
 	ts.Check(err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	_, err = discovery.Connect(ctx, h, o.Peer, o.Addrs, 20*time.Second)
+	_, err = discovery.Connect(ctx, h, o.Peer, o.Addrs, 20*time.Second, nil)
 	ts.Check(err)
 	opened := 0
 	for i := range n {

@@ -72,7 +72,7 @@ func TestInProcessOverLibp2p(t *testing.T) {
 				srv.Handle(ctx, s, discovery.StreamPeer(s))
 			})
 
-			offer := &card.Offer{Peer: sender.ID(), Addrs: discovery.CardAddrs(sender), Secret: secret, ID: id,
+			offer := &card.Offer{Peer: sender.ID(), Addrs: discovery.CardAddrs(sender, nil), Secret: secret, ID: id,
 				Expires: packed.Manifest.Expires, ManifestHash: packed.ManifestHash}
 			uri, err := offer.URI()
 			if err != nil {
@@ -88,7 +88,7 @@ func TestInProcessOverLibp2p(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer receiver.Close()
-			if _, err := discovery.Connect(ctx, receiver, got.Peer, got.Addrs, 10*time.Second); err != nil {
+			if _, err := discovery.Connect(ctx, receiver, got.Peer, got.Addrs, 10*time.Second, nil); err != nil {
 				t.Fatal(err)
 			}
 			rkeys, _ := icrypto.DeriveKeys(&got.Secret)

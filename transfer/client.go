@@ -23,7 +23,7 @@ import (
 // Defaults for a Client.
 const (
 	DefaultStreams = 2
-	DefaultWindow  = 16
+	DefaultWindow  = 8
 )
 
 // ReadTimeout bounds how long a receiver waits for any one response.

@@ -296,14 +296,21 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 	if err != nil {
 		return nil, err
 	}
-	h, err := discovery.NewHost(discovery.HostOptions{})
+	h, err := discovery.NewHost(discovery.HostOptions{Listen: discovery.ReceiverListen})
 	if err != nil {
 		return nil, err
 	}
 	defer h.Close()
 	me.PeerID = h.ID().String()
+	// The sender announces itself on the LAN: found there, it is reached
+	// even when the card's addresses are stale.
+	lan, err := discovery.StartLAN(h)
+	if err == nil {
+		defer lan.Close()
+	}
 
-	r := &receive{o: o, offer: offer, keys: keys, h: h, stderr: stderr, js: js, start: start}
+	r := &receive{o: o, offer: offer, keys: keys, h: h, lan: lan, stderr: stderr, js: js, start: start}
+	r.watchDirect()
 	if o.maxRate > 0 {
 		r.limit = rate.NewLimiter(rate.Limit(o.maxRate), transfer.MaxSealedChunkSize)
 		r.limit.AllowN(time.Now(), transfer.MaxSealedChunkSize) // start with no burst
@@ -316,6 +323,12 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 		err := r.attempt(ctx, &m, &path, confirm)
 		if err == nil {
 			break
+		}
+		if errors.Is(err, errUpgraded) {
+			// Hole punching opened a direct connection: go on over it at
+			// once, with what is already verified kept.
+			fmt.Fprintln(stderr, "receiver: a direct connection to the sender opened (hole punched); going on over it")
+			continue
 		}
 		if offer.Passcode && errors.Is(err, transfer.ErrUnauthorized) {
 			err = fmt.Errorf("%w; check the passcode with the sending hospital", err)
@@ -371,6 +384,9 @@ type receive struct {
 	addr            string
 	client          *transfer.Client
 	extra           []host.Host // further connections' hosts
+	lan             *discovery.LAN
+	direct          chan struct{} // a direct connection to the sender opened
+	wasRelayed      bool
 	store           *transfer.Store
 	bar             *console.Progress
 	fetched, reused int64
@@ -430,19 +446,27 @@ func (r *receive) close() {
 // also fetches the manifest, shows the study and asks.
 func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *string, confirm func(string) (bool, error)) error {
 	fmt.Fprintf(r.stderr, "receiver: connecting to %s ...\n", r.offer.Peer)
-	conn, err := discovery.Connect(ctx, r.h, r.offer.Peer, r.offer.Addrs, r.o.timeout)
+	conn, err := discovery.Connect(ctx, r.h, r.offer.Peer, r.offer.Addrs, r.o.timeout, r.lan)
 	if err != nil {
 		return err
 	}
-	*path = "direct"
-	if conn.Stat().Limited {
+	switch {
+	case discovery.IsRelayedConn(conn):
 		*path = "relayed"
+		r.wasRelayed = true
+	case r.wasRelayed:
+		*path = "hole-punched"
+	default:
+		*path = "direct"
 	}
+
 	r.addr = conn.RemoteMultiaddr().String()
 	r.js.Emit(map[string]any{"type": "connected", "addr": r.addr, "path": *path, "seconds": time.Since(r.start).Seconds()})
 	r.client = &transfer.Client{
 		Open: func(ctx context.Context) (transfer.Stream, error) {
-			return r.h.NewStream(ctx, r.offer.Peer, protocol.ID(transfer.ProtocolID))
+			// A relay that limits its connections marks them limited;
+			// imageshare's streams may use them all the same.
+			return r.h.NewStream(network.WithAllowLimitedConn(ctx, "imageshare"), r.offer.Peer, protocol.ID(transfer.ProtocolID))
 		},
 		Local:  string(r.h.ID()),
 		Remote: string(r.offer.Peer),
@@ -488,6 +512,19 @@ func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *stri
 	need := transfer.Order(*m, r.store.Need(), r.o.first)
 	if len(need) == 0 {
 		return nil
+	}
+	// Over a relay, the fetch stops and goes on over a direct connection
+	// as soon as hole punching opens one.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if *path == "relayed" {
+		go func() {
+			select {
+			case <-r.direct:
+				cancel(errUpgraded)
+			case <-ctx.Done():
+			}
+		}()
 	}
 	err = r.client.Fetch(ctx, *m, need, r.store.Put, func(n int64) {
 		r.fetched += n
@@ -547,6 +584,26 @@ func (r *receive) closeExtra() {
 		h.Close()
 	}
 	r.extra = nil
+}
+
+// errUpgraded ends an attempt over a relay when a direct connection to
+// the sender has opened; the next attempt goes on over it.
+var errUpgraded = errors.New("a direct connection opened")
+
+// watchDirect signals r.direct whenever a direct connection to the sender
+// opens, as hole punching does while a relayed one carries the fetch.
+func (r *receive) watchDirect() {
+	r.direct = make(chan struct{}, 1)
+	r.h.Network().Notify(&network.NotifyBundle{
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			if c.RemotePeer() == r.offer.Peer && !discovery.IsRelayedConn(c) {
+				select {
+				case r.direct <- struct{}{}:
+				default:
+				}
+			}
+		},
+	})
 }
 
 // errDamagedAtSender: one chunk failed verification every time it came.

@@ -38,6 +38,13 @@ the patient's phone), from a file holding its text (--uri-file), or from
 standard input (-). It is never given on the command line, where other users
 of the computer could read it.
 
+It tries every address on the card at once, and the sender's announcement on
+the local network (mDNS), which finds it even when the card's addresses are
+stale. A card from a sender behind a NAT lists a relay; the receiver then
+reaches the sender through it, and switches to a direct connection without
+starting again if hole punching opens one. The summary says which path the
+study took: direct, hole-punched or relayed.
+
 receiver scan is for a handheld 2D scanner that types like a keyboard: it
 reads one card a line from standard input and fetches each in turn.
 

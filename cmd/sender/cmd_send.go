@@ -39,7 +39,8 @@ func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
 type sendOptions struct {
 	site, cardPNG, uriFile, report, spool string
-	studies, listen                       stringList
+	studies, listen, relay                stringList
+	relays                                []peer.AddrInfo
 	allStudies, keep, json, quiet         bool
 	expires                               time.Duration
 	maxDownloads                          int
@@ -81,6 +82,7 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 	fs.StringVar(&o.spool, "spool", "", "")
 	fs.Var(&o.studies, "study", "")
 	fs.Var(&o.listen, "listen", "")
+	fs.Var(&o.relay, "relay", "")
 	fs.BoolVar(&o.allStudies, "all-studies", false, "")
 	fs.BoolVar(&o.keep, "keep", false, "")
 	fs.BoolVar(&o.json, "json", false, "")
@@ -123,6 +125,9 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 		if _, err := ma.NewMultiaddr(l); err != nil {
 			return nil, &usageError{fmt.Sprintf("--listen %s: %v (example: /ip4/0.0.0.0/tcp/7471)", l, err)}
 		}
+	}
+	if o.relays, err = parseRelays(o.relay); err != nil {
+		return nil, err
 	}
 	o.paths = pos
 	return o, nil
@@ -383,14 +388,14 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// other sends on the spool serve theirs alongside; a sender serve
 	// started later serves this offer too, with the same identity.
 	unlock()
-	srv, err := startServing(sp, o.listen, &offerID, stderr, js, o.quiet, trail, me)
+	srv, err := startServing(sp, o.listen, o.relays, &offerID, stderr, js, o.quiet, trail, me)
 	if err != nil {
 		return err
 	}
 	defer srv.close()
 	offer := &card.Offer{
 		Peer:         srv.host.ID(),
-		Addrs:        discovery.CardAddrs(srv.host),
+		Addrs:        discovery.CardAddrs(srv.host, srv.relays),
 		Secret:       secret,
 		ID:           offerID,
 		Expires:      rec.Expires,
@@ -472,7 +477,23 @@ func newRecord(id card.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *sendO
 
 // handOff gives a packed offer to the process already serving the spool,
 // and prints the card with that process's identity and addresses.
+// parseRelays reads the --relay flags.
+func parseRelays(list []string) ([]peer.AddrInfo, error) {
+	var relays []peer.AddrInfo
+	for _, s := range list {
+		r, err := discovery.ParseRelay(s)
+		if err != nil {
+			return nil, &usageError{"--relay: " + err.Error()}
+		}
+		relays = append(relays, r)
+	}
+	return relays, nil
+}
+
 func handOff(sp *spool.Spool, rec *spool.Record, secret *icrypto.Secret, o *sendOptions, packed *transfer.Packed, packTime time.Duration, stdout, stderr io.Writer, js *console.JSON) (*spool.Serving, error) {
+	if len(o.relays) > 0 {
+		fmt.Fprintln(stderr, "sender: warning: a sender serve serves this spool; the card lists its relays, not --relay (give --relay to sender serve)")
+	}
 	sv, err := sp.ReadServing(15 * time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("a sender serve holds the spool %s but says nothing of itself: %w", sp.Dir, err)

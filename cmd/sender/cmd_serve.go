@@ -17,7 +17,7 @@ import (
 // live offer of a spool with one stable identity, picks up offers that
 // `sender send` hands it, and resumes them after a restart.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var listen stringList
+	var listen, relay stringList
 	var dir, auditPath, site string
 	var asJSON bool
 	fs := flag.NewFlagSet("sender serve", flag.ContinueOnError)
@@ -26,6 +26,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&dir, "spool", spool.DefaultDir(), "")
 	fs.Var(&listen, "listen", "")
+	fs.Var(&relay, "relay", "")
 	fs.BoolVar(&asJSON, "json", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -35,6 +36,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if fs.NArg() > 0 {
 		return &usageError{"sender serve takes no arguments"}
+	}
+	relays, err := parseRelays(relay)
+	if err != nil {
+		return err
 	}
 	var js *console.JSON
 	if asJSON {
@@ -62,7 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer trail.Close()
 	me := audit.Local("sender", site)
-	srv, err := startServing(sp, listen, nil, stderr, js, true, trail, me)
+	srv, err := startServing(sp, listen, relays, nil, stderr, js, true, trail, me)
 	if err != nil {
 		return err
 	}

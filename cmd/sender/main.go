@@ -57,6 +57,12 @@ Options for send:
     --passcode-file FILE Require the passcode written in FILE (6 to 64 letters or digits).
     --listen MULTIADDR   Listen address (repeatable). Default: TCP and QUIC on
                          port %d of every interface, or any free port if taken.
+    --relay MULTIADDR    A relay to keep a reservation with, as the relay prints
+                         it (ending in /p2p/ and its ID; repeatable). The card
+                         then lists the relayed address, by which a receiver
+                         reaches a sender behind a NAT or firewall; where the
+                         NATs allow, the connection becomes direct (hole
+                         punching). sender serve takes --relay too.
     --spool DIR          Folder of offers (default $XDG_STATE_HOME/imageshare/spool,
                          or ~/.local/state/imageshare/spool).
     --audit FILE         The audit trail (default $XDG_STATE_HOME/imageshare/audit-sender.jsonl).
@@ -74,7 +80,7 @@ Examples:
     sender send --site "St Elsewhere ED" --card card.png /media/cdrom/DICOM
     sender send --study 1.2.840.113619.2.55.3 --report report.pdf ./export
     sender send --uri-file card.txt --json ./CT_series > events.jsonl
-    sender serve --spool /var/lib/imageshare/spool
+    sender serve --spool /var/lib/imageshare/spool --relay /dns4/relay.example.org/tcp/7472/p2p/12D3KooW...
     sender list
     sender revoke 9a59f8d7f3172fc0
 

@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"imageshare/audit"
 	"imageshare/card"
@@ -25,6 +26,8 @@ import (
 // serve` or in a `sender send` that found no one serving its spool.
 type serving struct {
 	host   host.Host
+	relays []peer.AddrInfo
+	lan    *discovery.LAN // nil when mDNS could not start
 	svc    *spool.Service
 	srv    *transfer.Server
 	d      *deliveries
@@ -35,7 +38,7 @@ type serving struct {
 // spool's offers, or only offer only when set (a sender send serving
 // alone). A sender serve, which holds the spool's lock, also records who
 // serves the spool, for sends to hand their offers to.
-func startServing(sp *spool.Spool, listen []string, only *card.OfferID, stderr io.Writer, js *console.JSON, quiet bool, trail *console.Trail, me audit.Participant) (*serving, error) {
+func startServing(sp *spool.Spool, listen []string, relays []peer.AddrInfo, only *card.OfferID, stderr io.Writer, js *console.JSON, quiet bool, trail *console.Trail, me audit.Participant) (*serving, error) {
 	id, err := sp.Identity()
 	if err != nil {
 		return nil, err
@@ -45,8 +48,14 @@ func startServing(sp *spool.Spool, listen []string, only *card.OfferID, stderr i
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &serving{host: h, srv: &transfer.Server{}, cancel: cancel,
+	s := &serving{host: h, relays: relays, srv: &transfer.Server{}, cancel: cancel,
 		d: &deliveries{stderr: stderr, js: js, showProgress: !quiet && js == nil && console.IsTerminal(stderr), trail: trail}}
+	// Announced on the LAN, for receivers whose card's addresses are
+	// stale. A host that listens on loopback only has nothing to announce.
+	if lan, err := discovery.StartLAN(h); err == nil {
+		s.lan = lan
+	}
+	s.keepReservations(ctx, stderr, js)
 	me.PeerID = h.ID().String()
 	s.d.me = me
 	s.svc = &spool.Service{Spool: sp, Server: s.srv, OnEvent: s.d.event, OnEnd: s.d.ended, Only: only}
@@ -56,7 +65,7 @@ func startServing(sp *spool.Spool, listen []string, only *card.OfferID, stderr i
 	})
 	if only == nil {
 		var addrs []string
-		for _, a := range discovery.CardAddrs(h) {
+		for _, a := range discovery.CardAddrs(h, relays) {
 			addrs = append(addrs, a.String())
 		}
 		if err := sp.WriteServing(spool.Serving{PID: os.Getpid(), PeerID: h.ID().String(), Addrs: addrs, Mode: "serve"}); err != nil {
@@ -88,9 +97,54 @@ func (s *serving) drain() {
 
 func (s *serving) close() {
 	s.cancel()
+	if s.lan != nil {
+		s.lan.Close()
+	}
 	s.host.Close()
 	s.svc.Close()
 }
+
+// keepReservations keeps a reservation with each --relay, and waits a
+// few seconds for the first answer from each, so that the card is printed
+// with relays that work. A relay that cannot be reached goes on the card
+// all the same: the sender keeps trying it.
+func (s *serving) keepReservations(ctx context.Context, stderr io.Writer, js *console.JSON) {
+	if len(s.relays) == 0 {
+		return
+	}
+	var mu sync.Mutex
+	answered := map[peer.ID]bool{}
+	failing := map[peer.ID]bool{}
+	all := make(chan struct{})
+	discovery.KeepReservations(ctx, s.host, s.relays, func(e discovery.ReservationEvent) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case e.Err != nil && !failing[e.Relay]:
+			failing[e.Relay] = true
+			fmt.Fprintf(stderr, "sender: warning: relay %s: %v; trying again\n", e.Relay, e.Err)
+			js.Emit(map[string]any{"type": "relay", "relay": e.Relay.String(), "reserved": false, "error": e.Err.Error()})
+		case e.Err == nil && (failing[e.Relay] || !answered[e.Relay]):
+			failing[e.Relay] = false
+			fmt.Fprintf(stderr, "sender: relay %s holds a reservation for this sender until %s\n", e.Relay, e.Expires.Local().Format("15:04"))
+			js.Emit(map[string]any{"type": "relay", "relay": e.Relay.String(), "reserved": true, "expires": e.Expires})
+		}
+		if !answered[e.Relay] {
+			answered[e.Relay] = true
+			if len(answered) == len(s.relays) {
+				close(all)
+			}
+		}
+	})
+	select {
+	case <-all:
+	case <-time.After(relayWait):
+	}
+}
+
+// relayWait bounds how long the sender waits for its relays before it
+// prints the card.
+const relayWait = 10 * time.Second
 
 // startHost listens where asked, or on the default port, falling back to
 // any free port when another program has it.
