@@ -32,6 +32,17 @@ if [ -z "$targets" ]; then
 	exit 2
 fi
 
+# inputs counts the failing inputs kept for a target.
+inputs() {
+	if [ -d "$1/testdata/fuzz/$2" ]; then
+		find "$1/testdata/fuzz/$2" -type f | wc -l
+	else
+		echo 0
+	fi
+}
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
 ran=0
 while read -r pkg name <&3; do
 	if [ $# -gt 0 ]; then
@@ -42,11 +53,24 @@ while read -r pkg name <&3; do
 		[ "$wanted" = yes ] || continue
 	fi
 	echo "== $name ($pkg, $fuzztime)"
-	if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimizetime" "$pkg"; then
+	# Go's fuzzer sometimes reports "context deadline exceeded" when the
+	# time is up while a worker is busy (a loaded machine), with no input
+	# that fails. Such a run is tried once more; a failure that left an
+	# input is not.
+	for try in 1 2; do
+		before="$(inputs "$pkg" "$name")"
+		if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime "$minimizetime" "$pkg" 2>&1 | tee "$log"; then
+			break
+		fi
+		after="$(inputs "$pkg" "$name")"
+		if [ "$try" = 1 ] && [ "$after" = "$before" ] && grep -q 'context deadline exceeded' "$log"; then
+			echo "fuzz.sh: $name timed out without a failing input; trying it again"
+			continue
+		fi
 		echo "fuzz.sh: error: $name in $pkg failed" >&2
 		echo "fuzz.sh: hint: the failing input is in $pkg/testdata/fuzz/$name/; go test -run '^$name\$' $pkg runs it again" >&2
 		exit 1
-	fi
+	done
 	ran=$((ran + 1))
 done 3<<<"$targets"
 
