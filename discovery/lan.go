@@ -1,6 +1,9 @@
 package discovery
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"slices"
 	"strings"
 	"sync"
@@ -8,72 +11,150 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+	"github.com/libp2p/zeroconf/v2"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 )
 
 // LANService is the mDNS service name imageshare hosts announce
 // themselves under. It is not libp2p's default, so that the hosts of other
-// libp2p programs on the LAN do not answer.
+// libp2p programs on the LAN do not answer. The records are those of
+// libp2p's mDNS discovery: one TXT string "dnsaddr=MULTIADDR/p2p/ID" for
+// each address.
 const LANService = "_imageshare._udp"
+
+const (
+	lanDomain     = "local"
+	dnsaddrPrefix = "dnsaddr="
+)
 
 // LAN finds imageshare hosts on the local network by mDNS, and announces
 // this one, so that a receiver on the same network finds the sender even
 // when the card's addresses are stale (a DHCP change, a laptop moved to
 // another socket). mDNS stays on the local link: it never crosses a router.
+//
+// It speaks mDNS with zeroconf itself rather than through libp2p's mdns
+// package, because that one announces the swarm's interface addresses,
+// which libp2p caches for a minute: a sender whose address changed would
+// announce the old one for up to a minute.
 type LAN struct {
-	h    host.Host
-	stop chan struct{}
-	done chan struct{}
+	h      host.Host
+	cancel context.CancelFunc
+	done   sync.WaitGroup
 
-	mu    sync.Mutex
-	svc   mdns.Service
-	found map[peer.ID][]ma.Multiaddr
-	wait  map[peer.ID][]chan []ma.Multiaddr
+	mu     sync.Mutex
+	server *zeroconf.Server
+	found  map[peer.ID][]ma.Multiaddr
+	wait   map[peer.ID][]chan []ma.Multiaddr
 }
 
 // StartLAN announces h and listens for others. h must listen on a
 // non-loopback address.
 func StartLAN(h host.Host) (*LAN, error) {
-	l := &LAN{h: h, stop: make(chan struct{}), done: make(chan struct{}),
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &LAN{h: h, cancel: cancel,
 		found: map[peer.ID][]ma.Multiaddr{}, wait: map[peer.ID][]chan []ma.Multiaddr{}}
-	svc := mdns.NewMdnsService(h, LANService, l)
-	if err := svc.Start(); err != nil {
+	addrs := lanAddrs(h)
+	server, err := l.announce(addrs)
+	if err != nil {
+		cancel()
 		return nil, err
 	}
-	l.svc = svc
-	go l.follow(addrKey(h))
+	l.server = server
+	entries := make(chan *zeroconf.ServiceEntry, 64)
+	l.done.Add(3)
+	go func() {
+		defer l.done.Done()
+		// Browse closes entries when ctx ends.
+		zeroconf.Browse(ctx, LANService, lanDomain, entries)
+	}()
+	go func() {
+		defer l.done.Done()
+		for e := range entries {
+			l.heard(e)
+		}
+	}()
+	go func() {
+		defer l.done.Done()
+		l.follow(ctx, addrs)
+	}()
 	return l, nil
 }
 
+// lanAddrs is the addresses h can be reached at on its LANs now, read
+// from the interfaces each time (libp2p caches them), with /p2p/ID.
+func lanAddrs(h host.Host) []string {
+	ifaces, err := manet.InterfaceMultiaddrs()
+	if err != nil {
+		return nil
+	}
+	resolved, err := manet.ResolveUnspecifiedAddresses(h.Network().ListenAddresses(), ifaces)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range resolved {
+		if ip, err := manet.ToIP(a); err != nil || ip.IsLoopback() || IsRelayed(a) {
+			continue
+		}
+		out = append(out, a.String()+"/p2p/"+h.ID().String())
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// announce registers the service with addrs. The instance name is random,
+// as in libp2p's mDNS: it says nothing about the host or the patient.
+func (l *LAN) announce(addrs []string) (*zeroconf.Server, error) {
+	var ips, txt []string
+	for _, a := range addrs {
+		txt = append(txt, dnsaddrPrefix+a)
+		m, err := ma.NewMultiaddr(a)
+		if err != nil {
+			continue
+		}
+		if ip, err := manet.ToIP(m); err == nil && !slices.Contains(ips, ip.String()) {
+			ips = append(ips, ip.String())
+		}
+	}
+	if len(ips) == 0 {
+		// zeroconf wants an address record; the TXT strings are what
+		// counts, and there are none to give.
+		ips = []string{"127.0.0.1"}
+	}
+	var b [16]byte
+	rand.Read(b[:])
+	name := hex.EncodeToString(b[:])
+	// libp2p's mDNS also passes port 4001: the TXT records carry the
+	// real ports.
+	return zeroconf.RegisterProxy(name, LANService, lanDomain, 4001, name, ips, txt, nil)
+}
+
 // follow announces again when the host's addresses change (a DHCP lease,
-// a cable moved): the mDNS service announces the addresses it had when it
-// started.
-func (l *LAN) follow(announced string) {
-	defer close(l.done)
+// a cable moved).
+func (l *LAN) follow(ctx context.Context, announced []string) {
 	tick := time.NewTicker(lanRecheck)
 	defer tick.Stop()
 	for {
 		select {
-		case <-l.stop:
+		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		now := addrKey(l.h)
-		if now == announced {
+		now := lanAddrs(l.h)
+		if slices.Equal(now, announced) {
 			continue
 		}
-		svc := mdns.NewMdnsService(l.h, LANService, l)
-		if svc.Start() != nil {
+		server, err := l.announce(now)
+		if err != nil {
 			continue
 		}
 		announced = now
 		l.mu.Lock()
-		old := l.svc
-		l.svc = svc
+		old := l.server
+		l.server = server
 		l.mu.Unlock()
-		old.Close()
+		old.Shutdown()
 	}
 }
 
@@ -81,44 +162,47 @@ func (l *LAN) follow(announced string) {
 // announced.
 const lanRecheck = 2 * time.Second
 
-func addrKey(h host.Host) string {
-	addrs, _ := h.Network().InterfaceListenAddresses()
-	var ss []string
-	for _, a := range addrs {
-		ss = append(ss, a.String())
-	}
-	slices.Sort(ss)
-	return strings.Join(ss, " ")
-}
-
 // Close stops announcing and listening.
 func (l *LAN) Close() error {
-	close(l.stop)
-	<-l.done
+	l.cancel()
+	l.done.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.svc.Close()
+	l.server.Shutdown()
+	return nil
 }
 
-// HandlePeerFound is called by the mDNS service for each host announced.
-func (l *LAN) HandlePeerFound(pi peer.AddrInfo) {
-	var addrs []ma.Multiaddr
-	for _, a := range pi.Addrs {
-		// Another host's loopback is not this host's.
-		if ip, err := manet.ToIP(a); err == nil && !ip.IsLoopback() && !ip.IsUnspecified() {
-			addrs = append(addrs, a)
+// heard takes the addresses of an announcement.
+func (l *LAN) heard(e *zeroconf.ServiceEntry) {
+	byPeer := map[peer.ID][]ma.Multiaddr{}
+	for _, s := range e.Text {
+		if !strings.HasPrefix(s, dnsaddrPrefix) {
+			continue
 		}
-	}
-	if len(addrs) == 0 {
-		return
+		m, err := ma.NewMultiaddr(strings.TrimPrefix(s, dnsaddrPrefix))
+		if err != nil {
+			continue
+		}
+		ai, err := peer.AddrInfoFromP2pAddr(m)
+		if err != nil || ai.ID == l.h.ID() {
+			continue
+		}
+		for _, a := range ai.Addrs {
+			// Another host's loopback is not this host's.
+			if ip, err := manet.ToIP(a); err == nil && !ip.IsLoopback() && !ip.IsUnspecified() {
+				byPeer[ai.ID] = append(byPeer[ai.ID], a)
+			}
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.found[pi.ID] = addrs
-	for _, c := range l.wait[pi.ID] {
-		c <- addrs
+	for id, addrs := range byPeer {
+		l.found[id] = addrs
+		for _, c := range l.wait[id] {
+			c <- addrs
+		}
+		delete(l.wait, id)
 	}
-	delete(l.wait, pi.ID)
 }
 
 // Find returns a channel that yields the addresses id announces, once:

@@ -38,7 +38,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator),
-		"imageshare/cmd/sender", "imageshare/cmd/receiver", "imageshare/cmd/dicomgen")
+		"imageshare/cmd/sender", "imageshare/cmd/receiver", "imageshare/cmd/dicomgen",
+		"imageshare/cmd/relay")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the commands:", err)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -475,9 +476,8 @@ func newRecord(id card.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *sendO
 	}
 }
 
-// handOff gives a packed offer to the process already serving the spool,
-// and prints the card with that process's identity and addresses.
-// parseRelays reads the --relay flags.
+// parseRelays reads the --relay flags. Addresses of the same relay (its
+// TCP and QUIC addresses, say) make one relay with both addresses.
 func parseRelays(list []string) ([]peer.AddrInfo, error) {
 	var relays []peer.AddrInfo
 	for _, s := range list {
@@ -485,10 +485,18 @@ func parseRelays(list []string) ([]peer.AddrInfo, error) {
 		if err != nil {
 			return nil, &usageError{"--relay: " + err.Error()}
 		}
-		relays = append(relays, r)
+		i := slices.IndexFunc(relays, func(o peer.AddrInfo) bool { return o.ID == r.ID })
+		if i < 0 {
+			relays = append(relays, r)
+			continue
+		}
+		relays[i].Addrs = append(relays[i].Addrs, r.Addrs...)
 	}
 	return relays, nil
 }
+
+// handOff gives a packed offer to the process already serving the spool,
+// and prints the card with that process's identity and addresses.
 
 func handOff(sp *spool.Spool, rec *spool.Record, secret *icrypto.Secret, o *sendOptions, packed *transfer.Packed, packTime time.Duration, stdout, stderr io.Writer, js *console.JSON) (*spool.Serving, error) {
 	if len(o.relays) > 0 {

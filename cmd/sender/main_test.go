@@ -50,3 +50,22 @@ func TestFlagsAfterPaths(t *testing.T) {
 		t.Fatalf("parsed %+v", o)
 	}
 }
+
+// A relay's TCP and QUIC addresses, given as two --relay flags, are one
+// relay: the sender waits for one reservation, not two.
+func TestParseRelaysMergesOneRelaysAddresses(t *testing.T) {
+	const id = "12D3KooWFMfKMBYpr8Lt6zgWq4jnkg3ihu5XLjTv4jPqEpEVTctD"
+	relays, err := parseRelays([]string{
+		"/ip4/192.0.2.1/tcp/7472/p2p/" + id,
+		"/ip4/192.0.2.1/udp/7472/quic-v1/p2p/" + id,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(relays) != 1 || len(relays[0].Addrs) != 2 {
+		t.Fatalf("got %v, want one relay with two addresses", relays)
+	}
+	if _, err := parseRelays([]string{"/ip4/192.0.2.1/tcp/7472"}); err == nil {
+		t.Error("a relay address without /p2p/ID was accepted")
+	}
+}
