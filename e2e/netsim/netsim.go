@@ -355,7 +355,7 @@ func (n *Net) NAT(name string, lan, wan *Segment, kind NATKind) *Router {
 	if kind == RandomPorts {
 		masquerade = append(masquerade, "--random-fully")
 	}
-	// A router answers nothing on its wan leg, as real ones don't. The
+	// Like a real router, it answers nothing that arrives unasked on its wan leg. The
 	// drop matters for hole punching too: a packet that reaches the
 	// router before the LAN host's own packet has opened the mapping
 	// must not leave a connection-tracking entry behind, or the

@@ -197,8 +197,8 @@ func TestNAT(t *testing.T) {
 		samePort     bool   // the internet sees the host's own port
 		toLAN, toWAN string // what an unsolicited dial gets
 	}{
-		{netsim.PortPreserving, true, "connected", "refused"},
-		{netsim.RandomPorts, false, "connected", "refused"},
+		{netsim.PortPreserving, true, "connected", "timeout"},
+		{netsim.RandomPorts, false, "connected", "timeout"},
 		{netsim.OutboundOnly, true, "timeout", "timeout"},
 	}
 	for _, c := range cases {
