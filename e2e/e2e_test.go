@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"context"
@@ -74,6 +75,9 @@ func TestScripts(t *testing.T) {
 	if _, err := exec.LookPath("zbarimg"); err != nil && os.Getenv("CI") != "" {
 		t.Fatal("CI needs zbarimg (Debian zbar-tools); .ci/run installs it")
 	}
+	if _, err := exec.LookPath("dcmmkdir"); err != nil && os.Getenv("CI") != "" {
+		t.Fatal("CI needs dcmmkdir (Debian dcmtk); .ci/run installs it")
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		RequireExplicitExec: true,
@@ -106,6 +110,7 @@ func TestScripts(t *testing.T) {
 			"jsonfield":   cmdJSONField,
 			"flipbyte":    cmdFlipByte,
 			"flood":       cmdFlood,
+			"mkzip":       cmdMkZip,
 		},
 	})
 }
@@ -432,4 +437,41 @@ func cmdFlood(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	go func() { <-ctx.Done(); h.Close(); cancel() }()
 	fmt.Fprintf(ts.Stdout(), "opened %d of %d streams\n", opened, n)
+}
+
+// mkzip ZIP DIR [NAME=FILE]...: write ZIP holding every file under DIR by
+// its relative name, then an entry NAME holding FILE for each NAME=FILE,
+// whatever NAME is ("../evil" too).
+func cmdMkZip(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: mkzip ZIP DIR [NAME=FILE]...")
+	}
+	out, err := os.Create(ts.MkAbs(args[0]))
+	ts.Check(err)
+	zw := zip.NewWriter(out)
+	add := func(name, file string) {
+		w, err := zw.Create(name)
+		ts.Check(err)
+		b, err := os.ReadFile(file)
+		ts.Check(err)
+		_, err = w.Write(b)
+		ts.Check(err)
+	}
+	dir := ts.MkAbs(args[1])
+	ts.Check(filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			rel, _ := filepath.Rel(dir, p)
+			add(filepath.ToSlash(rel), p)
+		}
+		return err
+	}))
+	for _, a := range args[2:] {
+		name, file, ok := strings.Cut(a, "=")
+		if !ok {
+			ts.Fatalf("mkzip: %q is not NAME=FILE", a)
+		}
+		add(name, ts.MkAbs(file))
+	}
+	ts.Check(zw.Close())
+	ts.Check(out.Close())
 }

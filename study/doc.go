@@ -7,6 +7,11 @@
 // study needs are collected as problems, never fatal. Select then picks what
 // to send, and refuses to mix patients: a card travels with one patient.
 //
+// A folder with a DICOMDIR at its top is a DICOM medium (a CD, DVD or USB
+// stick): the files its DICOMDIR lists are read, and the rest of the folder
+// is skipped (dicomdir.go says how it is read). Unzip extracts a zip into a
+// folder for ScanPaths, checking its names, sizes and CRCs.
+//
 // A file is read in two passes, and its pixel data in neither:
 //
 //	preamble[128] "DICM" meta-group   read here (files without them are read too)

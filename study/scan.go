@@ -38,12 +38,17 @@ type member struct {
 }
 
 // ScanPaths reads every file under paths: a folder is read recursively, a
-// file as itself. Problems with individual files are collected in the Scan,
-// not returned; the error is for a path that cannot be read at all, two files
-// that would be sent under one name, or ctx ending.
+// file as itself. A folder with a DICOMDIR at its top (a CD, DVD or USB
+// stick, or a copy of one) is read as the DICOMDIR says: the files it lists
+// are read, and the others are skipped; naming the DICOMDIR itself names its
+// folder. Problems with individual files are collected in the Scan, not
+// returned; the error is for a path that cannot be read at all, a DICOMDIR
+// that cannot be followed (a *DICOMDIRError), two files that would be sent
+// under one name, or ctx ending.
 //
 // Each file's name in the offer (File.Rel) is its path relative to the folder
-// named, or its base name when a file is named. When several paths are
+// named (on a medium, as the folder shows it, less any ISO 9660 version
+// ";1"), or its base name when a file is named. When several paths are
 // given, names under a folder start with the folder's base name. Names that
 // a case-insensitive file system would merge count as one.
 //
@@ -115,6 +120,10 @@ func walk(ctx context.Context, root string, prefix bool, scan *Scan) ([]candidat
 		return nil, err // the error names root
 	}
 	if !fi.IsDir() {
+		if strings.EqualFold(plainName(filepath.Base(root)), "DICOMDIR") && fi.Mode().IsRegular() {
+			// A DICOMDIR named: its medium is meant.
+			return walk(ctx, filepath.Dir(root), prefix, scan)
+		}
 		if skipName(filepath.Base(root)) || !fi.Mode().IsRegular() {
 			scan.Skipped = append(scan.Skipped, root)
 			return nil, nil
@@ -137,8 +146,24 @@ func walk(ctx context.Context, root string, prefix bool, scan *Scan) ([]candidat
 			top = "root"
 		}
 	}
+	// A DICOMDIR at the top makes the folder a DICOM medium: the files it
+	// lists are read, and no other.
+	dicomdir, err := findDICOMDIR(real)
+	if err != nil {
+		return nil, err
+	}
+	if dicomdir != "" {
+		return readMedia(ctx, root, real, top, dicomdir, scan)
+	}
+	return walkFolder(ctx, root, real, top, scan)
+}
+
+// walkFolder lists the files under the folder root (real: root with
+// symlinks resolved), named top/... in the offer. Skipped files and
+// folders, and folders that cannot be read, are recorded in scan.
+func walkFolder(ctx context.Context, root, real, top string, scan *Scan) ([]candidate, error) {
 	var found []candidate
-	err = filepath.WalkDir(real, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(real, func(p string, d fs.DirEntry, err error) error {
 		if p == real {
 			return err
 		}

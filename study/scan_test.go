@@ -397,7 +397,7 @@ func TestSkipped(t *testing.T) {
 		filepath.Join(root, ".git"),
 		writeFile(t, filepath.Join(root, "Thumbs.db"), []byte("x")),
 		writeFile(t, filepath.Join(root, "ct", "desktop.ini"), []byte("[.ShellClassInfo]")),
-		writeFile(t, filepath.Join(root, "DICOMDIR"), []byte("not even read")),
+		writeFile(t, filepath.Join(root, "ct", "DICOMDIR"), []byte("not even read: not at the top")),
 		writeDataset(t, filepath.Join(root, "INDEX"), mediaDir), // a DICOMDIR by its class
 	}
 	writeFile(t, filepath.Join(root, ".git", "HEAD"), []byte("ref: refs/heads/main"))

@@ -67,7 +67,7 @@ type Study struct {
 type Scan struct {
 	Studies  []*Study     // sorted by patient name, patient ID, study date and time, then UID
 	Problems []*FileError // sorted by path
-	Skipped  []string     // dot files, Thumbs.db, desktop.ini, DICOMDIR, non-regular files; sorted
+	Skipped  []string     // dot files, Thumbs.db, desktop.ini, DICOMDIR, non-regular files, what a DICOMDIR does not list; sorted
 }
 
 // Errors wrapped by a FileError where they apply.

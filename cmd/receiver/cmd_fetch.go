@@ -44,6 +44,7 @@ type fetchOptions struct {
 	trail             *console.Trail // opened from audit
 	maxRate           float64        // bytes a second, 0 for no limit
 	connections       int            // to the sender, on a direct path
+	pacs              pacsOptions
 }
 
 // maxConnections bounds --connections: the sender serves at most 16
@@ -72,6 +73,20 @@ func newFlags(name string, o *fetchOptions) *flag.FlagSet {
 		}
 		o.connections = n
 		return nil
+	})
+	fs.StringVar(&o.pacs.url, "to-dicomweb", "", "")
+	fs.StringVar(&o.pacs.credentialsFile, "dicomweb-credentials", "", "")
+	fs.StringVar(&o.pacs.patientID, "local-patient-id", "", "")
+	fs.StringVar(&o.pacs.issuer, "issuer", "", "")
+	fs.StringVar(&o.pacs.accession, "local-accession", "", "")
+	fs.StringVar(&o.pacs.name, "local-name", "", "")
+	fs.Func("stow-batch", "", func(v string) error {
+		n, err := parseRate(v)
+		if err == nil && n < 64e3 {
+			err = fmt.Errorf("--stow-batch %s: at least 64KB", v)
+		}
+		o.pacs.batch = n
+		return err
 	})
 	fs.Func("max-rate", "", func(v string) error {
 		r, err := parseRate(v)
@@ -146,6 +161,9 @@ func runFetch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	if o.out == "" {
 		return &usageError{"--out DIR is required: the folder to save the study in"}
+	}
+	if err := o.pacs.check(); err != nil {
+		return err
 	}
 	text, err := readCard(o, stdin)
 	if err != nil {
@@ -359,16 +377,25 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 		PatientName: m.Studies[0].PatientName, StudyUIDs: uids, OfferID: offer.ID.String(), Files: len(m.Files), Bytes: m.TotalSize()}
 	o.trail.Record(audit.InstancesReceived(*from, *me, subj).With("path", path).With("fetched_bytes", r.fetched).With("reused_bytes", r.reused))
 	o.trail.Record(audit.Import(*me, *from, subj, dir))
-	js.Emit(map[string]any{
+	var imported *importResult
+	var importErr error
+	if o.pacs.url != "" {
+		imported, importErr = importToPACS(ctx, o, manifestInput(m, dir), stderr, js, *me)
+	}
+	summary := map[string]any{
 		"type": "summary", "offer_id": offer.ID.String(), "study_uid": uids[0], "study_uids": uids,
 		"files": len(m.Files), "bytes": m.TotalSize(), "fetched_bytes": r.fetched, "reused_bytes": r.reused,
 		"dir": dir, "path": path, "seconds": elapsed.Seconds(), "verified": true, "attempts": retry.attempts + 1,
 		"first_series_seconds": r.firstSeries.Seconds(), "connections": 1 + len(r.extra),
-	})
+	}
+	if o.pacs.url != "" {
+		summary["pacs"] = imported
+	}
+	js.Emit(summary)
 	if js == nil {
 		fmt.Fprintln(stdout, dir)
 	}
-	return &fetchResult{Dir: dir, Files: len(m.Files), Bytes: m.TotalSize()}, nil
+	return &fetchResult{Dir: dir, Files: len(m.Files), Bytes: m.TotalSize()}, importErr
 }
 
 // receive is one card's fetch across its attempts.

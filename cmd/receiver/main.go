@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"syscall"
@@ -24,6 +25,7 @@ const usage = `receiver fetches a study offered with an imageshare card.
 Usage:
     receiver fetch --out DIR [options] (--qr IMAGE | --uri-file FILE | -)
     receiver scan  --out DIR [options]
+    receiver import --to-dicomweb URL [reconciliation options] STUDY-DIR
     receiver audit [--audit FILE] [--json]
     receiver --version
 
@@ -44,6 +46,17 @@ stale. A card from a sender behind a NAT lists a relay; the receiver then
 reaches the sender through it, and switches to a direct connection without
 starting again if hole punching opens one. The summary says which path the
 study took: direct, hole-punched or relayed.
+
+With --to-dicomweb, the verified study then goes into the local PACS by
+DICOMweb (STOW-RS, in batches, retrying what can be retried), and every
+instance is looked up there afterwards (QIDO-RS). With --local-patient-id,
+--issuer, --local-accession or --local-name, the copies sent to the PACS
+carry the trauma center's identifiers, with the sender's values kept in
+Original Attributes Sequence (0400,0561) (IHE Import Reconciliation); the
+folder keeps the sender's originals untouched. A PDF report is stored as an
+Encapsulated PDF instance of the study, a text report as a Basic Text SR.
+What the PACS did not take stays in the folder and is listed, and
+receiver import stores it again later from the folder.
 
 receiver scan is for a handheld 2D scanner that types like a keyboard: it
 reads one card a line from standard input and fetches each in turn.
@@ -74,6 +87,21 @@ Options:
                        Otherwise the report comes first, then the series from the
                        smallest up, so that whole series are ready early; each is
                        reported as soon as it is complete and verified.
+    --to-dicomweb URL  Store the study in the PACS at this DICOMweb root, e.g.
+                       http://pacs:8042/dicom-web (Orthanc) once verified.
+    --dicomweb-credentials FILE
+                       A file holding user:password for the PACS (HTTP basic
+                       authentication); never put a password in the URL.
+    --stow-batch SIZE  Bytes of files one STOW-RS request carries at most
+                       (default 64MB); lower it for a PACS behind a proxy that
+                       limits request bodies.
+    --local-patient-id ID
+                       The patient's ID at this hospital, for the PACS copies.
+    --issuer ISSUER    Issuer of Patient ID of --local-patient-id.
+    --local-accession NUMBER
+                       This hospital's accession number for the study.
+    --local-name NAME  The name to file the study under, e.g. a trauma alias
+                       "TRAUMA, ALPHA" before the patient is identified.
     --json             Print JSON Lines on standard output, for scripts; the
                        last line is {"type":"summary",...}.
     -q, --quiet        No progress bar.
@@ -84,6 +112,13 @@ Examples:
     receiver fetch --out /data/incoming --qr card.jpg
     receiver fetch --out /data/incoming --yes --json - < card.txt
     receiver scan --out /data/incoming
+    receiver fetch --out /data/incoming --qr card.jpg \
+        --to-dicomweb http://pacs:8042/dicom-web \
+        --local-patient-id MRN0042 --issuer TRAUMA-CENTER --local-accession A77
+    receiver fetch --out /data/incoming --qr card.jpg \
+        --to-dicomweb http://pacs:8042/dicom-web --local-name "TRAUMA, ALPHA"
+    receiver import --to-dicomweb http://pacs:8042/dicom-web \
+        /data/incoming/study-20240611-1a2b3c4d5e6f7a8b
 
 EXIT STATUS
     0   every file arrived and was verified
@@ -100,6 +135,8 @@ EXIT STATUS
     10  you declined the study at the question
     11  the study cannot be written: the disk is full or DIR not writable;
         what was verified is kept, and the same command resumes
+    12  the study is verified and saved in the folder, but not all of it is
+        in the PACS (--to-dicomweb); what is missing is listed
     130 interrupted (Ctrl-C)
 `
 
@@ -117,6 +154,7 @@ const (
 	exitCorrupt     = 9
 	exitDeclined    = 10
 	exitDisk        = 11
+	exitImport      = 12
 	exitInterrupted = 130
 )
 
@@ -131,6 +169,10 @@ var (
 )
 
 func main() {
+	// zeroconf (mDNS) complains through the standard logger when a host
+	// has no multicast interface; the LAN announcement is best effort, and
+	// that is no news for staff. imageshare itself never uses that logger.
+	log.SetOutput(io.Discard)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stopProfile := console.StartProfile(os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -156,10 +198,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runFetch(ctx, args[1:], stdin, stdout, stderr)
 	case "scan":
 		err = runScan(ctx, args[1:], stdin, stdout, stderr)
+	case "import":
+		err = runImport(ctx, args[1:], stdout, stderr)
 	case "audit":
 		err = runAudit(args[1:], stdout, stderr)
 	default:
-		err = &usageError{fmt.Sprintf("unknown command %q: the commands are fetch, scan and audit", args[0])}
+		err = &usageError{fmt.Sprintf("unknown command %q: the commands are fetch, scan, import and audit", args[0])}
 	}
 	code := exitCode(err)
 	switch {
@@ -187,6 +231,9 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
+	case errors.Is(err, errImportPartial):
+		// Whatever went wrong, it went wrong after the study was saved.
+		return exitImport
 	case errors.Is(err, errCardRead), errors.Is(err, card.ErrMalformed):
 		return exitBadCard
 	case errors.Is(err, errPasscode):

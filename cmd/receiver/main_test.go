@@ -38,6 +38,10 @@ func TestExitCodes(t *testing.T) {
 		{errDeclined, exitDeclined},
 		{fmt.Errorf("%w into /x: no space left on device", transfer.ErrDisk), exitDisk},
 		{context.Canceled, exitInterrupted},
+		{fmt.Errorf("%w: 3 of 134 instances not stored", errImportPartial), exitImport},
+		// The study is saved: a disk error while making the PACS copies is
+		// an incomplete import, not an incomplete study.
+		{fmt.Errorf("%w: %w", errImportPartial, transfer.ErrDisk), exitImport},
 		{errors.New("disk full"), exitError},
 	} {
 		if got := exitCode(c.err); got != c.want {
@@ -51,7 +55,7 @@ func TestHelpDocumentsEveryExitCode(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, nil, &out, &out); code != 0 {
 		t.Fatalf("--help exited %d", code)
 	}
-	for _, code := range []int{exitOK, exitError, exitUsage, exitBadCard, exitUnreachable, exitWrongCard, exitExpired, exitRevoked, exitUsedUp, exitCorrupt, exitDeclined, exitDisk, exitInterrupted} {
+	for _, code := range []int{exitOK, exitError, exitUsage, exitBadCard, exitUnreachable, exitWrongCard, exitExpired, exitRevoked, exitUsedUp, exitCorrupt, exitDeclined, exitDisk, exitImport, exitInterrupted} {
 		if !strings.Contains(out.String(), fmt.Sprintf("\n    %-3d ", code)) && !strings.Contains(out.String(), fmt.Sprintf("\n    %d ", code)) {
 			t.Errorf("--help does not document exit status %d", code)
 		}
@@ -87,5 +91,32 @@ func TestBadCardsExit3(t *testing.T) {
 		if !strings.Contains(stderr.String(), "receiver: error: ") {
 			t.Errorf("%s: no error message: %q", name, stderr.String())
 		}
+	}
+}
+
+func TestPACSOptions(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		p    pacsOptions
+		ok   bool
+	}{
+		{"nothing", pacsOptions{}, true},
+		{"PACS only", pacsOptions{url: "http://127.0.0.1:8042/dicom-web"}, true},
+		{"reconciled", pacsOptions{url: "https://pacs/dicom-web", patientID: "MRN1", issuer: "TC", accession: "A1", name: "TRAUMA, ALPHA"}, true},
+		{"local ID without a PACS", pacsOptions{patientID: "MRN1"}, false},
+		{"issuer without an ID", pacsOptions{url: "http://pacs/dicom-web", issuer: "TC"}, false},
+		{"password in the URL", pacsOptions{url: "http://u:secret@pacs/dicom-web"}, false},
+		{"not HTTP", pacsOptions{url: "ftp://pacs/"}, false},
+	} {
+		err := c.p.check()
+		if (err == nil) != c.ok {
+			t.Errorf("%s: check() = %v", c.name, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("%s: the error shows the password: %v", c.name, err)
+		}
+	}
+	if got := dicomName("TRAUMA, ALPHA"); got != "TRAUMA^ALPHA" {
+		t.Errorf(`dicomName("TRAUMA, ALPHA") = %q`, got)
 	}
 }

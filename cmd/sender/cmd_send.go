@@ -50,6 +50,7 @@ type sendOptions struct {
 	passcode                              string // never printed but on the terminal
 	audit                                 string
 	paths                                 []string
+	pacs                                  pacsSource
 }
 
 // parseInterleaved parses flags that may come before, between or after
@@ -94,6 +95,10 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 	fs.BoolVar(&o.newPasscode, "passcode", false, "")
 	fs.StringVar(&o.audit, "audit", "", "")
 	fs.StringVar(&o.passcodeFile, "passcode-file", "", "")
+	fs.StringVar(&o.pacs.url, "from-dicomweb", "", "")
+	fs.StringVar(&o.pacs.credentialsFile, "dicomweb-credentials", "", "")
+	fs.StringVar(&o.pacs.patientID, "patient-id", "", "")
+	fs.StringVar(&o.pacs.studyDate, "study-date", "", "")
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil, errHelp
@@ -101,8 +106,12 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 	if err != nil {
 		return nil, &usageError{err.Error()}
 	}
-	if len(pos) == 0 {
-		return nil, &usageError{"no study given: name a folder or files, e.g. sender send ./CT_series"}
+	o.paths = pos
+	if err := o.pacs.check(o); err != nil {
+		return nil, err
+	}
+	if len(pos) == 0 && o.pacs.url == "" {
+		return nil, &usageError{"no study given: name a folder, files or a zip, e.g. sender send ./CT_series, or give --from-dicomweb"}
 	}
 	if o.expires <= 0 {
 		return nil, &usageError{fmt.Sprintf("--expires %v: must be positive", o.expires)}
@@ -136,29 +145,46 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 
 // readStudy scans the paths, refuses bad input, picks the studies and adds
 // the report.
-func readStudy(ctx context.Context, o *sendOptions, stderr io.Writer, showProgress bool, js *console.JSON) ([]*study.Study, []study.File, error) {
+func readStudy(ctx context.Context, o *sendOptions, src *sources, stderr io.Writer, showProgress bool, js *console.JSON) ([]*study.Study, []study.File, error) {
 	var bar *console.Progress
-	scan, err := study.ScanPaths(ctx, o.paths, study.ScanOptions{Progress: func(done, total int) {
+	scan, err := study.ScanPaths(ctx, src.paths, study.ScanOptions{Progress: func(done, total int) {
 		if bar == nil {
 			bar = console.NewProgress(stderr, int64(total), "reading", showProgress && total > 50)
 		}
 		bar.Set(int64(done))
 	}})
 	bar.Finish()
+	var de *study.DICOMDIRError
+	if errors.As(err, &de) {
+		de.Path = src.shown(de.Path)
+		return nil, nil, &hintedError{
+			err:  fmt.Errorf("%w: %w", errBadInput, err),
+			hint: "the files can also be sent by naming them, or a folder below the DICOMDIR that holds them",
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(scan.Problems) > 0 {
 		const show = 20
+		onMedium := false
 		for i, p := range scan.Problems {
-			if i == show {
-				fmt.Fprintf(stderr, "sender: ... and %d more\n", len(scan.Problems)-show)
-				break
+			onMedium = onMedium || errors.Is(p, study.ErrNotOnMedium)
+			if i >= show {
+				continue
 			}
+			p.Path = src.shown(p.Path)
 			fmt.Fprintf(stderr, "sender: error: %v\n", p)
 			js.Emit(map[string]any{"type": "problem", "path": p.Path, "message": p.Err.Error()})
 		}
-		fmt.Fprintln(stderr, "hint: move files that are not part of the study out of the folder, or name the study's files; a report goes with --report")
+		if len(scan.Problems) > show {
+			fmt.Fprintf(stderr, "sender: ... and %d more\n", len(scan.Problems)-show)
+		}
+		if onMedium {
+			fmt.Fprintln(stderr, "hint: the medium lacks files that its DICOMDIR lists (a damaged or partial copy?); the files can also be sent by naming them")
+		} else {
+			fmt.Fprintln(stderr, "hint: move files that are not part of the study out of the folder, or name the study's files; a report goes with --report")
+		}
 		return nil, nil, fmt.Errorf("%w: %d file(s) cannot be sent", errBadInput, len(scan.Problems))
 	}
 	studies, err := study.Select(scan, o.studies, o.allStudies)
@@ -305,8 +331,13 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	trail.Record(audit.ApplicationStart(me))
 	defer func() { trail.Record(audit.ApplicationStop(me)) }()
 
-	// 1. Read and check the study.
-	studies, files, err := readStudy(ctx, o, stderr, showProgress, js)
+	// 1. Read and check the study, from a zip's staging folder if need be.
+	src, err := stageSources(ctx, o, stderr, showProgress)
+	defer src.cleanup(stderr)
+	if err != nil {
+		return err
+	}
+	studies, files, err := readStudy(ctx, o, src, stderr, showProgress, js)
 	if err != nil {
 		return err
 	}
@@ -359,6 +390,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Progress:  func(done, _ int64) { bar.Set(done) },
 	})
 	bar.Finish()
+	src.cleanup(stderr) // the offer holds what was extracted now
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,6 +22,7 @@ const usage = `sender offers a DICOM study to another hospital, through a QR car
 
 Usage:
     sender send [options] PATH...
+    sender send [options] --from-dicomweb URL (--study UID | --patient-id ID [--study-date DATE])
     sender serve [--spool DIR] [--listen MULTIADDR]... [--site NAME] [--audit FILE] [--json]
     sender list [--spool DIR] [--json]
     sender revoke [--spool DIR] OFFER
@@ -34,6 +36,11 @@ QR code to the terminal, and with --card to a PNG image for the patient's
 phone or for printing. It serves until the receiving hospital confirms that
 every file arrived and was verified, then exits.
 
+A folder with a DICOMDIR at its top (a CD, DVD or USB stick from another
+hospital) is read as its DICOMDIR says: the files it lists, and not the
+viewer beside them. A zip file is unzipped into the spool, read as a
+folder, and the unzipped copy removed once the offer is made.
+
 Each offer is kept in a spool folder (its encrypted data and a record of it,
 never a key that decrypts it). When "sender serve" runs on the same spool,
 "sender send" hands the offer to it and exits at once; sender serve serves
@@ -46,6 +53,16 @@ Options for send:
     --card FILE.png      Write the card as a PNG image sized for a phone screen.
     --uri-file FILE      Write the card's URI to FILE, readable by you only (mode 0600).
     --report FILE        A radiology report (PDF or text) that travels with the images.
+    --from-dicomweb URL  Take the study from the PACS at this DICOMweb root (WADO-RS),
+                         e.g. http://pacs:8042/dicom-web, instead of from PATH. It is
+                         streamed to a staging folder of the spool, removed once packed.
+    --patient-id ID      With --from-dicomweb: look the study up by patient ID (QIDO-RS)
+                         when its UID is not known; several matches are listed (exit 4).
+    --study-date DATE    With --patient-id: the study's date, YYYYMMDD, or a range
+                         YYYYMMDD-YYYYMMDD.
+    --dicomweb-credentials FILE
+                         A file holding user:password for the PACS (HTTP basic
+                         authentication); never put a password in the URL.
     --study UID          Send this study when PATH holds several (repeatable).
     --all-studies        Send every study found (they must be of one patient).
     --expires DURATION   How long the card works, e.g. 72h, 30m (default 72h).
@@ -78,8 +95,12 @@ passcode.
 
 Examples:
     sender send --site "St Elsewhere ED" --card card.png /media/cdrom/DICOM
+    sender send --card card.png /media/cdrom          # a CD or USB stick with a DICOMDIR
+    sender send --card card.png CT_2024-05-01.zip     # a study exported as a zip
     sender send --study 1.2.840.113619.2.55.3 --report report.pdf ./export
     sender send --uri-file card.txt --json ./CT_series > events.jsonl
+    sender send --card card.png --from-dicomweb http://pacs:8042/dicom-web \
+        --patient-id 123456 --study-date 20240611
     sender serve --spool /var/lib/imageshare/spool --relay /dns4/relay.example.org/tcp/7472/p2p/12D3KooW...
     sender list
     sender revoke 9a59f8d7f3172fc0
@@ -89,10 +110,14 @@ EXIT STATUS
         the card expired after serving; or the offer was handed to sender serve)
     1   an error not listed below
     2   bad usage
-    3   a file is not DICOM, is truncated or cannot be read (each is named)
-    4   PATH holds several studies or patients: say which with --study
+    3   a file is not DICOM, is truncated or cannot be read (each is named),
+        or a DICOMDIR or zip cannot be followed or is unsafe
+    4   PATH (or the PACS, for --patient-id) holds several studies or
+        patients: say which with --study
     5   cannot listen on the network
     6   the card expired and no receiver confirmed receipt
+    7   the study cannot be taken from the PACS (--from-dicomweb): it cannot
+        be reached, refuses, or has no such study
     130 interrupted (Ctrl-C); what was delivered so far is printed
 `
 
@@ -105,6 +130,7 @@ const (
 	exitAmbiguous   = 4
 	exitNetwork     = 5
 	exitExpired     = 6
+	exitPACS        = 7
 	exitInterrupted = 130
 )
 
@@ -112,6 +138,15 @@ const (
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
+
+// hintedError is an error followed on standard error by a hint.
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func (e *hintedError) Error() string { return e.err.Error() }
+func (e *hintedError) Unwrap() error { return e.err }
 
 // errExpired is returned when the card expired before delivery.
 var errExpired = errors.New("the card expired before any receiver confirmed receipt")
@@ -123,6 +158,10 @@ func (e *listenError) Error() string { return e.err.Error() }
 func (e *listenError) Unwrap() error { return e.err }
 
 func main() {
+	// zeroconf (mDNS) complains through the standard logger when a host
+	// has no multicast interface; the LAN announcement is best effort, and
+	// that is no news for staff. imageshare itself never uses that logger.
+	log.SetOutput(io.Discard)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	stopProfile := console.StartProfile(os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -168,6 +207,10 @@ func exitCode(err error, stderr io.Writer) int {
 	var ue *usageError
 	var amb *study.AmbiguousError
 	var le *listenError
+	var he *hintedError
+	if errors.As(err, &he) {
+		defer fmt.Fprintln(stderr, "hint: "+he.hint)
+	}
 	code := exitError
 	switch {
 	case errors.Is(err, errHelp):
@@ -178,8 +221,10 @@ func exitCode(err error, stderr io.Writer) int {
 		defer fmt.Fprintln(stderr, "hint: see sender --help")
 	case errors.Is(err, errBadInput):
 		code = exitBadInput
-	case errors.As(err, &amb):
+	case errors.As(err, &amb), errors.As(err, new(*pacsChoiceError)):
 		code = exitAmbiguous
+	case errors.Is(err, errPACS):
+		code = exitPACS
 	case errors.As(err, &le):
 		code = exitNetwork
 	case errors.Is(err, errExpired):

@@ -13,7 +13,7 @@ func TestHelpDocumentsEveryExitCode(t *testing.T) {
 	if code := run(context.Background(), []string{"--help"}, nil, &out, &out); code != 0 {
 		t.Fatalf("--help exited %d", code)
 	}
-	for _, code := range []int{exitOK, exitError, exitUsage, exitBadInput, exitAmbiguous, exitNetwork, exitExpired, exitInterrupted} {
+	for _, code := range []int{exitOK, exitError, exitUsage, exitBadInput, exitAmbiguous, exitNetwork, exitExpired, exitPACS, exitInterrupted} {
 		if !strings.Contains(out.String(), fmt.Sprintf("\n    %-3d ", code)) && !strings.Contains(out.String(), fmt.Sprintf("\n    %d ", code)) {
 			t.Errorf("--help does not document exit status %d", code)
 		}

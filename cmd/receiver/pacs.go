@@ -1,0 +1,408 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"imageshare/audit"
+	"imageshare/console"
+	"imageshare/dicomweb"
+	"imageshare/reconcile"
+	"imageshare/study"
+	"imageshare/transfer"
+)
+
+// pacsOptions say where the received study goes and under which local
+// patient record (IHE Import Reconciliation, IRWF.b).
+type pacsOptions struct {
+	url             string  // --to-dicomweb: the DICOMweb root of the local PACS
+	credentialsFile string  // --dicomweb-credentials: "user:password" for it
+	patientID       string  // --local-patient-id
+	issuer          string  // --issuer: of the local patient ID
+	accession       string  // --local-accession
+	name            string  // --local-name, e.g. "TRAUMA^ALPHA"
+	batch           float64 // --stow-batch: bytes a STOW-RS request carries at most, 0 for the default
+}
+
+func (p *pacsOptions) changes() reconcile.Changes {
+	return reconcile.Changes{PatientID: p.patientID, IssuerOfPatientID: p.issuer,
+		AccessionNumber: p.accession, PatientName: dicomName(p.name)}
+}
+
+func (p *pacsOptions) reconciles() bool { return p.changes() != reconcile.Changes{} }
+
+// check refuses reconciliation without a PACS (it changes only the copies
+// that go there) and a PACS address that carries a password (argv is
+// readable by every user of the machine).
+func (p *pacsOptions) check() error {
+	if p.url == "" {
+		if p.reconciles() {
+			return &usageError{"--local-patient-id, --issuer, --local-accession and --local-name apply to the copies sent to the PACS: give --to-dicomweb URL too (the received folder always keeps the sender's originals)"}
+		}
+		if p.credentialsFile != "" {
+			return &usageError{"--dicomweb-credentials needs --to-dicomweb URL"}
+		}
+		return nil
+	}
+	u, err := url.Parse(p.url)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &usageError{"--to-dicomweb: give the PACS's DICOMweb root, e.g. http://pacs.example.org:8042/dicom-web"}
+	}
+	if _, set := u.User.Password(); set {
+		return &usageError{"--to-dicomweb: the URL carries a password, which other users of this computer can read on the command line; put user:password in a file readable only by you and give --dicomweb-credentials FILE"}
+	}
+	if p.issuer != "" && p.patientID == "" {
+		return &usageError{"--issuer names the issuer of --local-patient-id: give both"}
+	}
+	return nil
+}
+
+// dicomName turns "TRAUMA, ALPHA" into the DICOM person name
+// "TRAUMA^ALPHA"; a name already in DICOM form is kept.
+func dicomName(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.Contains(s, "^") {
+		return s
+	}
+	family, given, ok := strings.Cut(s, ",")
+	if !ok {
+		return s
+	}
+	return strings.TrimSpace(family) + "^" + strings.TrimSpace(given)
+}
+
+// baseURL is the PACS root with the credentials from the file, if any.
+func (p *pacsOptions) baseURL() (string, error) {
+	base, err := dicomweb.WithCredentials(p.url, p.credentialsFile)
+	if err != nil {
+		return "", fmt.Errorf("--dicomweb-credentials: %w", err)
+	}
+	return base, nil
+}
+
+// redactedURL is the PACS address as it may be printed and logged.
+func (p *pacsOptions) redactedURL() string {
+	u, err := url.Parse(p.url)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	u.User = nil
+	return u.String()
+}
+
+// errImportPartial: the study is verified and saved in the folder, but
+// some of its instances are not in the PACS.
+var errImportPartial = errors.New("the import into the PACS is incomplete")
+
+// importFile is one instance to store, and the received file it came from.
+type importFile struct {
+	rel string // name in the received folder, or "" for the report made here
+	dicomweb.Instance
+}
+
+// importResult is what the PACS holds after the import.
+type importResult struct {
+	Stored  int             `json:"stored"`
+	Failed  []importFailure `json:"failed,omitempty"`
+	Report  string          `json:"report,omitempty"` // how the report was stored, if there is one
+	Seconds float64         `json:"seconds"`
+}
+
+type importFailure struct {
+	File   string `json:"file"`
+	SOP    string `json:"sop_instance_uid"`
+	Reason string `json:"reason"`
+}
+
+// importToPACS stores the verified study in dir into the PACS: reconciled
+// copies when local identifiers are given, the report as a DICOM instance
+// of the study, in batches by STOW-RS, then checks with QIDO-RS that every
+// instance is there. The folder is never changed.
+func importToPACS(ctx context.Context, o *fetchOptions, in *importInput, stderr io.Writer, js *console.JSON, me audit.Participant) (*importResult, error) {
+	res, err := importStudy(ctx, o, in, stderr, js, me)
+	if err != nil && !errors.Is(err, errImportPartial) {
+		err = fmt.Errorf("%w: %w", errImportPartial, err)
+	}
+	return res, err
+}
+
+// importInput is a verified study in a folder, to store in the PACS.
+type importInput struct {
+	dir     string
+	summary study.Summary
+	site    string // the sending hospital, "" if not known
+	offerID string // "" if not known
+	files   []importFile
+	report  string // the report's path, "" if none
+}
+
+// manifestInput is the study just received.
+func manifestInput(m *transfer.Manifest, dir string) *importInput {
+	in := &importInput{dir: dir, summary: m.Studies[0], site: m.Site, offerID: m.OfferID}
+	for _, f := range m.Files {
+		path := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if f.Kind == study.KindReport {
+			in.report = path
+			continue
+		}
+		in.files = append(in.files, importFile{rel: f.Path, Instance: dicomweb.Instance{Path: path, SOPInstanceUID: f.SOP}})
+	}
+	return in
+}
+
+func importStudy(ctx context.Context, o *fetchOptions, in *importInput, stderr io.Writer, js *console.JSON, me audit.Participant) (*importResult, error) {
+	p := &o.pacs
+	start := time.Now()
+	base, err := p.baseURL()
+	if err != nil {
+		return nil, err
+	}
+	client, err := dicomweb.New(base, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(o.out, ".imageshare"), 0o700); err != nil {
+		return nil, fmt.Errorf("%w: %v", transfer.ErrDisk, err)
+	}
+	work, err := os.MkdirTemp(filepath.Join(o.out, ".imageshare"), "import-")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", transfer.ErrDisk, err)
+	}
+	defer os.RemoveAll(work)
+
+	s := in.summary
+	dir := in.dir
+	ch := p.changes()
+	mod := reconcile.Modification{Time: time.Now(), System: "IMAGESHARE", Source: in.site, Reason: "COERCE"}
+	if p.reconciles() {
+		fmt.Fprintf(stderr, "receiver: reconciling for the PACS: %s (the folder keeps the sender's originals)\n", describeChanges(s, ch))
+	}
+	files := make([]importFile, 0, len(in.files)+1)
+	for _, f := range in.files {
+		if p.reconciles() {
+			dst := filepath.Join(work, filepath.FromSlash(f.rel))
+			if err := coerceFile(f.Path, dst, ch, mod); err != nil {
+				return nil, fmt.Errorf("reconciling %s: %w", f.rel, err)
+			}
+			f.Path = dst
+		}
+		files = append(files, f)
+	}
+	res := &importResult{}
+	if in.report != "" {
+		rel, _ := filepath.Rel(dir, in.report)
+		rf, how, err := reportInstance(in.report, work, s, ch, in.site)
+		if err != nil {
+			res.Report = "kept in the folder only: " + err.Error()
+			fmt.Fprintf(stderr, "receiver: warning: the report %s stays in the folder only: %v\n", rel, err)
+		} else {
+			rf.rel = filepath.ToSlash(rel)
+			files = append(files, *rf)
+			res.Report = how
+		}
+	}
+
+	fmt.Fprintf(stderr, "receiver: storing %d instances in the PACS at %s ...\n", len(files), p.redactedURL())
+	bar := console.NewProgress(stderr, int64(len(files)), "PACS", !o.quiet && !o.json)
+	instances := make([]dicomweb.Instance, len(files))
+	byUID := map[string]*importFile{}
+	for i := range files {
+		instances[i] = files[i].Instance
+		byUID[files[i].SOPInstanceUID] = &files[i]
+	}
+	stored, storeErr := client.Store(ctx, instances, dicomweb.StoreOptions{BatchBytes: int64(p.batch), Progress: func(done, total int) {
+		bar.Set(int64(done))
+		js.Emit(map[string]any{"type": "pacs_progress", "settled": done, "total": total}) // stored or failed for good
+	}})
+	bar.Finish()
+	failed := map[string]string{}
+	if stored != nil {
+		for _, f := range stored.Failed {
+			failed[f.SOPInstanceUID] = f.Text
+		}
+	}
+	if storeErr != nil && stored == nil {
+		for _, f := range files {
+			failed[f.SOPInstanceUID] = storeErr.Error()
+		}
+	}
+	// What the PACS says it has, not what STOW-RS answered, decides.
+	want := make([]string, 0, len(files))
+	for _, f := range files {
+		if _, bad := failed[f.SOPInstanceUID]; !bad {
+			want = append(want, f.SOPInstanceUID)
+		}
+	}
+	if len(want) > 0 {
+		missing, err := client.Verify(ctx, s.StudyUID, want)
+		if err != nil {
+			for _, uid := range want {
+				failed[uid] = "could not be checked in the PACS: " + err.Error()
+			}
+		}
+		for _, uid := range missing {
+			failed[uid] = "stored, but the PACS does not list it (QIDO-RS)"
+		}
+	}
+	for _, f := range files {
+		reason, bad := failed[f.SOPInstanceUID]
+		if !bad {
+			res.Stored++
+			continue
+		}
+		name := f.rel
+		if name == "" {
+			name = "(report)"
+		}
+		res.Failed = append(res.Failed, importFailure{File: name, SOP: f.SOPInstanceUID, Reason: reason})
+	}
+	res.Seconds = time.Since(start).Seconds()
+
+	subj := audit.Subject{PatientID: firstNonEmpty(ch.PatientID, s.PatientID), PatientIDIssuer: firstNonEmpty(ch.IssuerOfPatientID, s.IssuerOfPatientID),
+		PatientName: firstNonEmpty(ch.PatientName, s.PatientName), StudyUIDs: []string{s.StudyUID}, OfferID: in.offerID, Files: res.Stored}
+	pacs := audit.Participant{Address: p.redactedURL()}
+	e := audit.InstancesSent(me, pacs, subj).With("dicomweb", p.redactedURL()).With("stored", res.Stored).With("failed", len(res.Failed))
+	if p.reconciles() {
+		e = e.With("reconciled", true)
+	}
+	if len(res.Failed) > 0 {
+		e.Outcome = audit.MinorFailure
+		if res.Stored == 0 {
+			e.Outcome = audit.SeriousFailure
+		}
+		e.OutcomeDescription = fmt.Sprintf("%d of %d instances not stored in the PACS", len(res.Failed), len(files))
+	}
+	o.trail.Record(e)
+	js.Emit(map[string]any{"type": "pacs", "url": p.redactedURL(), "stored": res.Stored, "failed": res.Failed,
+		"report": res.Report, "reconciled": p.reconciles(), "seconds": res.Seconds})
+
+	if len(res.Failed) == 0 {
+		fmt.Fprintf(stderr, "receiver: all %d instances are in the PACS (checked by QIDO-RS) in %s\n", res.Stored, time.Since(start).Round(time.Millisecond))
+		return res, nil
+	}
+	fmt.Fprintf(stderr, "receiver: %d of %d instances are NOT in the PACS; they stay in %s:\n", len(res.Failed), len(files), dir)
+	for i, f := range res.Failed {
+		if i == 20 && len(res.Failed) > 25 {
+			fmt.Fprintf(stderr, "  ... and %d more (all in --json)\n", len(res.Failed)-i)
+			break
+		}
+		fmt.Fprintf(stderr, "  %s (%s): %s\n", f.File, f.SOP, f.Reason)
+	}
+	again := "--to-dicomweb " + p.redactedURL()
+	if p.reconciles() {
+		again += " (and the same --local-… options)"
+	}
+	fmt.Fprintf(stderr, "hint: once the PACS takes them, store the study again from the folder: receiver import %s %s\n", again, dir)
+	return res, fmt.Errorf("%w: %d of %d instances not stored", errImportPartial, len(res.Failed), len(files))
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// describeChanges says what reconciliation changes, e.g.
+// "patient ID SYN000005 → MRN123".
+func describeChanges(s study.Summary, c reconcile.Changes) string {
+	var parts []string
+	add := func(what, from, to string) {
+		if to != "" && to != from {
+			parts = append(parts, fmt.Sprintf("%s %q → %q", what, from, to))
+		}
+	}
+	add("patient ID", s.PatientID, c.PatientID)
+	add("issuer", s.IssuerOfPatientID, c.IssuerOfPatientID)
+	add("accession", s.Accession, c.AccessionNumber)
+	add("name", s.PatientName, c.PatientName)
+	if len(parts) == 0 {
+		return "nothing to change"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// coerceFile writes a reconciled copy of src to dst, complete or not at all.
+func coerceFile(src, dst string, c reconcile.Changes, m reconcile.Modification) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	out, err := os.CreateTemp(filepath.Dir(dst), ".coerce-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(out.Name())
+	w := bufio.NewWriterSize(out, 1<<20)
+	if err := reconcile.Coerce(bufio.NewReaderSize(in, 1<<20), w, c, m); err != nil {
+		out.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(out.Name(), dst)
+}
+
+// maxReport bounds the report read into memory to wrap it in DICOM.
+const maxReport = 64 << 20
+
+// reportInstance wraps the report in a DICOM instance of the study: a PDF
+// as Encapsulated PDF, text as a Basic Text SR.
+func reportInstance(path, work string, s study.Summary, c reconcile.Changes, site string) (*importFile, string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, "", err
+	}
+	if fi.Size() > maxReport {
+		return nil, "", fmt.Errorf("%s is over %d MiB", filepath.Base(path), maxReport>>20)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	ref := reconcile.StudyRef{
+		StudyInstanceUID: s.StudyUID, PatientName: firstNonEmpty(c.PatientName, s.PatientName),
+		PatientID: firstNonEmpty(c.PatientID, s.PatientID), IssuerOfPatientID: firstNonEmpty(c.IssuerOfPatientID, s.IssuerOfPatientID),
+		PatientBirthDate: s.BirthDate, PatientSex: s.Sex, StudyDate: s.StudyDate, StudyTime: s.StudyTime,
+		AccessionNumber: firstNonEmpty(c.AccessionNumber, s.Accession),
+	}
+	title := "Report"
+	if site != "" {
+		title = "Report from " + site
+	}
+	var buf bytes.Buffer
+	var inst reconcile.Instance
+	how := "Encapsulated PDF"
+	if bytes.HasPrefix(b, []byte("%PDF-")) {
+		inst, err = reconcile.EncapsulatedPDF(&buf, ref, b, title, time.Now())
+	} else {
+		how = "Basic Text SR"
+		inst, err = reconcile.BasicTextSR(&buf, ref, string(b), title, time.Now())
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	out := filepath.Join(work, "report.dcm")
+	if err := os.WriteFile(out, buf.Bytes(), 0o600); err != nil {
+		return nil, "", err
+	}
+	return &importFile{Instance: dicomweb.Instance{Path: out, SOPInstanceUID: inst.SOPInstanceUID, SOPClassUID: inst.SOPClassUID}}, how, nil
+}

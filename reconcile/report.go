@@ -1,0 +1,262 @@
+package reconcile
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+)
+
+// SOP classes of the report instances.
+const (
+	SOPClassEncapsulatedPDF = "1.2.840.10008.5.1.4.1.1.104.1"
+	SOPClassBasicTextSR     = "1.2.840.10008.5.1.4.1.1.88.11"
+)
+
+// What the files this package writes say about their writer in the meta
+// group. The class UID was made once, as NewUID makes them.
+const (
+	implementationClassUID    = "2.25.7927430275459819132734000676358384580"
+	implementationVersionName = "IMAGESHARE"
+	manufacturer              = "imageshare"
+)
+
+// reportSeriesNumber is the Series Number of a report's new series: high,
+// so that viewers list it after the images.
+const reportSeriesNumber = "999"
+
+// StudyRef is the study a report joins, with the values of the received
+// study after reconciliation: the report must file under the same patient
+// record as the images. Empty values are written empty (the attributes are
+// Type 2), except StudyInstanceUID, which is required.
+type StudyRef struct {
+	StudyInstanceUID                                                        string
+	PatientName, PatientID, IssuerOfPatientID, PatientBirthDate, PatientSex string
+	StudyDate, StudyTime, AccessionNumber, StudyID, ReferringPhysicianName  string
+	// SpecificCharacterSet is that of the values above: "" or "ISO_IR 192"
+	// for Go strings (UTF-8), which is what reading a study yields. Any
+	// other is refused unless every value is ASCII, which all character
+	// sets share. The instance is written in UTF-8 ("ISO_IR 192") if any
+	// of its text is not ASCII.
+	SpecificCharacterSet string
+}
+
+// Instance identifies an instance written.
+type Instance struct {
+	SOPClassUID, SOPInstanceUID, SeriesInstanceUID string
+}
+
+// NewUID returns a new UID: "2.25." and the decimal of a random (version 4)
+// UUID, as PS3.5 B.2 derives UIDs from UUIDs. It needs no registered root.
+func NewUID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
+	b[6] = b[6]&0x0F | 0x40
+	b[8] = b[8]&0x3F | 0x80
+	return "2.25." + new(big.Int).SetBytes(b[:]).String()
+}
+
+// EncapsulatedPDF writes to w a DICOM Part 10 file (explicit VR little
+// endian) that holds pdf as an Encapsulated PDF instance (PS3.3 A.45.1) of
+// the study s, in a new series, titled title (Document Title (0042,0010),
+// "" for none). now dates it.
+func EncapsulatedPDF(w io.Writer, s StudyRef, pdf []byte, title string, now time.Time) (Instance, error) {
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		return Instance{}, errors.New("reconcile: the document is not a PDF: it does not start with %PDF-")
+	}
+	if int64(len(pdf)) >= maxLength {
+		return Instance{}, fmt.Errorf("reconcile: the PDF is %d bytes, over the %d a DICOM element holds", len(pdf), maxLength-1)
+	}
+	inst := Instance{SOPClassUID: SOPClassEncapsulatedPDF, SOPInstanceUID: NewUID(), SeriesInstanceUID: NewUID()}
+	b := newBuilder(s, inst, now)
+	b.text(tagModality, "CS", "DOC")
+	b.text(tagConversionType, "CS", "WSD") // workstation
+	b.text(tagAcquisitionDateTime, "DT", now.Format("20060102150405.000000-0700"))
+	b.text(tagBurnedInAnnotation, "CS", "YES") // a report names its patient
+	b.add(tagConceptNameCodeSequence, explicitLE.appendSequence(nil, tagConceptNameCodeSequence))
+	b.text(tagDocumentTitle, "ST", title)
+	if title != "" {
+		b.text(tagSeriesDescription, "LO", fitLO(title, true))
+	}
+	b.text(tagMIMETypeOfEncapsulatedDoc, "LO", "application/pdf")
+	// (0042,0011) must have an even length: a PDF of odd length gets a
+	// 0x00, and Encapsulated Document Length says where it ends.
+	pad := []byte{}
+	if len(pdf)%2 == 1 {
+		pad = []byte{0}
+	}
+	b.add(tagEncapsulatedDocument, explicitLE.appendHeader(nil, tagEncapsulatedDocument, "OB", uint32(len(pdf)+len(pad))), pdf, pad)
+	b.add(tagEncapsulatedDocLength, explicitLE.bo.AppendUint32(explicitLE.appendHeader(nil, tagEncapsulatedDocLength, "UL", 4), uint32(len(pdf))))
+	if err := b.writeTo(w); err != nil {
+		return Instance{}, err
+	}
+	return inst, nil
+}
+
+// BasicTextSR writes to w a DICOM Part 10 file (explicit VR little endian)
+// that holds text as a Basic Text SR instance (PS3.3 A.35.1) of the study s,
+// in a new series described by title: a Diagnostic Imaging Report
+// (18748-4, LN) whose one content item is a Finding (121071, DCM) of text.
+// text must be valid UTF-8; it is marked complete and unverified, as this
+// site has not verified it.
+func BasicTextSR(w io.Writer, s StudyRef, text string, title string, now time.Time) (Instance, error) {
+	text = strings.TrimPrefix(text, "\uFEFF") // a byte order mark is no text
+	if strings.TrimSpace(text) == "" {
+		return Instance{}, errors.New("reconcile: the report text is empty")
+	}
+	inst := Instance{SOPClassUID: SOPClassBasicTextSR, SOPInstanceUID: NewUID(), SeriesInstanceUID: NewUID()}
+	b := newBuilder(s, inst, now)
+	b.text(tagModality, "CS", "SR")
+	if title != "" {
+		b.text(tagSeriesDescription, "LO", fitLO(title, true))
+	}
+	b.add(tagReferencedPPSSequence, explicitLE.appendSequence(nil, tagReferencedPPSSequence))
+	b.text(tagValueType, "CS", "CONTAINER")
+	b.add(tagConceptNameCodeSequence, explicitLE.appendSequence(nil, tagConceptNameCodeSequence,
+		code("18748-4", "LN", "Diagnostic Imaging Report")))
+	b.text(tagContinuityOfContent, "CS", "SEPARATE")
+	b.add(tagPerformedProcedureCodeSeq, explicitLE.appendSequence(nil, tagPerformedProcedureCodeSeq))
+	b.text(tagCompletionFlag, "CS", "COMPLETE")
+	b.text(tagVerificationFlag, "CS", "UNVERIFIED")
+
+	b.check(tagTextValue, "UT", text)
+	var item []byte
+	item = explicitLE.appendText(item, tagRelationshipType, "CS", "CONTAINS")
+	item = explicitLE.appendText(item, tagValueType, "CS", "TEXT")
+	item = explicitLE.appendSequence(item, tagConceptNameCodeSequence, code("121071", "DCM", "Finding"))
+	item = explicitLE.appendText(item, tagTextValue, "UT", text)
+	b.add(tagContentSequence, explicitLE.appendSequence(nil, tagContentSequence, item))
+	if err := b.writeTo(w); err != nil {
+		return Instance{}, err
+	}
+	return inst, nil
+}
+
+// code is the item of a code sequence.
+func code(value, scheme, meaning string) []byte {
+	b := explicitLE.appendText(nil, tagCodeValue, "SH", value)
+	b = explicitLE.appendText(b, tagCodingSchemeDesignator, "SH", scheme)
+	return explicitLE.appendText(b, tagCodeMeaning, "LO", meaning)
+}
+
+// builder collects the top-level elements of an instance, in any order,
+// and checks their values.
+type builder struct {
+	inst     Instance
+	charset  string // of the values given
+	els      []built
+	nonASCII bool // a value is not ASCII: the instance is written in UTF-8
+	err      error
+}
+
+type built struct {
+	tag   tag
+	parts [][]byte
+}
+
+// newBuilder starts an instance of the study s: the modules all report
+// instances share (SOP Common, Patient, General Study, General Equipment)
+// and those of its new series and the instance's number and dates.
+func newBuilder(s StudyRef, inst Instance, now time.Time) *builder {
+	b := &builder{inst: inst, charset: strings.TrimSpace(s.SpecificCharacterSet)}
+	if s.StudyInstanceUID == "" {
+		b.err = valueError(tagStudyInstanceUID, "no value: the report cannot join the study")
+	}
+	b.text(tagSOPClassUID, "UI", inst.SOPClassUID)
+	b.text(tagSOPInstanceUID, "UI", inst.SOPInstanceUID)
+	b.text(tagInstanceCreationDate, "DA", now.Format("20060102"))
+	b.text(tagInstanceCreationTime, "TM", now.Format("150405"))
+	b.text(tagTimezoneOffsetFromUTC, "SH", now.Format("-0700"))
+
+	b.text(tagPatientName, "PN", s.PatientName)
+	b.text(tagPatientID, "LO", s.PatientID)
+	if s.IssuerOfPatientID != "" {
+		b.text(tagIssuerOfPatientID, "LO", s.IssuerOfPatientID)
+	}
+	b.text(tagPatientBirthDate, "DA", s.PatientBirthDate)
+	b.text(tagPatientSex, "CS", s.PatientSex)
+
+	b.text(tagStudyInstanceUID, "UI", s.StudyInstanceUID)
+	b.text(tagStudyDate, "DA", s.StudyDate)
+	b.text(tagStudyTime, "TM", s.StudyTime)
+	b.text(tagReferringPhysicianName, "PN", s.ReferringPhysicianName)
+	b.text(tagStudyID, "SH", s.StudyID)
+	b.text(tagAccessionNumber, "SH", s.AccessionNumber)
+
+	b.text(tagManufacturer, "LO", manufacturer)
+	b.text(tagSeriesInstanceUID, "UI", inst.SeriesInstanceUID)
+	b.text(tagSeriesNumber, "IS", reportSeriesNumber)
+	b.text(tagInstanceNumber, "IS", "1")
+	b.text(tagContentDate, "DA", now.Format("20060102"))
+	b.text(tagContentTime, "TM", now.Format("150405"))
+	return b
+}
+
+// check checks a value that goes into the instance. The first error is
+// the one writeTo returns.
+func (b *builder) check(t tag, vr, s string) {
+	var err error
+	if !isASCII(s) {
+		b.nonASCII = true
+		if b.charset != "" && !isUTF8(b.charset) && b.charset != "ISO_IR 6" {
+			err = valueError(t, "value is not ASCII, and the values are said to be in %s: give them as UTF-8", b.charset)
+		}
+	}
+	if err == nil {
+		err = checkValue(t, vr, s)
+	}
+	if b.err == nil {
+		b.err = err
+	}
+}
+
+// text adds a top-level element with a text value.
+func (b *builder) text(t tag, vr, s string) {
+	b.check(t, vr, s)
+	b.add(t, explicitLE.appendText(nil, t, vr, s))
+}
+
+// add adds a top-level element encoded in parts.
+func (b *builder) add(t tag, parts ...[]byte) {
+	b.els = append(b.els, built{t, parts})
+}
+
+// writeTo writes the preamble, the meta group and the data set.
+func (b *builder) writeTo(w io.Writer) error {
+	if b.err != nil {
+		return b.err
+	}
+	if b.nonASCII {
+		b.add(tagSpecificCharacterSet, explicitLE.appendText(nil, tagSpecificCharacterSet, "CS", charsetUTF8))
+	}
+	slices.SortStableFunc(b.els, func(x, y built) int { return cmp.Compare(x.tag, y.tag) })
+
+	var meta []byte
+	meta = explicitLE.appendHeader(meta, 0x00020001, "OB", 2)
+	meta = append(meta, 0, 1)
+	meta = explicitLE.appendText(meta, 0x00020002, "UI", b.inst.SOPClassUID)
+	meta = explicitLE.appendText(meta, 0x00020003, "UI", b.inst.SOPInstanceUID)
+	meta = explicitLE.appendText(meta, tagTransferSyntaxUID, "UI", uidExplicitVRLittleEndian)
+	meta = explicitLE.appendText(meta, 0x00020012, "UI", implementationClassUID)
+	meta = explicitLE.appendText(meta, 0x00020013, "SH", implementationVersionName)
+	head := make([]byte, 128, 128+4+12+len(meta))
+	head = append(head, "DICM"...)
+	head = explicitLE.appendHeader(head, tagMetaGroupLength, "UL", 4)
+	head = explicitLE.bo.AppendUint32(head, uint32(len(meta)))
+	head = append(head, meta...)
+
+	s := &sink{w: w}
+	s.Write(head)
+	for _, e := range b.els {
+		for _, p := range e.parts {
+			s.Write(p)
+		}
+	}
+	return s.err
+}
