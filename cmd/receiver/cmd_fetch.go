@@ -655,7 +655,15 @@ func (r *receive) show(m *transfer.Manifest, confirm func(string) (bool, error))
 	if rf, ok := m.Report(); ok {
 		report = fmt.Sprintf("yes (%s, %s)", rf.Path, study.FormatBytes(rf.Size))
 	}
-	fmt.Fprintf(stderr, "Report:       %s\nTransfer:     %s to fetch (%s of files)\n\n", report, study.FormatBytes(m.StoredSize()), study.FormatBytes(m.TotalSize()))
+	fmt.Fprintf(stderr, "Report:       %s\nTransfer:     %s to fetch (%s of files)\n", report, study.FormatBytes(m.StoredSize()), study.FormatBytes(m.TotalSize()))
+	if p := &r.o.pacs; p.url != "" {
+		fmt.Fprintf(stderr, "Then PACS:    %s", p.redactedURL())
+		if p.reconciles() {
+			fmt.Fprintf(stderr, ", filed as %s", describeChanges(m.Studies[0], p.changes()))
+		}
+		fmt.Fprintln(stderr)
+	}
+	fmt.Fprintln(stderr)
 	r.js.Emit(map[string]any{"type": "manifest", "site": m.Site, "studies": m.Studies, "files": len(m.Files), "bytes": m.TotalSize(), "stored_bytes": m.StoredSize(), "report": report != "no", "seconds": time.Since(r.start).Seconds()})
 	if confirm != nil {
 		ok, err := confirm("Receive this study?")

@@ -30,6 +30,15 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if o.out == "" {
 		return &usageError{"--out DIR is required: the folder to save studies in"}
 	}
+	if o.pacs.reconciles() {
+		// One scanning session takes several patients' cards: one local
+		// patient ID for all of them would file studies under the wrong
+		// patient.
+		return &usageError{"--local-patient-id, --issuer, --local-accession and --local-name name one patient: use them with receiver fetch, one card at a time (receiver scan may still use --to-dicomweb)"}
+	}
+	if err := o.pacs.check(); err != nil {
+		return err
+	}
 	js := jsonOut(o, stdout)
 	var err2 error
 	if o.trail, err2 = console.OpenTrail("receiver", o.audit, stderr); err2 != nil {

@@ -120,3 +120,14 @@ func TestPACSOptions(t *testing.T) {
 		t.Errorf(`dicomName("TRAUMA, ALPHA") = %q`, got)
 	}
 }
+
+// A scanning session takes several patients' cards: one local patient ID
+// for all of them is refused.
+func TestScanRefusesOneLocalPatientForAll(t *testing.T) {
+	var out bytes.Buffer
+	code := run(context.Background(), []string{"scan", "--out", t.TempDir(), "--to-dicomweb", "http://127.0.0.1:8042/dicom-web",
+		"--local-patient-id", "MRN1"}, strings.NewReader(""), &out, &out)
+	if code != exitUsage || !strings.Contains(out.String(), "one card at a time") {
+		t.Fatalf("exit %d, want %d with a reason:\n%s", code, exitUsage, out.String())
+	}
+}
