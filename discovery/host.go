@@ -209,6 +209,7 @@ func Connect(ctx context.Context, h host.Host, id peer.ID, addrs []ma.Multiaddr,
 				results <- result{ctx.Err()}
 				return
 			}
+			forgetBackoff(h, id)
 			results <- result{h.Connect(ctx, peer.AddrInfo{ID: id, Addrs: via})}
 		}()
 	}
@@ -280,6 +281,7 @@ func readyForHolePunch(ctx context.Context, h host.Host, relayed []ma.Multiaddr)
 	for _, a := range relayed {
 		relayAddr, _ := ma.SplitFunc(a, func(c ma.Component) bool { return c.Protocol().Code == ma.P_CIRCUIT })
 		if ai, err := peer.AddrInfoFromP2pAddr(relayAddr); err == nil {
+			forgetBackoff(h, ai.ID)
 			go h.Connect(ctx, *ai)
 		}
 	}

@@ -3,6 +3,7 @@ package discovery
 import (
 	"context"
 	"fmt"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/event"
@@ -71,10 +72,19 @@ type ReservationEvent struct {
 // again before each reservation expires, and again as soon as the
 // connection to a relay is lost (the relay forgets the reservation then).
 // A relay that cannot be reached is tried again every retry interval,
-// from 2 s up to 30 s. report, if set, is told of each attempt.
+// from 1 s up to 30 s. report, if set, is told of each attempt.
 func KeepReservations(ctx context.Context, h host.Host, relays []peer.AddrInfo, report func(ReservationEvent)) {
 	for _, r := range relays {
 		go keepReservation(ctx, h, r, report)
+	}
+}
+
+// forgetBackoff clears libp2p's dial backoff for id, which would otherwise
+// refuse to dial a peer for seconds after a failed dial: a relay restarted,
+// or a sender that was briefly unreachable, is tried again at once.
+func forgetBackoff(h host.Host, id peer.ID) {
+	if sw, ok := h.Network().(*swarm.Swarm); ok {
+		sw.Backoff().Clear(id)
 	}
 }
 
@@ -90,8 +100,11 @@ func keepReservation(ctx context.Context, h host.Host, relay peer.AddrInfo, repo
 		return
 	}
 	defer sub.Close()
-	retry := 2 * time.Second
+	retry := time.Second
 	for {
+		// A relay that was down leaves a dial backoff behind; the relay
+		// may be back already.
+		forgetBackoff(h, relay.ID)
 		rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		rsvp, err := client.Reserve(rctx, h, relay)
 		cancel()
@@ -100,7 +113,7 @@ func keepReservation(ctx context.Context, h host.Host, relay peer.AddrInfo, repo
 		}
 		wait := retry
 		if err == nil {
-			retry = 2 * time.Second
+			retry = time.Second
 			wait = max(time.Until(rsvp.Expiration)/2, time.Second)
 			if report != nil {
 				report(ReservationEvent{Relay: relay.ID, Expires: rsvp.Expiration})
