@@ -175,6 +175,7 @@ func readMedia(ctx context.Context, root, real, top, name string, scan *Scan) ([
 
 	// The rest of the folder is the medium's: a viewer, autorun.inf, the
 	// DICOMDIR itself. What cannot be read of it is no problem either.
+	before := len(scan.Skipped)
 	for _, c := range all {
 		if !listed[c.path] {
 			scan.Skipped = append(scan.Skipped, c.path)
@@ -190,6 +191,8 @@ func readMedia(ctx context.Context, root, real, top, name string, scan *Scan) ([
 			scan.Skipped = append(scan.Skipped, p.Path)
 		}
 	}
+	scan.Media = append(scan.Media, Media{DICOMDIR: filepath.Join(root, name),
+		Listed: len(listed) + missing, Unlisted: len(scan.Skipped) - before})
 	return found, nil
 }
 

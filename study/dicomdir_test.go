@@ -457,6 +457,10 @@ func TestDICOMDIRRealCT(t *testing.T) {
 		if want := paths(root, []string{"AUTORUN.INF", "DICOMDIR", "VIEWER/README.TXT"}); !slices.Equal(s.Skipped, want) {
 			t.Errorf("skipped %q, want %q", s.Skipped, want)
 		}
+		want := []study.Media{{DICOMDIR: filepath.Join(root, "DICOMDIR"), Listed: 134, Unlisted: 3}}
+		if !slices.Equal(s.Media, want) {
+			t.Errorf("media %+v, want %+v", s.Media, want)
+		}
 	})
 	t.Run("lower case", func(t *testing.T) {
 		s := scan(t, medium(t, strings.ToLower, dicomdir))

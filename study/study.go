@@ -68,6 +68,14 @@ type Scan struct {
 	Studies  []*Study     // sorted by patient name, patient ID, study date and time, then UID
 	Problems []*FileError // sorted by path
 	Skipped  []string     // dot files, Thumbs.db, desktop.ini, DICOMDIR, non-regular files, what a DICOMDIR does not list; sorted
+	Media    []Media      // the DICOMDIRs followed, in the order of the paths
+}
+
+// Media is a medium read as its DICOMDIR says.
+type Media struct {
+	DICOMDIR string // its path
+	Listed   int    // files it lists
+	Unlisted int    // files of its folder it does not list, the DICOMDIR itself included: not read
 }
 
 // Errors wrapped by a FileError where they apply.

@@ -165,6 +165,11 @@ func readStudy(ctx context.Context, o *sendOptions, src *sources, stderr io.Writ
 	if err != nil {
 		return nil, nil, err
 	}
+	for _, m := range scan.Media {
+		fmt.Fprintf(stderr, "sender: %s lists %d files: only those are read; %d other files of the medium (a viewer, the DICOMDIR itself) are not sent\n",
+			src.shown(m.DICOMDIR), m.Listed, m.Unlisted)
+		js.Emit(map[string]any{"type": "dicomdir", "path": src.shown(m.DICOMDIR), "listed": m.Listed, "unlisted": m.Unlisted})
+	}
 	if len(scan.Problems) > 0 {
 		const show = 20
 		onMedium := false
