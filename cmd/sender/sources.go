@@ -101,6 +101,7 @@ func stageSources(ctx context.Context, o *sendOptions, stderr io.Writer, showPro
 		if err != nil {
 			return s, err
 		}
+		dir = mediumInside(dir)
 		s.paths[i] = dir
 		s.zips[dir] = p
 	}
@@ -148,4 +149,27 @@ func removeStale(stagingRoot string, stderr io.Writer) {
 			fmt.Fprintf(stderr, "sender: warning: removing a stale staging folder: %v\n", err)
 		}
 	}
+}
+
+// mediumInside returns the one folder in dir when dir holds nothing else
+// and that folder has a DICOMDIR at its top: a CD copied into a folder,
+// then zipped. Its DICOMDIR is then followed, as on the CD; otherwise the
+// CD's viewer would be refused as not DICOM.
+func mediumInside(dir string) string {
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 || !entries[0].IsDir() {
+		return dir
+	}
+	inner := filepath.Join(dir, entries[0].Name())
+	files, err := os.ReadDir(inner)
+	if err != nil {
+		return dir
+	}
+	for _, f := range files {
+		name, _, _ := strings.Cut(strings.TrimSuffix(f.Name(), "."), ";")
+		if strings.EqualFold(strings.TrimSuffix(name, "."), "DICOMDIR") && f.Type().IsRegular() {
+			return inner
+		}
+	}
+	return dir
 }
