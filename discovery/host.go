@@ -220,16 +220,47 @@ func Connect(ctx context.Context, h host.Host, id peer.ID, addrs []ma.Multiaddr,
 		try(relayed, func() bool { return readyForHolePunch(ctx, h, relayed) })
 	}
 	if lan != nil {
-		found := lan.Find(id)
-		try(nil, func() bool {
-			select {
-			case a := <-found:
-				h.Peerstore().AddAddrs(id, a, time.Hour)
-				return true
-			case <-ctx.Done():
-				return false
+		tries++
+		go func() {
+			heard, stop := lan.Watch(id)
+			defer stop()
+			// Each announcement is dialled at once, beside those before
+			// it: the first heard may be the old one of a sender whose
+			// address has just changed, whose dial takes seconds to fail.
+			dialled := make(chan error)
+			pending := 0
+			err := fmt.Errorf("not heard on the local network (mDNS)")
+			for {
+				select {
+				case addrs := <-heard:
+					h.Peerstore().AddAddrs(id, addrs, time.Hour)
+					pending++
+					go func() {
+						var err error
+						// libp2p may join this dial to one under way to
+						// the card's addresses; once that fails, again.
+						for range 2 {
+							forgetBackoff(h, id)
+							if err = h.Connect(ctx, peer.AddrInfo{ID: id, Addrs: addrs}); err == nil || ctx.Err() != nil {
+								break
+							}
+						}
+						dialled <- err
+					}()
+				case err = <-dialled:
+					pending--
+					if err == nil {
+						results <- result{nil}
+						go drain(dialled, pending)
+						return
+					}
+				case <-ctx.Done():
+					results <- result{err}
+					go drain(dialled, pending)
+					return
+				}
 			}
-		})
+		}()
 	}
 	var errs []error
 	for range tries {
@@ -269,6 +300,13 @@ func bestConn(h host.Host, id peer.ID) network.Conn {
 		}
 	}
 	return best
+}
+
+// drain takes n results from c, so that the goroutines sending them end.
+func drain(c <-chan error, n int) {
+	for range n {
+		<-c
+	}
 }
 
 // readyForHolePunch connects to the relays of the relayed addresses and

@@ -160,7 +160,7 @@ func (l *LAN) follow(ctx context.Context, announced []string) {
 
 // lanRecheck is how often the host's addresses are compared with those
 // announced.
-const lanRecheck = 2 * time.Second
+const lanRecheck = time.Second
 
 // Close stops announcing and listening.
 func (l *LAN) Close() error {
@@ -199,22 +199,28 @@ func (l *LAN) heard(e *zeroconf.ServiceEntry) {
 	for id, addrs := range byPeer {
 		l.found[id] = addrs
 		for _, c := range l.wait[id] {
-			c <- addrs
+			select {
+			case c <- addrs:
+			default: // the watcher has not taken the last ones yet
+			}
 		}
-		delete(l.wait, id)
 	}
 }
 
-// Find returns a channel that yields the addresses id announces, once:
-// at once if already heard, else when heard.
-func (l *LAN) Find(id peer.ID) <-chan []ma.Multiaddr {
-	c := make(chan []ma.Multiaddr, 1)
+// Watch yields the addresses id announces: those heard already, if any,
+// and again each time it announces, as when its address has just changed
+// and the old announcement was heard first. stop ends the watch.
+func (l *LAN) Watch(id peer.ID) (addrs <-chan []ma.Multiaddr, stop func()) {
+	c := make(chan []ma.Multiaddr, 4)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if a, ok := l.found[id]; ok {
 		c <- a
-		return c
 	}
 	l.wait[id] = append(l.wait[id], c)
-	return c
+	return c, func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.wait[id] = slices.DeleteFunc(l.wait[id], func(w chan []ma.Multiaddr) bool { return w == c })
+	}
 }
