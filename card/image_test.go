@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"imageshare/internal/testenv"
+
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 	"golang.org/x/image/font"
@@ -117,10 +119,7 @@ func zbarDecode(t *testing.T, path string) string {
 	t.Helper()
 	bin, err := exec.LookPath("zbarimg")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("zbarimg not installed (apt-get install zbar-tools)")
-		}
-		t.Skip("zbarimg not installed (apt-get install zbar-tools)")
+		testenv.Missing(t, "zbarimg not installed (apt-get install zbar-tools)")
 	}
 	var stderr bytes.Buffer
 	cmd := exec.Command(bin, "--raw", "-q", path)

@@ -7,7 +7,6 @@ package dicomweb_test
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +18,7 @@ import (
 
 	"imageshare/dicomweb"
 	"imageshare/e2e/orthanc"
+	"imageshare/internal/testenv"
 )
 
 // seriesFiles is how many files of the real CT series the tests use: a
@@ -30,22 +30,10 @@ const seriesFiles = 24
 // data is absent, and fails it under CI.
 func ctSeries(t *testing.T, n int) ([]dicomweb.Instance, string) {
 	t.Helper()
-	dir, err := filepath.Abs("../../shared/dicom/ct-pancreas/CT_series")
-	if err != nil {
-		t.Fatal(err)
-	}
-	paths, _ := filepath.Glob(filepath.Join(dir, "*.dcm"))
-	if len(paths) < n {
-		msg := fmt.Sprintf("the real CT series is not at %s (../shared/dicom next to the module)", dir)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	slices.Sort(paths)
+	paths := testenv.CTSeries(t, n)
 	var out []dicomweb.Instance
 	study := ""
-	for _, path := range paths[:n] {
+	for _, path := range paths {
 		in, s := readInstance(t, path)
 		out = append(out, in)
 		study = s

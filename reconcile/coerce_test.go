@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"imageshare/internal/testenv"
 	"imageshare/study"
 )
 
@@ -44,7 +45,7 @@ type realFile struct {
 // realFiles lists the format zoo, the first file of each of the other
 // folders of the shared data, and the library's test files.
 func realFiles(t *testing.T) []realFile {
-	shared := sharedDICOM(t)
+	shared := testenv.SharedDICOM(t)
 	manifests, err := filepath.Glob(filepath.Join(shared, "format-zoo", "*", "MANIFEST.tsv"))
 	if err != nil || len(manifests) == 0 {
 		t.Fatalf("no MANIFEST.tsv in %s/format-zoo: %v", shared, err)
@@ -83,7 +84,7 @@ func realFiles(t *testing.T) []realFile {
 			files = append(files, f)
 		}
 	}
-	lib, _ := filepath.Glob(filepath.Join(libraryTestdata(t), "*.dcm"))
+	lib, _ := filepath.Glob(filepath.Join(testenv.LibraryTestdata(t), "*.dcm"))
 	if len(lib) == 0 {
 		t.Fatal("no test files in github.com/suyashkumar/dicom's testdata")
 	}
@@ -96,7 +97,7 @@ func realFiles(t *testing.T) []realFile {
 // variants converts a real CT slice (implicit VR) with dcmconv into the
 // other syntaxes, with sequences of undefined length and group lengths.
 func variants(t *testing.T, dir string) []realFile {
-	shared := sharedDICOM(t)
+	shared := testenv.SharedDICOM(t)
 	src := filepath.Join(shared, "ct-pancreas", "CT_series", "1-001.dcm")
 	sets := []struct {
 		name string
@@ -496,7 +497,7 @@ func TestCoerceValues(t *testing.T) {
 
 // TestCoerceTruncated cuts files of each syntax at points inside them.
 func TestCoerceTruncated(t *testing.T) {
-	shared := sharedDICOM(t)
+	shared := testenv.SharedDICOM(t)
 	for _, rel := range []string{
 		"format-zoo/dcm_qa_ts/In/1.dcm", // explicit VR little endian
 		"format-zoo/dcm_qa_ts/In/2.dcm", // implicit

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"imageshare/internal/testenv"
 )
 
 // FuzzCoerce feeds Coerce any bytes. It must never panic; what it accepts
@@ -43,7 +45,7 @@ func FuzzCoerce(f *testing.F) {
 			"format-zoo/pydicom-data/data/liver_deflate.dcm",
 			"format-zoo/pydicom-data/data/liver_j2k.dcm",
 		} {
-			f.Add(readFile(f, filepath.Join(sharedDICOM(f), rel)))
+			f.Add(readFile(f, filepath.Join(testenv.SharedDICOM(f), rel)))
 			seeds++
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"imageshare/internal/testenv"
 	"imageshare/study"
 	"imageshare/synthetic"
 )
@@ -383,9 +384,9 @@ func TestDICOMDIRRefused(t *testing.T) {
 // TestDICOMDIRRealCT reads media that dcmtk's dcmmkdir made of the real CT
 // series, as a CD burner would.
 func TestDICOMDIRRealCT(t *testing.T) {
-	src := filepath.Join(sharedDICOM(t), "ct-pancreas", "CT_series")
+	src := filepath.Join(testenv.SharedDICOM(t), "ct-pancreas", "CT_series")
 	if _, err := exec.LookPath("dcmmkdir"); err != nil {
-		missing(t, "dcmmkdir (Debian dcmtk) is not installed: %v", err)
+		testenv.Missing(t, "dcmmkdir (Debian dcmtk) is not installed: %v", err)
 	}
 	entries, err := os.ReadDir(src)
 	if err != nil {

@@ -5,66 +5,12 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"testing"
 
 	"imageshare/study"
 	"imageshare/synthetic"
 )
-
-// missing skips a test whose data or tool is absent, or fails it when the
-// environment variable CI is set: there, everything must be present.
-func missing(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
-// sharedDICOM returns the real test data, ../shared/dicom next to the
-// folder that holds go.mod.
-func sharedDICOM(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's folder")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared", "dicom")
-	if _, err := os.Stat(filepath.Join(shared, "README.md")); err != nil {
-		missing(t, "real DICOM test data is not at %s (../shared/dicom next to the module): %v", shared, err)
-	}
-	return shared
-}
-
-// libraryTestdata returns the testdata folder of github.com/suyashkumar/dicom
-// in the module cache.
-func libraryTestdata(t testing.TB) string {
-	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	out, err := exec.Command(goBin, "list", "-m", "-f", "{{.Dir}}", "github.com/suyashkumar/dicom").Output()
-	dir := filepath.Join(strings.TrimSpace(string(out)), "testdata")
-	if err != nil || strings.TrimSpace(string(out)) == "" {
-		missing(t, "cannot find github.com/suyashkumar/dicom in the module cache: %v", err)
-	}
-	return dir
-}
 
 // writeSynthetic writes a small synthetic study into a new folder under
 // t.TempDir().

@@ -21,12 +21,13 @@ import (
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 
+	"imageshare/internal/testenv"
 	"imageshare/study"
 	"imageshare/synthetic"
 )
 
 func TestScanRealStudies(t *testing.T) {
-	shared := sharedDICOM(t)
+	shared := testenv.SharedDICOM(t)
 	tests := []struct {
 		dir                  string
 		files, series        int
@@ -105,7 +106,7 @@ func TestScanRealStudies(t *testing.T) {
 // instance or for lacking UIDs), one it does not is a problem, and so are the
 // zoo's deliberately broken files and its text files.
 func TestScanFormatZoo(t *testing.T) {
-	zoo := filepath.Join(sharedDICOM(t), "format-zoo")
+	zoo := filepath.Join(testenv.SharedDICOM(t), "format-zoo")
 	s := scan(t, zoo)
 
 	manifests, err := filepath.Glob(filepath.Join(zoo, "*", "MANIFEST.tsv"))
@@ -177,7 +178,7 @@ func TestScanFormatZoo(t *testing.T) {
 }
 
 func TestScanLibraryTestdata(t *testing.T) {
-	dir := libraryTestdata(t)
+	dir := testenv.LibraryTestdata(t)
 	s := scan(t, dir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -241,7 +242,7 @@ func pixelDataAt(t *testing.T, b []byte, implicit bool) int {
 }
 
 func TestTruncatedCTSlice(t *testing.T) {
-	b := readFile(t, filepath.Join(sharedDICOM(t), "ct-pancreas/CT_series/1-001.dcm"))
+	b := readFile(t, filepath.Join(testenv.SharedDICOM(t), "ct-pancreas/CT_series/1-001.dcm"))
 	px := pixelDataAt(t, b, true)
 	if px+8+512*512*2 != len(b) {
 		t.Fatalf("pixel data at %d of %d bytes: not the layout this test expects", px, len(b))
@@ -279,7 +280,7 @@ func TestTruncatedSynthetic(t *testing.T) {
 }
 
 func TestTruncatedEncapsulated(t *testing.T) {
-	b := readFile(t, filepath.Join(sharedDICOM(t), "format-zoo/cornerstone-dicomParser/testImages/encapsulated/single-frame/CT1_UNC.fragmented_no_bot_jpeg_ls.80.dcm"))
+	b := readFile(t, filepath.Join(testenv.SharedDICOM(t), "format-zoo/cornerstone-dicomParser/testImages/encapsulated/single-frame/CT1_UNC.fragmented_no_bot_jpeg_ls.80.dcm"))
 	// The pixel data ends with its sequence delimiter, then 138 bytes of
 	// (FFFC,FFFC) padding end the file.
 	end := len(b) - 138
@@ -637,7 +638,7 @@ func FuzzReadHeader(f *testing.F) {
 	b := readFile(f, res.Files[0])
 	seeds := [][]byte{b, b[132:], b[:len(b)-3], b[:300]}
 	for _, name := range []string{"3.dcm", "6.dcm"} {
-		if lib, err := os.ReadFile(filepath.Join(libraryTestdata(f), name)); err == nil {
+		if lib, err := os.ReadFile(filepath.Join(testenv.LibraryTestdata(f), name)); err == nil {
 			seeds = append(seeds, lib[:min(len(lib), 8<<10)])
 		}
 	}

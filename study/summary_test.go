@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"imageshare/internal/testenv"
 	"imageshare/study"
 )
 
@@ -70,7 +71,7 @@ func TestFormatBytes(t *testing.T) {
 }
 
 func TestWriteSummaryCT(t *testing.T) {
-	s := scan(t, filepath.Join(sharedDICOM(t), "ct-pancreas/CT_series"))
+	s := scan(t, filepath.Join(testenv.SharedDICOM(t), "ct-pancreas/CT_series"))
 	var b strings.Builder
 	study.WriteSummary(&b, s.Studies[0].Summary)
 	want := `Patient:      Pancreas-CT-CB_001

@@ -3,45 +3,11 @@ package synthetic
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"imageshare/internal/testenv"
 )
-
-// missing skips a test whose data or tool is absent, or fails it when the
-// environment variable CI is set: there, everything must be present.
-func missing(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
-// sharedDICOM returns the real test data, ../shared/dicom next to the
-// folder that holds go.mod.
-func sharedDICOM(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's folder")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared", "dicom")
-	if _, err := os.Stat(filepath.Join(shared, "README.md")); err != nil {
-		missing(t, "real DICOM test data is not at %s (../shared/dicom next to the module): %v", shared, err)
-	}
-	return shared
-}
 
 // dcmdump checks that dcmtk's dcmdump reads files without an error or a
 // warning.
@@ -49,7 +15,7 @@ func dcmdump(t testing.TB, files ...string) {
 	t.Helper()
 	bin, err := exec.LookPath("dcmdump")
 	if err != nil {
-		missing(t, "dcmdump (dcmtk) is not installed: %v", err)
+		testenv.Missing(t, "dcmdump (dcmtk) is not installed: %v", err)
 	}
 	for len(files) > 0 {
 		batch := files[:min(len(files), 64)]

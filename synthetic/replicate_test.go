@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"imageshare/internal/testenv"
+
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 )
@@ -75,7 +77,7 @@ func checkReplicated(t *testing.T, src, dst string, res *Result, copies int) {
 }
 
 func TestReplicateCT(t *testing.T) {
-	src := filepath.Join(sharedDICOM(t), "ct-pancreas/CT_series")
+	src := filepath.Join(testenv.SharedDICOM(t), "ct-pancreas/CT_series")
 	dst := t.TempDir()
 	res, err := Replicate(src, dst, 2, 1)
 	if err != nil {
@@ -159,7 +161,7 @@ func TestRewriteIdentity(t *testing.T) {
 	t.Run("shared", func(t *testing.T) {
 		var files []string
 		for _, dir := range []string{"format-zoo", "ct-pancreas/CT_series"} {
-			filepath.WalkDir(filepath.Join(sharedDICOM(t), dir), func(p string, d os.DirEntry, err error) error {
+			filepath.WalkDir(filepath.Join(testenv.SharedDICOM(t), dir), func(p string, d os.DirEntry, err error) error {
 				if err == nil && !d.IsDir() {
 					files = append(files, p)
 				}

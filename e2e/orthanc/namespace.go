@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"imageshare/internal/testenv"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -95,10 +97,7 @@ func requirements(t testing.TB) {
 	if why == "" {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("orthanc: %s (CI must run the tests against a real PACS)", why)
-	}
-	t.Skipf("orthanc: %s", why)
+	testenv.Missing(t, "orthanc: %s (CI must run the tests against a real PACS)", why)
 }
 
 // Name is the namespace's name, as ip netns knows it.

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +18,7 @@ import (
 	"github.com/suyashkumar/dicom/pkg/tag"
 
 	"imageshare/e2e/orthanc"
+	"imageshare/internal/testenv"
 )
 
 // ctFile is one file of the real CT series in ../shared/dicom.
@@ -31,21 +30,9 @@ type ctFile struct {
 // data is absent (failing it under CI).
 func ctSeries(t *testing.T, n int) []ctFile {
 	t.Helper()
-	dir, err := filepath.Abs("../../../shared/dicom/ct-pancreas/CT_series")
-	if err != nil {
-		t.Fatal(err)
-	}
-	paths, _ := filepath.Glob(filepath.Join(dir, "*.dcm"))
-	if len(paths) < n {
-		msg := fmt.Sprintf("the real CT series is not at %s (../shared/dicom next to the module)", dir)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	slices.Sort(paths)
+	paths := testenv.CTSeries(t, n)
 	files := make([]ctFile, n)
-	for i, path := range paths[:n] {
+	for i, path := range paths {
 		ds, err := dicom.ParseFile(path, nil, dicom.SkipPixelData())
 		if err != nil {
 			t.Fatalf("parsing %s: %v", path, err)
