@@ -66,6 +66,25 @@ func New(base string, hc *http.Client) (*Client, error) {
 }
 
 // parseBase checks a DICOMweb root; its errors show no password.
+// ErrPasswordInURL: a DICOMweb root given on a command line carries a
+// password, which every user of the computer can read there. The
+// commands take the password from a file, --dicomweb-credentials.
+var ErrPasswordInURL = errors.New("the URL carries a password, which other users of this computer can read on the command line; put user:password in a file readable only by you and give --dicomweb-credentials FILE")
+
+// CheckRoot checks a DICOMweb root as typed on a command line: an http or
+// https URL that New accepts, and without a password (see
+// WithCredentials). Its errors never show a password.
+func CheckRoot(base string) error {
+	u, err := parseBase(base)
+	if err != nil {
+		return err
+	}
+	if _, set := u.User.Password(); set {
+		return ErrPasswordInURL
+	}
+	return nil
+}
+
 func parseBase(base string) (*url.URL, error) {
 	u, err := url.Parse(base)
 	if err != nil {

@@ -53,12 +53,8 @@ func (p *pacsOptions) check() error {
 		}
 		return nil
 	}
-	u, err := url.Parse(p.url)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return &usageError{"--to-dicomweb: give the PACS's DICOMweb root, e.g. http://pacs.example.org:8042/dicom-web"}
-	}
-	if _, set := u.User.Password(); set {
-		return &usageError{"--to-dicomweb: the URL carries a password, which other users of this computer can read on the command line; put user:password in a file readable only by you and give --dicomweb-credentials FILE"}
+	if err := dicomweb.CheckRoot(p.url); err != nil {
+		return &usageError{"--to-dicomweb: " + err.Error()}
 	}
 	if p.issuer != "" && p.patientID == "" {
 		return &usageError{"--issuer names the issuer of --local-patient-id: give both"}
@@ -105,7 +101,7 @@ var errImportPartial = errors.New("the import into the PACS is incomplete")
 
 // importFile is one instance to store, and the received file it came from.
 type importFile struct {
-	rel string // name in the received folder, or "" for the report made here
+	rel string // its name in the received folder; for the report made here, the report's
 	dicomweb.Instance
 }
 
@@ -214,10 +210,8 @@ func importStudy(ctx context.Context, o *fetchOptions, in *importInput, stderr i
 	fmt.Fprintf(stderr, "receiver: storing %d instances in the PACS at %s ...\n", len(files), p.redactedURL())
 	bar := console.NewProgress(stderr, int64(len(files)), "PACS", !o.quiet && !o.json)
 	instances := make([]dicomweb.Instance, len(files))
-	byUID := map[string]*importFile{}
 	for i := range files {
 		instances[i] = files[i].Instance
-		byUID[files[i].SOPInstanceUID] = &files[i]
 	}
 	stored, storeErr := client.Store(ctx, instances, dicomweb.StoreOptions{BatchBytes: int64(p.batch), Progress: func(done, total int) {
 		bar.Set(int64(done))
@@ -259,11 +253,7 @@ func importStudy(ctx context.Context, o *fetchOptions, in *importInput, stderr i
 			res.Stored++
 			continue
 		}
-		name := f.rel
-		if name == "" {
-			name = "(report)"
-		}
-		res.Failed = append(res.Failed, importFailure{File: name, SOP: f.SOPInstanceUID, Reason: reason})
+		res.Failed = append(res.Failed, importFailure{File: f.rel, SOP: f.SOPInstanceUID, Reason: reason})
 	}
 	res.Seconds = time.Since(start).Seconds()
 

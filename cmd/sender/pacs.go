@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,12 +36,8 @@ func (p *pacsSource) check(o *sendOptions) error {
 	if len(o.paths) > 0 {
 		return &usageError{"give either a folder, files or a zip, or --from-dicomweb: not both"}
 	}
-	u, err := url.Parse(p.url)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return &usageError{"--from-dicomweb: give the PACS's DICOMweb root, e.g. http://pacs.example.org:8042/dicom-web"}
-	}
-	if _, set := u.User.Password(); set {
-		return &usageError{"--from-dicomweb: the URL carries a password, which other users of this computer can read on the command line; put user:password in a file readable only by you and give --dicomweb-credentials FILE"}
+	if err := dicomweb.CheckRoot(p.url); err != nil {
+		return &usageError{"--from-dicomweb: " + err.Error()}
 	}
 	if len(o.studies) > 1 || o.allStudies {
 		return &usageError{"--from-dicomweb takes one study: give one --study UID"}
@@ -131,15 +126,10 @@ func (p *pacsSource) retrieve(ctx context.Context, o *sendOptions, dir string, s
 
 // stagePACS makes the staging folder and retrieves the study into it.
 func stagePACS(ctx context.Context, o *sendOptions, s *sources, stagingRoot string, stderr io.Writer, showProgress bool) error {
-	if err := os.MkdirAll(stagingRoot, 0o700); err != nil {
+	if err := s.makeStaging(stagingRoot); err != nil {
 		return fmt.Errorf("making the staging folder: %w", err)
 	}
-	dir, err := os.MkdirTemp(stagingRoot, "")
-	if err != nil {
-		return fmt.Errorf("making the staging folder: %w", err)
-	}
-	s.staging = dir
-	study := filepath.Join(dir, "pacs")
+	study := filepath.Join(s.staging, "pacs")
 	if err := os.Mkdir(study, 0o700); err != nil {
 		return err
 	}
