@@ -80,6 +80,13 @@ type dirRecord struct {
 	unused bool     // Record In-use Flag 0: a deleted record
 }
 
+// IsMedium reports whether the folder dir has a DICOMDIR at its top: one
+// that ScanPaths follows.
+func IsMedium(dir string) bool {
+	name, err := findDICOMDIR(dir)
+	return err == nil && name != ""
+}
+
 // findDICOMDIR returns the name of the DICOMDIR at the top of folder dir,
 // or "" when there is none. The name is compared without case, and without
 // the version (";1") and trailing dot an ISO 9660 file system may show.

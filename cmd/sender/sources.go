@@ -68,15 +68,8 @@ func stageSources(ctx context.Context, o *sendOptions, stderr io.Writer, showPro
 		if !isZip(p) {
 			continue
 		}
-		if s.staging == "" {
-			if err := os.MkdirAll(stagingRoot, 0o700); err != nil {
-				return s, fmt.Errorf("making the staging folder for %s: %w", p, err)
-			}
-			dir, err := os.MkdirTemp(stagingRoot, "")
-			if err != nil {
-				return s, fmt.Errorf("making the staging folder for %s: %w", p, err)
-			}
-			s.staging = dir
+		if err := s.makeStaging(stagingRoot); err != nil {
+			return s, fmt.Errorf("making the staging folder for %s: %w", p, err)
 		}
 		name := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
 		if name == "" || name == "." || strings.HasPrefix(name, ".") {
@@ -106,6 +99,22 @@ func stageSources(ctx context.Context, o *sendOptions, stderr io.Writer, showPro
 		s.zips[dir] = p
 	}
 	return s, nil
+}
+
+// makeStaging makes this send's staging folder in root, once.
+func (s *sources) makeStaging(root string) error {
+	if s.staging != "" {
+		return nil
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp(root, "")
+	if err != nil {
+		return err
+	}
+	s.staging = dir
+	return nil
 }
 
 // cleanup removes the staging folder. It may be called more than once.
@@ -160,16 +169,8 @@ func mediumInside(dir string) string {
 	if err != nil || len(entries) != 1 || !entries[0].IsDir() {
 		return dir
 	}
-	inner := filepath.Join(dir, entries[0].Name())
-	files, err := os.ReadDir(inner)
-	if err != nil {
-		return dir
-	}
-	for _, f := range files {
-		name, _, _ := strings.Cut(strings.TrimSuffix(f.Name(), "."), ";")
-		if strings.EqualFold(strings.TrimSuffix(name, "."), "DICOMDIR") && f.Type().IsRegular() {
-			return inner
-		}
+	if inner := filepath.Join(dir, entries[0].Name()); study.IsMedium(inner) {
+		return inner
 	}
 	return dir
 }
