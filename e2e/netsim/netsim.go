@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,6 +48,9 @@ type Net struct {
 	internet   *Segment
 	lans       int
 	legs       int
+
+	mu   sync.Mutex
+	cmds []*exec.Cmd // made by Host.Command, for Close to kill
 }
 
 // New returns an empty Net whose namespaces t's clean-up removes. It skips
@@ -88,6 +92,16 @@ func (n *Net) Namespaces() []string {
 // Close kills what runs in the Net's namespaces and deletes them. Errors
 // fail the test; a second Close does nothing.
 func (n *Net) Close() {
+	// A command just started may not have entered its namespace yet, so
+	// ip netns pids would miss it: kill what Host.Command made first.
+	n.mu.Lock()
+	for _, c := range n.cmds {
+		if c.Process != nil {
+			c.Process.Kill()
+		}
+	}
+	n.cmds = nil
+	n.mu.Unlock()
 	for i := len(n.namespaces) - 1; i >= 0; i-- {
 		ns := n.namespaces[i]
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
@@ -255,9 +269,16 @@ func (h *Host) IP() string { return h.ip }
 // Namespace returns the name of the host's namespace.
 func (h *Host) Namespace() string { return h.ns }
 
-// Command returns a command that runs name in the host's namespace.
+// Command returns a command that runs name in the host's namespace. The
+// Net's Close kills it if it still runs.
 func (h *Host) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", h.ns, name}, args...)...)
+	// ip netns exec execs name in its own process, so the Cmd's process is
+	// name's.
+	c := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", h.ns, name}, args...)...)
+	h.n.mu.Lock()
+	h.n.cmds = append(h.n.cmds, c)
+	h.n.mu.Unlock()
+	return c
 }
 
 // Run runs name in the host's namespace and returns what it printed, or
