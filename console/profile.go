@@ -19,16 +19,41 @@ const ProfileEnv = "IMAGESHARE_CPUPROFILE"
 // where the CPU profile says what runs, the trace shows what waits.
 const TraceEnv = "IMAGESHARE_TRACE"
 
+// HeapProfileEnv names the environment variable that, when set to a file
+// name, makes a command write a heap profile there as it ends, for
+// "go tool pprof -sample_index=alloc_space" (what was allocated, and
+// where) or inuse_space (what the command still held at the end).
+const HeapProfileEnv = "IMAGESHARE_HEAPPROFILE"
+
 // StartProfile starts the CPU profile and the execution trace that
 // ProfileEnv and TraceEnv ask for, if any, and returns the function that
-// stops them. A profile that cannot be
-// started is reported on stderr and the command runs without one.
+// stops them and writes the heap profile HeapProfileEnv asks for. A
+// profile that cannot be started or written is reported on stderr and the
+// command runs without one.
 func StartProfile(stderr io.Writer) (stop func()) {
 	stopTrace := startTrace(stderr)
 	stopCPU := startCPUProfile(stderr)
 	return func() {
 		stopCPU()
 		stopTrace()
+		writeHeapProfile(stderr)
+	}
+}
+
+func writeHeapProfile(stderr io.Writer) {
+	name := os.Getenv(HeapProfileEnv)
+	if name == "" {
+		return
+	}
+	f, err := os.Create(name)
+	if err == nil {
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "warning: %s: %v\n", HeapProfileEnv, err)
 	}
 }
 

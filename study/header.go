@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unique"
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/dicomio"
@@ -192,7 +193,23 @@ func readInstance(ra io.ReaderAt, size int64) (in *instance, err error) {
 	if in.tsUID == "" {
 		in.tsUID = ts.uid() // no meta group: the syntax inferred
 	}
+	in.intern()
 	return in, nil
+}
+
+// intern replaces the values that files of a study share (all but the SOP
+// Instance UID and the instance number) with one canonical copy each, so
+// that what a scan keeps grows by the SOP Instance UID a file, not by
+// every attribute of every file: a 4 GB study has 8,000 files.
+func (in *instance) intern() {
+	for _, s := range []*string{
+		&in.studyUID, &in.seriesUID, &in.sopClassUID, &in.mediaClassUID, &in.tsUID, &in.modality,
+		&in.patientName, &in.patientID, &in.issuer, &in.birthDate, &in.sex,
+		&in.studyDate, &in.studyTime, &in.studyDesc, &in.accession, &in.institution,
+		&in.seriesDesc,
+	} {
+		*s = unique.Make(*s).Value()
+	}
 }
 
 // metaGroup is what the scanner needs of a file's meta group.

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unique"
 
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
@@ -218,24 +220,105 @@ func validPath(p string) error {
 	return nil
 }
 
-var (
-	manifestEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(false))
-)
-
-// sealManifest encodes m as JSON, compresses it and seals it to r.
+// sealManifest encodes m as JSON, compresses it and seals it to r, as it
+// goes: a study of 8,000 files has a manifest of some megabytes of JSON,
+// and the sender never holds more of it than one file's entry and the
+// compressed, sealed result.
 func sealManifest(m *Manifest, r age.Recipient) ([]byte, error) {
-	js, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("encoding manifest: %w", err)
-	}
-	sealed, err := icrypto.Seal(r, manifestEncoder.EncodeAll(js, nil))
+	var sealed bytes.Buffer
+	aw, err := age.Encrypt(&sealed, r)
 	if err != nil {
 		return nil, fmt.Errorf("sealing manifest: %w", err)
 	}
-	if len(sealed) > MaxManifestSize {
-		return nil, fmt.Errorf("manifest is %d bytes sealed, more than %d: split the study", len(sealed), MaxManifestSize)
+	// A window of 1 MiB finds what repeats in a manifest (UID prefixes,
+	// keys), which is all within a few entries, with little memory.
+	zw, err := zstd.NewWriter(aw, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderCRC(false),
+		zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("sealing manifest: %w", err)
 	}
-	return sealed, nil
+	bw := bufio.NewWriterSize(zw, 64<<10)
+	err = writeManifestJSON(bw, m)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := zw.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := aw.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encoding manifest: %w", err)
+	}
+	if sealed.Len() > MaxManifestSize {
+		return nil, fmt.Errorf("manifest is %d bytes sealed, more than %d: split the study", sealed.Len(), MaxManifestSize)
+	}
+	return sealed.Bytes(), nil
+}
+
+// writeManifestJSON writes what json.Marshal(m) would, one file and one
+// chunk at a time. TestManifestJSONIsMarshal holds it to that.
+func writeManifestJSON(w *bufio.Writer, m *Manifest) error {
+	field := func(sep, name string, v any) error {
+		js, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		w.WriteString(sep + `"` + name + `":`)
+		_, err = w.Write(js)
+		return err
+	}
+	// array writes a slice as json.Marshal does: null when it is nil.
+	array := func(name string, null bool, n int, elem func(i int) any) error {
+		w.WriteString(`,"` + name + `":`)
+		if null {
+			_, err := w.WriteString("null")
+			return err
+		}
+		w.WriteByte('[')
+		for i := range n {
+			if i > 0 {
+				w.WriteByte(',')
+			}
+			js, err := json.Marshal(elem(i))
+			if err != nil {
+				return err
+			}
+			w.Write(js)
+		}
+		_, err := w.WriteString("]")
+		return err
+	}
+	err := field("{", "version", m.Version)
+	for _, f := range []struct {
+		name string
+		v    any
+		omit bool
+	}{
+		{"offer_id", m.OfferID, false},
+		{"created", m.Created, false},
+		{"expires", m.Expires, false},
+		{"site", m.Site, m.Site == ""},
+		{"studies", m.Studies, false},
+	} {
+		if err == nil && !f.omit {
+			err = field(",", f.name, f.v)
+		}
+	}
+	if err == nil {
+		err = array("files", m.Files == nil, len(m.Files), func(i int) any { return &m.Files[i] })
+	}
+	if err == nil {
+		err = field(",", "chunk_size", m.ChunkSize)
+	}
+	if err == nil {
+		err = array("chunks", m.Chunks == nil, len(m.Chunks), func(i int) any { return &m.Chunks[i] })
+	}
+	if err == nil {
+		_, err = w.WriteString("}")
+	}
+	return err
 }
 
 // ManifestHash is what the card carries to commit to the sealed manifest.
@@ -271,7 +354,24 @@ func decodeManifest(js []byte, offer card.OfferID) (*Manifest, error) {
 	if err := m.Validate(offer); err != nil {
 		return nil, err
 	}
+	m.intern()
 	return &m, nil
+}
+
+// intern makes the values that files and chunks share one copy each: a
+// receiver holds the manifest for the whole transfer, and it should grow
+// by what differs from file to file, not by a copy of the study's and the
+// series' UIDs in each.
+func (m *Manifest) intern() {
+	for i := range m.Files {
+		f := &m.Files[i]
+		f.Kind = study.Kind(unique.Make(string(f.Kind)).Value())
+		f.StudyUID = unique.Make(f.StudyUID).Value()
+		f.Series = unique.Make(f.Series).Value()
+	}
+	for i := range m.Chunks {
+		m.Chunks[i].Codec = unique.Make(m.Chunks[i].Codec).Value()
+	}
 }
 
 // Errors opening a manifest.

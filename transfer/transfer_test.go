@@ -6,12 +6,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -579,5 +581,42 @@ func TestOrderCompletesSmallSeriesFirst(t *testing.T) {
 	}
 	if got := fmt.Sprint(Order(m, []int{4, 5}, nil)); got != "[5 4]" {
 		t.Errorf("a resumed fetch: %s", got)
+	}
+}
+
+// The sender writes the manifest's JSON a file at a time; a receiver, or a
+// second implementation, reads it as the JSON of the Manifest type.
+func TestManifestJSONIsMarshal(t *testing.T) {
+	fx := newFixture(t, []int{1500, 10, 0}, 1000)
+	packed := *fx.packed.Manifest
+	withSite := packed
+	withSite.Site = `St. Mary's <ED> & "Trauma"`
+	empty := packed
+	empty.Files, empty.Chunks, empty.Studies = []File{}, []Chunk{}, nil
+	null := packed
+	null.Files, null.Chunks = nil, nil
+	for name, m := range map[string]*Manifest{"packed": &packed, "site": &withSite, "empty": &empty, "nil": &null} {
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		w := bufio.NewWriter(&got)
+		if err := writeManifestJSON(w, m); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("%s: written\n%s\nwant what json.Marshal writes\n%s", name, got.Bytes(), want)
+		}
+	}
+
+	// And what is sealed opens as the manifest that was packed.
+	m, err := OpenManifest(fx.packed.SealedManifest, fx.offer, fx.keys.Identity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m, fx.packed.Manifest) {
+		t.Errorf("opened manifest differs from the one packed:\n%+v\n%+v", m, fx.packed.Manifest)
 	}
 }
