@@ -3,7 +3,6 @@ package discovery
 import (
 	"context"
 	"fmt"
-	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/event"
@@ -11,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
 	ma "github.com/multiformats/go-multiaddr"
 )

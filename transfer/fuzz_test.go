@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"lukechampine.com/blake3"
 	"math/rand/v2"
 	"os"
 	"path"
@@ -39,6 +38,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
+	"lukechampine.com/blake3"
 
 	"imageshare/card"
 	icrypto "imageshare/crypto"

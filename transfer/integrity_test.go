@@ -5,13 +5,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"lukechampine.com/blake3"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+	"lukechampine.com/blake3"
 
 	icrypto "imageshare/crypto"
 )

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"lukechampine.com/blake3"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +15,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
+	"lukechampine.com/blake3"
 
 	"imageshare/card"
 	icrypto "imageshare/crypto"

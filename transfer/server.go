@@ -9,9 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"lukechampine.com/blake3"
 	"sync"
 	"time"
+
+	"lukechampine.com/blake3"
 
 	"imageshare/card"
 	icrypto "imageshare/crypto"

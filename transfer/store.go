@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"lukechampine.com/blake3"
 	"os"
 	"path"
 	"sort"
 	"strconv"
 	"sync"
+
+	"lukechampine.com/blake3"
 )
 
 // stagingDir is the folder, inside the study folder, that holds files still

@@ -7,10 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/libp2p/go-libp2p/core/host"
-	"golang.org/x/term"
-	"golang.org/x/time/rate"
-	"imageshare/audit"
 	"io"
 	"os"
 	"path/filepath"
@@ -20,11 +16,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
+	"golang.org/x/term"
+	"golang.org/x/time/rate"
 
+	"imageshare/audit"
 	"imageshare/card"
 	"imageshare/console"
 	icrypto "imageshare/crypto"
@@ -40,10 +40,10 @@ type fetchOptions struct {
 	timeout, retryFor time.Duration
 	passcodeFile      string
 	audit             string
-	first             stringList     // series to fetch first
-	trail             *console.Trail // opened from audit
-	maxRate           float64        // bytes a second, 0 for no limit
-	connections       int            // to the sender, on a direct path
+	first             console.StringList // series to fetch first
+	trail             *console.Trail     // opened from audit
+	maxRate           float64            // bytes a second, 0 for no limit
+	connections       int                // to the sender, on a direct path
 	pacs              pacsOptions
 }
 
@@ -96,28 +96,8 @@ func newFlags(name string, o *fetchOptions) *flag.FlagSet {
 	return fs
 }
 
-// parseInterleaved parses flags before, between and after positional
-// arguments.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
-
 func parseCommon(fs *flag.FlagSet, args []string) ([]string, error) {
-	pos, err := parseInterleaved(fs, args)
+	pos, err := console.ParseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil, errHelp
 	}
@@ -795,8 +775,3 @@ func readPasscode(o *fetchOptions) (string, error) {
 	}
 	return string(b), nil
 }
-
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }

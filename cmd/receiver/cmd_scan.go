@@ -5,10 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"imageshare/audit"
-	"imageshare/console"
 	"io"
 	"strings"
+
+	"imageshare/audit"
+	"imageshare/console"
 )
 
 // runScan reads one card a line from a keyboard-like scanner and fetches

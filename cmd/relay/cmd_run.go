@@ -14,11 +14,6 @@ import (
 	"imageshare/console"
 )
 
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
-
 type relayOptions struct {
 	identity string
 	listen   []listenAddr
@@ -40,7 +35,7 @@ func parseFlagError(err error) error {
 
 func parseRelay(args []string) (*relayOptions, error) {
 	o := &relayOptions{}
-	var listen stringList
+	var listen console.StringList
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.identity, "identity", "", "")

@@ -43,7 +43,7 @@ func runAudit(_ context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	pos, err := parseInterleaved(fs, args)
+	pos, err := console.ParseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil, errHelp
 	}

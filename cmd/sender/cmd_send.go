@@ -33,14 +33,9 @@ var (
 	errBadInput = errors.New("input refused")
 )
 
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
-
 type sendOptions struct {
 	site, cardPNG, uriFile, report, spool string
-	studies, listen, relay                stringList
+	studies, listen, relay                console.StringList
 	relays                                []peer.AddrInfo
 	allStudies, keep, json, quiet         bool
 	expires                               time.Duration
@@ -51,26 +46,6 @@ type sendOptions struct {
 	audit                                 string
 	paths                                 []string
 	pacs                                  pacsSource
-}
-
-// parseInterleaved parses flags that may come before, between or after
-// the positional arguments, as staff type them in any order.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }
 
 func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
@@ -99,7 +74,7 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 	fs.StringVar(&o.pacs.credentialsFile, "dicomweb-credentials", "", "")
 	fs.StringVar(&o.pacs.patientID, "patient-id", "", "")
 	fs.StringVar(&o.pacs.studyDate, "study-date", "", "")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := console.ParseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil, errHelp
 	}

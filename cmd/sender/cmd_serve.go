@@ -17,7 +17,7 @@ import (
 // live offer of a spool with one stable identity, picks up offers that
 // `sender send` hands it, and resumes them after a restart.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var listen, relay stringList
+	var listen, relay console.StringList
 	var dir, auditPath, site string
 	var asJSON bool
 	fs := flag.NewFlagSet("sender serve", flag.ContinueOnError)
