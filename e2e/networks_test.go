@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,6 +143,40 @@ func TestNetworks(t *testing.T) {
 			relay.restart(t)
 		}))
 		t.Logf("relay restarted mid-transfer: path %s after %d attempts, %.1f s, %.1f MB/s", res.Path, res.Attempts, res.Seconds, float64(res.Bytes)/res.Seconds/1e6)
+		if res.Path != "relayed" || res.Attempts < 2 {
+			t.Fatalf("path %q after %d attempts, want relayed after at least 2", res.Path, res.Attempts)
+		}
+	})
+
+	// The relay carrying the transfer goes away for good; the card has a
+	// second relay's address, through which the receiver resumes.
+	t.Run("relay gone for good mid-transfer", func(t *testing.T) {
+		n := netsim.New(t)
+		inet := n.Internet()
+		a, b := n.LAN("sh"), n.LAN("tc")
+		n.NAT("shnat", a, inet, netsim.RandomPorts)
+		n.NAT("tcnat", b, inet, netsim.RandomPorts)
+		inet.Shape(t, "40mbit")
+		snd, rcv := n.Host("snd", a), n.Host("rcv", b)
+		relays := []*relayProcess{startRelayProcess(t, n.Host("relay1", inet)), startRelayProcess(t, n.Host("relay2", inet))}
+		big := netStudyOfSize(t, 40<<20)
+		stopped := -1
+		res := transferOver(t, big, snd, rcv, append(relays[0].addrs, relays[1].addrs...), nil, withDuring(func(progress func() int64) {
+			for progress() < 8<<20 {
+				time.Sleep(100 * time.Millisecond)
+			}
+			for i, r := range relays {
+				if r.circuits.Load() > 0 {
+					r.stop()
+					stopped = i
+					return
+				}
+			}
+		}))
+		if stopped < 0 {
+			t.Fatal("neither relay reported a circuit open while the study was relayed")
+		}
+		t.Logf("relay %d of 2 gone for good mid-transfer: path %s after %d attempts, %.1f s", stopped+1, res.Path, res.Attempts, res.Seconds)
 		if res.Path != "relayed" || res.Attempts < 2 {
 			t.Fatalf("path %q after %d attempts, want relayed after at least 2", res.Path, res.Attempts)
 		}
@@ -320,6 +355,7 @@ type relayProcess struct {
 	addrs    []string
 	cmd      *exec.Cmd
 	done     chan error
+	circuits atomic.Int64 // relayed connections open, from its events
 }
 
 // startRelay starts a relay on h and returns the addresses a sender
@@ -350,6 +386,7 @@ func (r *relayProcess) start(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.done = make(chan error, 1)
+	r.circuits.Store(0)
 	ready := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -357,9 +394,16 @@ func (r *relayProcess) start(t *testing.T) {
 			var line struct {
 				Type  string   `json:"type"`
 				Addrs []string `json:"addrs"`
+				Open  int64    `json:"open"`
 			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Type == "ready" {
+			if json.Unmarshal(sc.Bytes(), &line) != nil {
+				continue
+			}
+			switch line.Type {
+			case "ready":
 				ready <- line.Addrs
+			case "circuit_opened", "circuit_closed":
+				r.circuits.Store(line.Open)
 			}
 		}
 		r.done <- r.cmd.Wait()

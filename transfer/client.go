@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"runtime"
 	"sync"
 	"time"
@@ -26,8 +27,40 @@ const (
 	DefaultWindow  = 8
 )
 
-// ReadTimeout bounds how long a receiver waits for any one response.
-const ReadTimeout = 2 * time.Minute
+// Timeouts on a receiver's streams.
+const (
+	// StallTimeout bounds how long a receiver waits for the next byte of
+	// a response it is owed. A path that dies mid-transfer (a relay gone,
+	// a NAT that forgot its mapping, a laptop unplugged) falls silent
+	// rather than closing, and libp2p's own keepalives take 30 s or more
+	// to notice; a slow link that is alive still delivers bytes every
+	// few seconds.
+	StallTimeout = 20 * time.Second
+	// RequestWriteTimeout bounds how long a request may wait to be
+	// written, as when the sender does not read it.
+	RequestWriteTimeout = 2 * time.Minute
+)
+
+// stallStream is a receiver's stream whose reads fail once no byte has
+// come for stall, or once the request's context ends.
+type stallStream struct {
+	Stream
+	stall    time.Duration
+	deadline time.Time // the context's, or zero
+}
+
+func (s *stallStream) Read(p []byte) (int, error) {
+	dl := time.Now().Add(s.stall)
+	if !s.deadline.IsZero() && s.deadline.Before(dl) {
+		dl = s.deadline
+	}
+	s.Stream.SetReadDeadline(dl)
+	n, err := s.Stream.Read(p)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() && !dl.Equal(s.deadline) {
+		err = fmt.Errorf("nothing from the sender for %v: %w", s.stall, err)
+	}
+	return n, err
+}
 
 // ChunkError reports a chunk that failed verification. The chunk's bytes
 // are never written anywhere.
@@ -67,6 +100,9 @@ type Client struct {
 	// connection k mod (1 + len(Extra)): streams on one connection share
 	// its TCP window, which on a long, fast path is the limit.
 	Extra []Conn
+	// Stall is how long a response may fall silent before the stream is
+	// abandoned; StallTimeout if zero.
+	Stall time.Duration
 }
 
 // Conn is one connection to the sender: how to open a stream on it, and
@@ -107,10 +143,16 @@ func (c *Client) requestOn(ctx context.Context, conn Conn, frames ...frame) (Str
 	if err != nil {
 		return nil, nil, err
 	}
-	if dl, ok := ctx.Deadline(); ok {
+	dl, _ := ctx.Deadline()
+	if !dl.IsZero() {
 		st.SetDeadline(dl)
 	}
-	st.SetWriteDeadline(time.Now().Add(ReadTimeout))
+	stall := c.Stall
+	if stall <= 0 {
+		stall = StallTimeout
+	}
+	st = &stallStream{Stream: st, stall: stall, deadline: dl}
+	st.SetWriteDeadline(time.Now().Add(RequestWriteTimeout))
 	w := bufio.NewWriter(st)
 	if err := writeFrame(w, MsgHello, c.hello(conn.Local)); err != nil {
 		st.Reset()
@@ -136,7 +178,6 @@ func readResponse(st Stream, max int) (MsgType, []byte, error) {
 
 // readResponseInto is readResponse reading into buf when it fits.
 func readResponseInto(st Stream, max int, buf []byte) (MsgType, []byte, error) {
-	st.SetReadDeadline(time.Now().Add(ReadTimeout))
 	t, p, err := readFrameInto(st, max, buf)
 	if err != nil {
 		return t, nil, err
@@ -295,7 +336,7 @@ func (c *Client) fetchStream(ctx context.Context, conn Conn, m *Manifest, queue 
 			if !ok {
 				break
 			}
-			st.SetWriteDeadline(time.Now().Add(ReadTimeout))
+			st.SetWriteDeadline(time.Now().Add(RequestWriteTimeout))
 			if err := writeFrame(w, MsgGetChunk, binary.BigEndian.AppendUint32(nil, uint32(i))); err != nil {
 				writeErr <- err
 				return

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -212,5 +214,56 @@ func listenFrom(t testing.TB, srv *Server, remote, host string) func(context.Con
 			return nil, err
 		}
 		return tcpStream{c.(*net.TCPConn)}, nil
+	}
+}
+
+// A path that dies mid-transfer falls silent rather than closing: the
+// receiver gives up on the stream, saying so, and does not wait for its
+// context or libp2p's keepalives.
+func TestSilentSenderIsAbandoned(t *testing.T) {
+	fx := newFixture(t, []int{1500}, 1000)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				// Reads the requests, never answers, never closes.
+				io.Copy(io.Discard, c)
+				<-done
+				c.Close()
+			}()
+		}
+	}()
+	c := &Client{
+		Open: func(ctx context.Context) (Stream, error) {
+			nc, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				return nil, err
+			}
+			return tcpStream{nc.(*net.TCPConn)}, nil
+		},
+		Local: receiverID, Remote: senderID, Offer: fx.offer, Keys: fx.keys,
+		Stall: 300 * time.Millisecond,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err = c.Manifest(ctx)
+	if err == nil || !strings.Contains(err.Error(), "nothing from the sender for 300ms") {
+		t.Fatalf("a silent sender gave %v, want the stall named", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the receiver waited for its context, not for the stall")
+	}
+	err = c.Fetch(ctx, fx.packed.Manifest, []int{0}, func(int, []byte) error { return nil }, nil)
+	if err == nil || !strings.Contains(err.Error(), "nothing from the sender") {
+		t.Fatalf("a silent sender during a fetch gave %v, want the stall named", err)
 	}
 }

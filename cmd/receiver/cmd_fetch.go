@@ -334,6 +334,10 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 		if permanent(err) || !retry.wait(ctx, err, stderr, js) {
 			return nil, err
 		}
+		// The connection that failed may be dead without libp2p knowing
+		// it yet (a relay gone silent is noticed only by keepalives, 30 s
+		// on): the next attempt dials afresh rather than reuse it.
+		h.Network().ClosePeer(offer.Peer)
 	}
 	if err := r.store.Finish(); err != nil {
 		return nil, err
