@@ -126,13 +126,8 @@ func TestNetworks(t *testing.T) {
 	// The relay restarts while it carries a transfer: the sender reserves
 	// again, the receiver reconnects through it and resumes.
 	t.Run("relay restarted mid-transfer", func(t *testing.T) {
-		n := netsim.New(t)
-		inet := n.Internet()
-		a, b := n.LAN("sh"), n.LAN("tc")
-		n.NAT("shnat", a, inet, netsim.RandomPorts)
-		n.NAT("tcnat", b, inet, netsim.RandomPorts)
-		inet.Shape(t, "40mbit")
-		snd, rcv, rly := n.Host("snd", a), n.Host("rcv", b), n.Host("relay", inet)
+		n, inet, snd, rcv := relayOnlySites(t)
+		rly := n.Host("relay", inet)
 		big := netStudyOfSize(t, 60<<20)
 		relay := startRelayProcess(t, rly)
 		res := transferOver(t, big, snd, rcv, relay.addrs, nil, withDuring(func(progress func() int64) {
@@ -151,13 +146,7 @@ func TestNetworks(t *testing.T) {
 	// The relay carrying the transfer goes away for good; the card has a
 	// second relay's address, through which the receiver resumes.
 	t.Run("relay gone for good mid-transfer", func(t *testing.T) {
-		n := netsim.New(t)
-		inet := n.Internet()
-		a, b := n.LAN("sh"), n.LAN("tc")
-		n.NAT("shnat", a, inet, netsim.RandomPorts)
-		n.NAT("tcnat", b, inet, netsim.RandomPorts)
-		inet.Shape(t, "40mbit")
-		snd, rcv := n.Host("snd", a), n.Host("rcv", b)
+		n, inet, snd, rcv := relayOnlySites(t)
 		relays := []*relayProcess{startRelayProcess(t, n.Host("relay1", inet)), startRelayProcess(t, n.Host("relay2", inet))}
 		big := netStudyOfSize(t, 40<<20)
 		stopped := -1
@@ -181,6 +170,19 @@ func TestNetworks(t *testing.T) {
 			t.Fatalf("path %q after %d attempts, want relayed after at least 2", res.Path, res.Attempts)
 		}
 	})
+}
+
+// relayOnlySites builds two sites behind port-randomising NATs, which no
+// hole punch gets through, on an Internet of 40 Mbit/s: a study between
+// them goes through a relay or not at all.
+func relayOnlySites(t *testing.T) (n *netsim.Net, inet *netsim.Segment, snd, rcv *netsim.Host) {
+	n = netsim.New(t)
+	inet = n.Internet()
+	a, b := n.LAN("sh"), n.LAN("tc")
+	n.NAT("shnat", a, inet, netsim.RandomPorts)
+	n.NAT("tcnat", b, inet, netsim.RandomPorts)
+	inet.Shape(t, "40mbit")
+	return n, inet, n.Host("snd", a), n.Host("rcv", b)
 }
 
 // wanRate is the rate of the simulated Internet.
