@@ -41,6 +41,10 @@ const (
 	RequestWriteTimeout = 2 * time.Minute
 )
 
+// ErrStalled is wrapped by the error of a response that fell silent for
+// the stall timeout: the path to the sender is likely dead.
+var ErrStalled = errors.New("nothing from the sender")
+
 // stallStream is a receiver's stream whose reads fail once no byte has
 // come for stall, or once the request's context ends.
 type stallStream struct {
@@ -57,7 +61,7 @@ func (s *stallStream) Read(p []byte) (int, error) {
 	s.Stream.SetReadDeadline(dl)
 	n, err := s.Stream.Read(p)
 	if ne, ok := err.(net.Error); ok && ne.Timeout() && !dl.Equal(s.deadline) {
-		err = fmt.Errorf("nothing from the sender for %v: %w", s.stall, err)
+		err = fmt.Errorf("%w for %v: %w", ErrStalled, s.stall, err)
 	}
 	return n, err
 }

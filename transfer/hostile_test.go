@@ -256,14 +256,14 @@ func TestSilentSenderIsAbandoned(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	_, err = c.Manifest(ctx)
-	if err == nil || !strings.Contains(err.Error(), "nothing from the sender for 300ms") {
+	if !errors.Is(err, ErrStalled) || !strings.Contains(err.Error(), "nothing from the sender for 300ms") {
 		t.Fatalf("a silent sender gave %v, want the stall named", err)
 	}
 	if ctx.Err() != nil {
 		t.Fatal("the receiver waited for its context, not for the stall")
 	}
 	err = c.Fetch(ctx, fx.packed.Manifest, []int{0}, func(int, []byte) error { return nil }, nil)
-	if err == nil || !strings.Contains(err.Error(), "nothing from the sender") {
+	if !errors.Is(err, ErrStalled) {
 		t.Fatalf("a silent sender during a fetch gave %v, want the stall named", err)
 	}
 }

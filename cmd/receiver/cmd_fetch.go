@@ -334,10 +334,7 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 		if permanent(err) || !retry.wait(ctx, err, stderr, js) {
 			return nil, err
 		}
-		// The connection that failed may be dead without libp2p knowing
-		// it yet (a relay gone silent is noticed only by keepalives, 30 s
-		// on): the next attempt dials afresh rather than reuse it.
-		h.Network().ClosePeer(offer.Peer)
+		dropSuspectConns(h, offer.Peer, err)
 	}
 	if err := r.store.Finish(); err != nil {
 		return nil, err
@@ -595,6 +592,20 @@ func (r *receive) closeExtra() {
 		h.Close()
 	}
 	r.extra = nil
+}
+
+// dropSuspectConns closes the connections to the sender that the next
+// attempt should not reuse after err: a path that fell silent may be dead
+// without libp2p knowing it for 30 s or more (a relay gone, seen only by
+// keepalives), and so may a relayed one after any failure (a relay
+// restarted). A direct connection that did not stall stays: it may be the
+// one hole punching has just opened.
+func dropSuspectConns(h host.Host, sender peer.ID, err error) {
+	for _, c := range h.Network().ConnsToPeer(sender) {
+		if errors.Is(err, transfer.ErrStalled) || discovery.IsRelayedConn(c) {
+			c.Close()
+		}
+	}
 }
 
 // errUpgraded ends an attempt over a relay when a direct connection to
