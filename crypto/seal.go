@@ -16,9 +16,9 @@ var ErrTooLarge = errors.New("plaintext larger than its limit")
 func Seal(r age.Recipient, plaintext []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(len(plaintext) + len(plaintext)/(64<<10)*16 + 512)
-	w, err := age.Encrypt(&buf, r)
+	w, err := SealTo(&buf, r)
 	if err != nil {
-		return nil, fmt.Errorf("encrypting: %w", err)
+		return nil, err
 	}
 	if _, err := w.Write(plaintext); err != nil {
 		return nil, fmt.Errorf("encrypting: %w", err)
@@ -27,6 +27,17 @@ func Seal(r age.Recipient, plaintext []byte) ([]byte, error) {
 		return nil, fmt.Errorf("encrypting: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// SealTo starts one age file to r on dst, the same file Seal makes, for
+// plaintext too large to hold at once: what is written to w is encrypted
+// as it comes, and w.Close ends the file.
+func SealTo(dst io.Writer, r age.Recipient) (w io.WriteCloser, err error) {
+	w, err = age.Encrypt(dst, r)
+	if err != nil {
+		return nil, fmt.Errorf("encrypting: %w", err)
+	}
+	return w, nil
 }
 
 // Open decrypts and authenticates one age file sealed by Seal. It reads at

@@ -147,10 +147,7 @@ func (c *Client) requestOn(ctx context.Context, conn Conn, frames ...frame) (Str
 	if err != nil {
 		return nil, nil, err
 	}
-	dl, _ := ctx.Deadline()
-	if !dl.IsZero() {
-		st.SetDeadline(dl)
-	}
+	dl, _ := ctx.Deadline() // every read heeds it (stallStream)
 	stall := c.Stall
 	if stall <= 0 {
 		stall = StallTimeout

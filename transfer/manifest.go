@@ -226,7 +226,7 @@ func validPath(p string) error {
 // compressed, sealed result.
 func sealManifest(m *Manifest, r age.Recipient) ([]byte, error) {
 	var sealed bytes.Buffer
-	aw, err := age.Encrypt(&sealed, r)
+	aw, err := icrypto.SealTo(&sealed, r)
 	if err != nil {
 		return nil, fmt.Errorf("sealing manifest: %w", err)
 	}
