@@ -26,10 +26,10 @@ func FuzzCoerce(f *testing.F) {
 	var pdf, sr bytes.Buffer
 	ref := StudyRef{StudyInstanceUID: "1.2.3", PatientID: "P1", PatientName: "DOE^J"}
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	if _, err := EncapsulatedPDF(&pdf, ref, []byte("%PDF-1.4\n%%EOF\n"), "t", now); err != nil {
+	if _, err := EncapsulatedPDF(&pdf, ref, []byte("%PDF-1.4\n%%EOF\n"), ReportOptions{Title: "t", Time: now}); err != nil {
 		f.Fatal(err)
 	}
-	if _, err := BasicTextSR(&sr, ref, "text", "t", now); err != nil {
+	if _, err := BasicTextSR(&sr, ref, "text", ReportOptions{Title: "t", Time: now}); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(pdf.Bytes())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,30 @@ const (
 	manufacturer              = "imageshare"
 )
 
+// Tags only the report writers write. Their names, and those of the UIDs
+// the caller may give, are in reportNames, not in names, which is Coerce's.
+const (
+	tagStudyDescription        tag = 0x00081030
+	tagTypeOfPatientID         tag = 0x00100022
+	tagOtherPatientIDsSequence tag = 0x00101002
+)
+
+var reportNames = map[tag]string{
+	tagSOPInstanceUID:          "SOP Instance UID",
+	tagSeriesInstanceUID:       "Series Instance UID",
+	tagStudyDescription:        "Study Description",
+	tagTypeOfPatientID:         "Type of Patient ID",
+	tagOtherPatientIDsSequence: "Other Patient IDs Sequence",
+}
+
+// attribute is t as an error names it: "(0008,1030) Study Description".
+func attribute(t tag) string {
+	if name, ok := reportNames[t]; ok {
+		return t.String() + " " + name
+	}
+	return t.String()
+}
+
 // reportSeriesNumber is the Series Number of a report's new series: high,
 // so that viewers list it after the images.
 const reportSeriesNumber = "999"
@@ -34,17 +59,47 @@ const reportSeriesNumber = "999"
 // StudyRef is the study a report joins, with the values of the received
 // study after reconciliation: the report must file under the same patient
 // record as the images. Empty values are written empty (the attributes are
-// Type 2), except StudyInstanceUID, which is required.
+// Type 2), except StudyInstanceUID, which is required, and those said to be
+// left out when empty.
 type StudyRef struct {
 	StudyInstanceUID                                                        string
 	PatientName, PatientID, IssuerOfPatientID, PatientBirthDate, PatientSex string
 	StudyDate, StudyTime, AccessionNumber, StudyID, ReferringPhysicianName  string
+	// StudyDescription (0008,1030) is left out when empty (Type 3).
+	StudyDescription string
+	// OtherPatientIDs are written as Other Patient IDs Sequence (0010,1002),
+	// left out when empty: the sender's patient ID and its issuer, say, as
+	// the reconciled images keep them.
+	OtherPatientIDs []OtherPatientID
 	// SpecificCharacterSet is that of the values above: "" or "ISO_IR 192"
 	// for Go strings (UTF-8), which is what reading a study yields. Any
 	// other is refused unless every value is ASCII, which all character
 	// sets share. The instance is written in UTF-8 ("ISO_IR 192") if any
 	// of its text is not ASCII.
 	SpecificCharacterSet string
+}
+
+// OtherPatientID is another identifier of the patient: an item of Other
+// Patient IDs Sequence (0010,1002), of Type of Patient ID "TEXT".
+type OtherPatientID struct {
+	ID     string // Patient ID (0010,0020): required
+	Issuer string // Issuer of Patient ID (0010,0021): left out when empty
+}
+
+// ReportOptions are what a report instance says besides its study and its
+// content. The zero value is a report with no title, made now, with new UIDs.
+type ReportOptions struct {
+	// Title is the Document Title (0042,0010) of a PDF and the Series
+	// Description (0008,103E) of either kind; "" for none.
+	Title string
+	// Time dates the instance (Instance Creation and Content Date and
+	// Time); the zero Time is time.Now().
+	Time time.Time
+	// SeriesInstanceUID and SOPInstanceUID are those of the new series and
+	// instance; NewUID makes those not given. ReportUIDs derives both from
+	// the offer and the report, so that writing the same report of the
+	// same offer again makes the same instance, not a second one.
+	SeriesInstanceUID, SOPInstanceUID string
 }
 
 // Instance identifies an instance written.
@@ -57,23 +112,74 @@ type Instance struct {
 func NewUID() string {
 	var b [16]byte
 	rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
-	b[6] = b[6]&0x0F | 0x40
+	return uuidUID(b, 4)
+}
+
+// Labels that keep the two UIDs ReportUIDs derives apart, and apart from
+// any other name-based UUID: changing them changes every UID derived.
+const (
+	reportSeriesLabel   = "imageshare/report/series-instance-uid/1"
+	reportInstanceLabel = "imageshare/report/sop-instance-uid/1"
+)
+
+// ReportUIDs derives the Series and SOP Instance UIDs of the report of an
+// offer, the same each time for the same offer ID and report bytes, and
+// different if either differs. Each is "2.25." and the decimal of a
+// name-based UUID (PS3.5 B.2): the first 128 bits of SHA-256(label, 0x00,
+// offerID, 0x00, SHA-256(report)), with the version 8 and variant bits of
+// RFC 9562 (B.2 there derives a name-based UUID from SHA-256 this way).
+func ReportUIDs(offerID string, report []byte) (seriesUID, sopUID string) {
+	sum := sha256.Sum256(report)
+	return nameUID(reportSeriesLabel, offerID, sum[:]), nameUID(reportInstanceLabel, offerID, sum[:])
+}
+
+// nameUID is the UID of the version 8 UUID named by label, id and sum.
+func nameUID(label, id string, sum []byte) string {
+	h := sha256.New()
+	h.Write([]byte(label))
+	h.Write([]byte{0})
+	h.Write([]byte(id))
+	h.Write([]byte{0})
+	h.Write(sum)
+	return uuidUID([16]byte(h.Sum(nil)), 8)
+}
+
+// uuidUID sets the version and variant (RFC 9562: 0b10) bits of the UUID b
+// and returns its UID: "2.25." and b as a decimal, at most 44 characters.
+func uuidUID(b [16]byte, version byte) string {
+	b[6] = b[6]&0x0F | version<<4
 	b[8] = b[8]&0x3F | 0x80
 	return "2.25." + new(big.Int).SetBytes(b[:]).String()
 }
 
+// newInstance is the instance of class that o says, with new UIDs for
+// those it does not give.
+func (o *ReportOptions) newInstance(class string) Instance {
+	inst := Instance{SOPClassUID: class, SOPInstanceUID: o.SOPInstanceUID, SeriesInstanceUID: o.SeriesInstanceUID}
+	if inst.SOPInstanceUID == "" {
+		inst.SOPInstanceUID = NewUID()
+	}
+	if inst.SeriesInstanceUID == "" {
+		inst.SeriesInstanceUID = NewUID()
+	}
+	if o.Time.IsZero() {
+		o.Time = time.Now()
+	}
+	return inst
+}
+
 // EncapsulatedPDF writes to w a DICOM Part 10 file (explicit VR little
 // endian) that holds pdf as an Encapsulated PDF instance (PS3.3 A.45.1) of
-// the study s, in a new series, titled title (Document Title (0042,0010),
-// "" for none). now dates it.
-func EncapsulatedPDF(w io.Writer, s StudyRef, pdf []byte, title string, now time.Time) (Instance, error) {
+// the study s, in a new series, as o says.
+func EncapsulatedPDF(w io.Writer, s StudyRef, pdf []byte, o ReportOptions) (Instance, error) {
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		return Instance{}, errors.New("reconcile: the document is not a PDF: it does not start with %PDF-")
 	}
 	if int64(len(pdf)) >= maxLength {
 		return Instance{}, fmt.Errorf("reconcile: the PDF is %d bytes, over the %d a DICOM element holds", len(pdf), maxLength-1)
 	}
-	inst := Instance{SOPClassUID: SOPClassEncapsulatedPDF, SOPInstanceUID: NewUID(), SeriesInstanceUID: NewUID()}
+	inst := o.newInstance(SOPClassEncapsulatedPDF)
+	now, title := o.Time, o.Title
 	b := newBuilder(s, inst, now)
 	b.text(tagModality, "CS", "DOC")
 	b.text(tagConversionType, "CS", "WSD") // workstation
@@ -101,20 +207,20 @@ func EncapsulatedPDF(w io.Writer, s StudyRef, pdf []byte, title string, now time
 
 // BasicTextSR writes to w a DICOM Part 10 file (explicit VR little endian)
 // that holds text as a Basic Text SR instance (PS3.3 A.35.1) of the study s,
-// in a new series described by title: a Diagnostic Imaging Report
-// (18748-4, LN) whose one content item is a Finding (121071, DCM) of text.
-// text must be valid UTF-8; it is marked complete and unverified, as this
-// site has not verified it.
-func BasicTextSR(w io.Writer, s StudyRef, text string, title string, now time.Time) (Instance, error) {
+// in a new series, as o says: a Diagnostic Imaging Report (18748-4, LN)
+// whose one content item is a Finding (121071, DCM) of text. text must be
+// valid UTF-8; it is marked complete and unverified, as this site has not
+// verified it.
+func BasicTextSR(w io.Writer, s StudyRef, text string, o ReportOptions) (Instance, error) {
 	text = strings.TrimPrefix(text, "\uFEFF") // a byte order mark is no text
 	if strings.TrimSpace(text) == "" {
 		return Instance{}, errors.New("reconcile: the report text is empty")
 	}
-	inst := Instance{SOPClassUID: SOPClassBasicTextSR, SOPInstanceUID: NewUID(), SeriesInstanceUID: NewUID()}
-	b := newBuilder(s, inst, now)
+	inst := o.newInstance(SOPClassBasicTextSR)
+	b := newBuilder(s, inst, o.Time)
 	b.text(tagModality, "CS", "SR")
-	if title != "" {
-		b.text(tagSeriesDescription, "LO", fitLO(title, true))
+	if o.Title != "" {
+		b.text(tagSeriesDescription, "LO", fitLO(o.Title, true))
 	}
 	b.add(tagReferencedPPSSequence, explicitLE.appendSequence(nil, tagReferencedPPSSequence))
 	b.text(tagValueType, "CS", "CONTAINER")
@@ -181,6 +287,9 @@ func newBuilder(s StudyRef, inst Instance, now time.Time) *builder {
 	}
 	b.text(tagPatientBirthDate, "DA", s.PatientBirthDate)
 	b.text(tagPatientSex, "CS", s.PatientSex)
+	if len(s.OtherPatientIDs) > 0 {
+		b.add(tagOtherPatientIDsSequence, b.otherPatientIDs(s.OtherPatientIDs))
+	}
 
 	b.text(tagStudyInstanceUID, "UI", s.StudyInstanceUID)
 	b.text(tagStudyDate, "DA", s.StudyDate)
@@ -188,6 +297,9 @@ func newBuilder(s StudyRef, inst Instance, now time.Time) *builder {
 	b.text(tagReferringPhysicianName, "PN", s.ReferringPhysicianName)
 	b.text(tagStudyID, "SH", s.StudyID)
 	b.text(tagAccessionNumber, "SH", s.AccessionNumber)
+	if s.StudyDescription != "" {
+		b.text(tagStudyDescription, "LO", s.StudyDescription)
+	}
 
 	b.text(tagManufacturer, "LO", manufacturer)
 	b.text(tagSeriesInstanceUID, "UI", inst.SeriesInstanceUID)
@@ -196,6 +308,37 @@ func newBuilder(s StudyRef, inst Instance, now time.Time) *builder {
 	b.text(tagContentDate, "DA", now.Format("20060102"))
 	b.text(tagContentTime, "TM", now.Format("150405"))
 	return b
+}
+
+// otherPatientIDs encodes Other Patient IDs Sequence (0010,1002), checking
+// the values of its items.
+func (b *builder) otherPatientIDs(ids []OtherPatientID) []byte {
+	items := make([][]byte, len(ids))
+	for i, id := range ids {
+		in := fmt.Sprintf("%s item %d: ", attribute(tagOtherPatientIDsSequence), i+1)
+		if id.ID == "" && b.err == nil {
+			b.err = &ValueError{Attribute: in + attribute(tagPatientID), Err: errors.New("no value")}
+		}
+		b.checkIn(in, tagPatientID, "LO", id.ID)
+		item := explicitLE.appendText(nil, tagPatientID, "LO", id.ID)
+		if id.Issuer != "" {
+			b.checkIn(in, tagIssuerOfPatientID, "LO", id.Issuer)
+			item = explicitLE.appendText(item, tagIssuerOfPatientID, "LO", id.Issuer)
+		}
+		items[i] = explicitLE.appendText(item, tagTypeOfPatientID, "CS", "TEXT")
+	}
+	return explicitLE.appendSequence(nil, tagOtherPatientIDsSequence, items...)
+}
+
+// checkIn checks a value of an item, whose errors name the attribute after
+// in, which says where the item is.
+func (b *builder) checkIn(in string, t tag, vr, s string) {
+	had := b.err
+	b.check(t, vr, s)
+	var ve *ValueError
+	if had == nil && errors.As(b.err, &ve) {
+		ve.Attribute = in + ve.Attribute
+	}
 }
 
 // check checks a value that goes into the instance. The first error is
@@ -210,6 +353,10 @@ func (b *builder) check(t tag, vr, s string) {
 	}
 	if err == nil {
 		err = checkValue(t, vr, s)
+	}
+	var ve *ValueError
+	if errors.As(err, &ve) {
+		ve.Attribute = attribute(t)
 	}
 	if b.err == nil {
 		b.err = err

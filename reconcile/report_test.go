@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"imageshare/internal/testenv"
 	"imageshare/study"
 )
 
@@ -48,7 +50,7 @@ func TestEncapsulatedPDF(t *testing.T) {
 			ref.PatientName = name
 			pdf := testPDF(n)
 			var b bytes.Buffer
-			inst, err := EncapsulatedPDF(&b, ref, pdf, title, testNow)
+			inst, err := EncapsulatedPDF(&b, ref, pdf, ReportOptions{Title: title, Time: testNow})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,7 +121,7 @@ func TestBasicTextSR(t *testing.T) {
 				title = "Report from Klinikum Süd"
 			}
 			var b bytes.Buffer
-			inst, err := BasicTextSR(&b, testRef, text, title, testNow)
+			inst, err := BasicTextSR(&b, testRef, text, ReportOptions{Title: title, Time: testNow})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,38 +237,70 @@ func TestReportErrors(t *testing.T) {
 		msg  string
 	}{
 		{"not a PDF", func(b *bytes.Buffer) error {
-			_, err := EncapsulatedPDF(b, testRef, []byte("hello"), "", testNow)
+			_, err := EncapsulatedPDF(b, testRef, []byte("hello"), ReportOptions{Time: testNow})
 			return err
 		}, "reconcile: the document is not a PDF: it does not start with %PDF-"},
 		{"patient ID too long", func(b *bytes.Buffer) error {
-			_, err := EncapsulatedPDF(b, long, testPDF(100), "", testNow)
+			_, err := EncapsulatedPDF(b, long, testPDF(100), ReportOptions{Time: testNow})
 			return err
 		}, "reconcile: (0010,0020) Patient ID: value too long (65 > 64 characters)"},
 		{"no study", func(b *bytes.Buffer) error {
-			_, err := BasicTextSR(b, noStudy, "text", "", testNow)
+			_, err := BasicTextSR(b, noStudy, "text", ReportOptions{Time: testNow})
 			return err
 		}, "reconcile: (0020,000D) Study Instance UID: no value: the report cannot join the study"},
 		{"bad study UID", func(b *bytes.Buffer) error {
-			_, err := BasicTextSR(b, badUID, "text", "", testNow)
+			_, err := BasicTextSR(b, badUID, "text", ReportOptions{Time: testNow})
 			return err
 		}, "reconcile: (0020,000D) Study Instance UID: not a UID: digits in components separated by dots, without leading zeros"},
 		{"values in latin-1", func(b *bytes.Buffer) error {
-			_, err := BasicTextSR(b, latin1, "text", "", testNow)
+			_, err := BasicTextSR(b, latin1, "text", ReportOptions{Time: testNow})
 			return err
 		}, "reconcile: (0010,0010) Patient's Name: value is not ASCII, and the values are said to be in ISO_IR 100: give them as UTF-8"},
 		{"empty text", func(b *bytes.Buffer) error {
-			_, err := BasicTextSR(b, testRef, " \n", "", testNow)
+			_, err := BasicTextSR(b, testRef, " \n", ReportOptions{Time: testNow})
 			return err
 		}, "reconcile: the report text is empty"},
 		{"text not UTF-8", func(b *bytes.Buffer) error {
-			_, err := BasicTextSR(b, testRef, "Sch\xe4del", "", testNow)
+			_, err := BasicTextSR(b, testRef, "Sch\xe4del", ReportOptions{Time: testNow})
 			return err
 		}, "reconcile: (0040,A160) Text Value: value is not valid UTF-8"},
 		{"text with NUL", func(b *bytes.Buffer) error {
-			_, err := BasicTextSR(b, testRef, "a\x00b", "", testNow)
+			_, err := BasicTextSR(b, testRef, "a\x00b", ReportOptions{Time: testNow})
 			return err
 		}, "reconcile: (0040,A160) Text Value: value contains control character U+0000"},
 	}
+	noOtherID := testRef
+	noOtherID.OtherPatientIDs = []OtherPatientID{{ID: "A"}, {Issuer: "HOSPITAL B"}}
+	longIssuer := testRef
+	longIssuer.OtherPatientIDs = []OtherPatientID{{ID: "A", Issuer: strings.Repeat("I", 65)}}
+	longDesc := testRef
+	longDesc.StudyDescription = strings.Repeat("D", 65)
+	tests = append(tests, []struct {
+		name string
+		do   func(*bytes.Buffer) error
+		msg  string
+	}{
+		{"other patient ID empty", func(b *bytes.Buffer) error {
+			_, err := EncapsulatedPDF(b, noOtherID, testPDF(100), ReportOptions{Time: testNow})
+			return err
+		}, "reconcile: (0010,1002) Other Patient IDs Sequence item 2: (0010,0020) Patient ID: no value"},
+		{"other issuer too long", func(b *bytes.Buffer) error {
+			_, err := BasicTextSR(b, longIssuer, "text", ReportOptions{Time: testNow})
+			return err
+		}, "reconcile: (0010,1002) Other Patient IDs Sequence item 1: (0010,0021) Issuer of Patient ID: value too long (65 > 64 characters)"},
+		{"study description too long", func(b *bytes.Buffer) error {
+			_, err := BasicTextSR(b, longDesc, "text", ReportOptions{Time: testNow})
+			return err
+		}, "reconcile: (0008,1030) Study Description: value too long (65 > 64 characters)"},
+		{"bad SOP instance UID given", func(b *bytes.Buffer) error {
+			_, err := EncapsulatedPDF(b, testRef, testPDF(100), ReportOptions{Time: testNow, SOPInstanceUID: "2.25.x"})
+			return err
+		}, "reconcile: (0008,0018) SOP Instance UID: not a UID: digits in components separated by dots, without leading zeros"},
+		{"bad series UID given", func(b *bytes.Buffer) error {
+			_, err := BasicTextSR(b, testRef, "text", ReportOptions{Time: testNow, SeriesInstanceUID: "1..2"})
+			return err
+		}, "reconcile: (0020,000E) Series Instance UID: not a UID: digits in components separated by dots, without leading zeros"},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b bytes.Buffer
@@ -280,7 +314,7 @@ func TestReportErrors(t *testing.T) {
 		})
 	}
 	t.Run("write error", func(t *testing.T) {
-		_, err := BasicTextSR(failWriter{}, testRef, "text", "", testNow)
+		_, err := BasicTextSR(failWriter{}, testRef, "text", ReportOptions{Time: testNow})
 		if err == nil || !strings.Contains(err.Error(), "disk full") {
 			t.Fatalf("error %v", err)
 		}
@@ -288,12 +322,12 @@ func TestReportErrors(t *testing.T) {
 	t.Run("ascii values in latin-1", func(t *testing.T) {
 		ascii := testRef
 		ascii.SpecificCharacterSet = "ISO_IR 100"
-		if _, err := BasicTextSR(&bytes.Buffer{}, ascii, "text", "", testNow); err != nil {
+		if _, err := BasicTextSR(&bytes.Buffer{}, ascii, "text", ReportOptions{Time: testNow}); err != nil {
 			t.Fatal(err)
 		}
 	})
 	var ve *ValueError
-	if _, err := EncapsulatedPDF(&bytes.Buffer{}, long, testPDF(100), "", testNow); !errors.As(err, &ve) || ve.Attribute != "(0010,0020) Patient ID" {
+	if _, err := EncapsulatedPDF(&bytes.Buffer{}, long, testPDF(100), ReportOptions{Time: testNow}); !errors.As(err, &ve) || ve.Attribute != "(0010,0020) Patient ID" {
 		t.Errorf("error %v, want a *ValueError for (0010,0020) Patient ID", err)
 	}
 }
@@ -301,7 +335,7 @@ func TestReportErrors(t *testing.T) {
 // TestReportCoerced checks that a report instance coerces like any other.
 func TestReportCoerced(t *testing.T) {
 	var b bytes.Buffer
-	if _, err := EncapsulatedPDF(&b, testRef, testPDF(99), "", testNow); err != nil {
+	if _, err := EncapsulatedPDF(&b, testRef, testPDF(99), ReportOptions{Time: testNow}); err != nil {
 		t.Fatal(err)
 	}
 	out, err := coerce(t, b.Bytes(), Changes{PatientID: "OTHER"}, testMod)
@@ -310,5 +344,222 @@ func TestReportCoerced(t *testing.T) {
 	}
 	if !bytes.Contains(out, []byte("OTHER")) || !bytes.Contains(out, []byte(testRef.PatientID)) {
 		t.Error("the new ID or the original is not in the coerced report")
+	}
+}
+
+// TestReportUIDs checks the UIDs derived for a report: the same for the
+// same offer and report, whenever and wherever derived (the vector was
+// computed apart from this code, with Python's hashlib), and different if
+// either differs.
+func TestReportUIDs(t *testing.T) {
+	const offer = "0123456789abcdef"
+	report := []byte("CT head: no acute haemorrhage.\n")
+	series, sop := ReportUIDs(offer, report)
+	if want := "2.25.164242589572778581412830444345233659993"; series != want {
+		t.Errorf("series UID %s, want %s", series, want)
+	}
+	if want := "2.25.51507397916806467623941756294016372568"; sop != want {
+		t.Errorf("SOP instance UID %s, want %s", sop, want)
+	}
+	seen := map[string]string{}
+	for _, in := range []struct {
+		name, offer string
+		report      []byte
+	}{
+		{"as given", offer, report},
+		{"another offer", "0123456789abcdee", report},
+		{"another report", offer, []byte("CT head: no acute haemorrhage!\n")},
+		{"no offer", "", report},
+		{"empty report", offer, nil},
+		{"offer and report run together", offer + "00", report},
+	} {
+		s, i := ReportUIDs(in.offer, in.report)
+		if s2, i2 := ReportUIDs(in.offer, bytes.Clone(in.report)); s2 != s || i2 != i {
+			t.Errorf("%s: %s %s, then %s %s", in.name, s, i, s2, i2)
+		}
+		for _, u := range []string{s, i} {
+			if !uidPattern.MatchString(u) || len(u) > 64 {
+				t.Fatalf("%s: UID %q", in.name, u)
+			}
+			n, _ := new(big.Int).SetString(strings.TrimPrefix(u, "2.25."), 10)
+			b := n.FillBytes(make([]byte, 16))
+			if b[6]>>4 != 8 || b[8]>>6 != 2 {
+				t.Errorf("%s: %s is not a version 8, variant 1 UUID (%x)", in.name, u, b)
+			}
+			if other, ok := seen[u]; ok {
+				t.Errorf("%s: UID %s, as for %s", in.name, u, other)
+			}
+			seen[u] = in.name
+		}
+	}
+}
+
+// TestReportGivenUIDs checks that the report writers use the UIDs given,
+// so that the same report written twice is the same instance, byte for
+// byte, and make new ones for those not given.
+func TestReportGivenUIDs(t *testing.T) {
+	pdf := testPDF(100)
+	series, sop := ReportUIDs("0123456789abcdef", pdf)
+	write := func(o ReportOptions, sr bool) (Instance, []byte) {
+		t.Helper()
+		var b bytes.Buffer
+		var inst Instance
+		var err error
+		if sr {
+			inst, err = BasicTextSR(&b, testRef, "text", o)
+		} else {
+			inst, err = EncapsulatedPDF(&b, testRef, pdf, o)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inst, b.Bytes()
+	}
+	for _, sr := range []bool{false, true} {
+		o := ReportOptions{Title: "Report", Time: testNow, SeriesInstanceUID: series, SOPInstanceUID: sop}
+		inst, first := write(o, sr)
+		if inst.SeriesInstanceUID != series || inst.SOPInstanceUID != sop {
+			t.Errorf("instance %+v, want series %s and instance %s", inst, series, sop)
+		}
+		if _, again := write(o, sr); !bytes.Equal(again, first) {
+			t.Error("the same report with the same options is not the same file")
+		}
+		if n := bytes.Count(first, []byte(sop)); n != 2 { // meta group and data set
+			t.Errorf("the SOP instance UID is %d times in the file, want 2", n)
+		}
+		if !bytes.Contains(first, []byte(series)) {
+			t.Error("the series UID is not in the file")
+		}
+		inst, _ = write(ReportOptions{Time: testNow, SOPInstanceUID: sop}, sr)
+		if inst.SOPInstanceUID != sop || inst.SeriesInstanceUID == series || !uidPattern.MatchString(inst.SeriesInstanceUID) {
+			t.Errorf("only the instance UID given: %+v", inst)
+		}
+		inst, _ = write(ReportOptions{Time: testNow, SeriesInstanceUID: series}, sr)
+		if inst.SeriesInstanceUID != series || inst.SOPInstanceUID == sop || !uidPattern.MatchString(inst.SOPInstanceUID) {
+			t.Errorf("only the series UID given: %+v", inst)
+		}
+	}
+	// The zero Time is now.
+	before := time.Now()
+	_, b := write(ReportOptions{}, true)
+	if !bytes.Contains(b, []byte(before.Format("20060102"))) && !bytes.Contains(b, []byte(time.Now().Format("20060102"))) {
+		t.Error("the zero Time does not date the instance today")
+	}
+}
+
+// allFieldsRef is testRef with every field set, and text in UTF-8.
+func allFieldsRef() StudyRef {
+	ref := testRef
+	ref.PatientName = "MÜLLER^JÜRGEN"
+	ref.StudyDescription = "CT Schädel nativ"
+	ref.OtherPatientIDs = []OtherPatientID{{ID: "PAT-A-77", Issuer: "HOSPITAL A"}, {ID: "123456"}}
+	ref.SpecificCharacterSet = "ISO_IR 192"
+	return ref
+}
+
+// TestReportStudyAttributes checks the study-level attributes the images
+// have and the report must too: Study ID and Referring Physician's Name,
+// empty when unknown (Type 2); Study Description and Other Patient IDs
+// Sequence, absent when unknown.
+func TestReportStudyAttributes(t *testing.T) {
+	tool(t, "dcmdump")
+	dir := t.TempDir()
+	for _, sr := range []bool{false, true} {
+		for _, full := range []bool{true, false} {
+			ref := StudyRef{StudyInstanceUID: testRef.StudyInstanceUID}
+			if full {
+				ref = allFieldsRef()
+			}
+			var b bytes.Buffer
+			var err error
+			if sr {
+				_, err = BasicTextSR(&b, ref, "Befund", ReportOptions{Time: testNow})
+			} else {
+				_, err = EncapsulatedPDF(&b, ref, testPDF(100), ReportOptions{Time: testNow})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, "report.dcm")
+			writeFile(t, p, b.Bytes())
+			d, warnings := dcmdump(t, p)
+			if warnings != "" {
+				t.Errorf("dcmdump warns:\n%s", warnings)
+			}
+			for tag, v := range map[string]string{"0020,0010": ref.StudyID, "0008,0090": ref.ReferringPhysicianName} {
+				if got, ok := d.text(tag); !ok || got != v {
+					t.Errorf("sr %v, full %v: (%s) = %q (there: %v), want %q", sr, full, tag, got, ok, v)
+				}
+			}
+			desc, ok := d.text("0008,1030")
+			if ok != full || desc != ref.StudyDescription {
+				t.Errorf("sr %v, full %v: Study Description %q (there: %v), want %q", sr, full, desc, ok, ref.StudyDescription)
+			}
+			seq := d.get("0010,1002")
+			if !full {
+				if seq != nil {
+					t.Errorf("sr %v: an empty Other Patient IDs Sequence is written", sr)
+				}
+				continue
+			}
+			if seq == nil || len(seq.kids) != len(ref.OtherPatientIDs) {
+				t.Fatalf("sr %v: Other Patient IDs Sequence %+v, want %d items", sr, seq, len(ref.OtherPatientIDs))
+			}
+			for i, id := range ref.OtherPatientIDs {
+				item := seq.kids[i]
+				for tag, v := range map[string]string{"0010,0020": id.ID, "0010,0022": "TEXT"} {
+					if got, _ := item.text(tag); got != v {
+						t.Errorf("sr %v: item %d: (%s) = %q, want %q", sr, i+1, tag, got, v)
+					}
+				}
+				if got, ok := item.text("0010,0021"); got != id.Issuer || ok != (id.Issuer != "") {
+					t.Errorf("sr %v: item %d: Issuer of Patient ID %q (there: %v), want %q", sr, i+1, got, ok, id.Issuer)
+				}
+			}
+		}
+	}
+}
+
+// TestReportDciodvfy checks the report instances against the IODs with
+// dciodvfy (dicom3tools): no error, with every field of the study given
+// and with none but the study's UID.
+func TestReportDciodvfy(t *testing.T) {
+	bin, err := exec.LookPath("dciodvfy")
+	if err != nil {
+		testenv.Missing(t, "dciodvfy (Debian dicom3tools) is not installed: %v", err)
+	}
+	dir := t.TempDir()
+	for _, full := range []bool{true, false} {
+		ref := StudyRef{StudyInstanceUID: testRef.StudyInstanceUID}
+		if full {
+			ref = allFieldsRef()
+		}
+		o := ReportOptions{Title: "Report from Klinikum Süd", Time: testNow}
+		o.SeriesInstanceUID, o.SOPInstanceUID = ReportUIDs("0123456789abcdef", []byte("report"))
+		for _, kind := range []string{"pdf", "sr"} {
+			var b bytes.Buffer
+			var err error
+			if kind == "sr" {
+				_, err = BasicTextSR(&b, ref, "Befund: Schädel unauffällig.\r\nKein Nachweis einer Blutung.", o)
+			} else {
+				_, err = EncapsulatedPDF(&b, ref, testPDF(101), o)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, kind+".dcm")
+			writeFile(t, p, b.Bytes())
+			// dciodvfy exits 1 when it finds an error, and prints what it
+			// finds on standard error.
+			out, _ := exec.Command(bin, p).CombinedOutput()
+			for line := range strings.Lines(string(out)) {
+				if strings.Contains(line, "Error") {
+					t.Errorf("%s (all fields %v): dciodvfy: %s", kind, full, strings.TrimSpace(line))
+				}
+			}
+			if !strings.Contains(string(out), map[string]string{"pdf": "EncapsulatedPDF", "sr": "BasicTextSR"}[kind]) {
+				t.Errorf("%s: dciodvfy does not name the IOD:\n%s", kind, out)
+			}
+		}
 	}
 }
