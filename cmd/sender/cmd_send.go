@@ -176,9 +176,20 @@ func readStudy(ctx context.Context, o *sendOptions, src *sources, stderr io.Writ
 		files = append(files, s.Files...)
 	}
 	if o.report != "" {
-		r, err := study.Report(o.report)
+		// A text report not in UTF-8 goes as a UTF-8 copy, made in the
+		// staging folder and removed with it once the offer is packed:
+		// <spool>/staging/<random>/report/<its name>, beside the numbered
+		// folders of the zips.
+		if err := src.makeStaging(filepath.Join(o.spool, "staging")); err != nil {
+			return nil, nil, fmt.Errorf("making the staging folder for the report: %w", err)
+		}
+		r, from, err := study.Report(o.report, filepath.Join(src.staging, "report"))
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: %v", errBadInput, err)
+		}
+		if from != "" {
+			fmt.Fprintf(stderr, "sender: the report %s is not UTF-8; read as %s and sent as UTF-8\n", o.report, from)
+			js.Emit(map[string]any{"type": "report_converted", "path": o.report, "from": from})
 		}
 		for _, f := range files {
 			if f.Rel == r.Rel {
