@@ -22,18 +22,17 @@ const (
 )
 
 // Report makes a File of Kind report from a radiology report: a PDF (it
-// starts with "%PDF-") or plain text with no NUL. Text travels in UTF-8.
-// Text that is not UTF-8 is read as UTF-16 if it starts with a byte order
-// mark, and otherwise as Windows-1252, the 8-bit encoding of Windows
-// editors and a superset of Latin-1's printable characters, and must then
-// hold no control character but tab, line feed, form feed and carriage
-// return, which sets apart binary files; a UTF-8 copy of
-// it is written into the folder copyDir, made if need be, and the File is
-// that copy's, under the report's own name. from then names the encoding it
-// was read in (EncodingWindows1252, EncodingUTF16LE or EncodingUTF16BE); it
-// is "" for a PDF or UTF-8 text, which go as they are. With copyDir "",
-// text that is not UTF-8 is refused. Anything else is an error naming the
-// file.
+// starts with "%PDF-") or plain text with no NUL, which travels in UTF-8.
+// Text that is not UTF-8 is read as UTF-16 after a byte order mark, and
+// otherwise as Windows-1252 (what Windows editors save; a superset of
+// Latin-1's printable characters). Such text must hold no control character
+// but tab, line feed, form feed and carriage return, which tells it from a
+// binary file, and Report writes a UTF-8 copy of it into the folder
+// copyDir, made if need be: the File is then the copy's, under the report's
+// own name, and from names the encoding it was read in (one of the
+// Encoding constants). from is "" for a PDF or UTF-8 text, which go as
+// they are; with copyDir "", text that is not UTF-8 is refused. Errors
+// name the file.
 func Report(path, copyDir string) (f File, from string, err error) {
 	in, err := os.Open(path)
 	if err != nil {

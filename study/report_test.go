@@ -38,8 +38,8 @@ func TestReport(t *testing.T) {
 		{name: "cp1252.txt", data: cp1252, from: study.EncodingWindows1252, text: muller},
 		// Mostly UTF-8 but one byte: all of it is read as Windows-1252.
 		{name: "cut.txt", data: []byte("ends inside \xc3"), from: study.EncodingWindows1252, text: "ends inside Ã"},
-		{name: "utf16le.txt", data: utf16Bytes(t, muller+"頭部CT 😀", false), from: study.EncodingUTF16LE, text: muller + "頭部CT 😀"},
-		{name: "utf16be.txt", data: utf16Bytes(t, muller, true), from: study.EncodingUTF16BE, text: muller},
+		{name: "utf16le.txt", data: utf16Bytes(muller+"頭部CT 😀", false), from: study.EncodingUTF16LE, text: muller + "頭部CT 😀"},
+		{name: "utf16be.txt", data: utf16Bytes(muller, true), from: study.EncodingUTF16BE, text: muller},
 		{name: "tab-ff.txt", data: []byte("a\tb\fc\xe4"), from: study.EncodingWindows1252, text: "a\tb\fcä"},
 		{name: "scout.png", data: pngBytes.Bytes(), err: "neither a PDF nor text: control character U+001A at byte 6"},
 		{name: "binary.txt", data: []byte("text\x00more"), err: "neither a PDF nor UTF-8 text: NUL at byte 4"},
@@ -120,7 +120,7 @@ func TestReport(t *testing.T) {
 	if _, _, err := study.Report(latin1, ""); err == nil || err.Error() != "report "+latin1+": neither a PDF nor UTF-8 text: byte 4 is not UTF-8" {
 		t.Errorf("Windows-1252 without a folder for copies: %v", err)
 	}
-	utf16 := writeFile(t, filepath.Join(dir, "no-copy16.txt"), utf16Bytes(t, "text", false))
+	utf16 := writeFile(t, filepath.Join(dir, "no-copy16.txt"), utf16Bytes("text", false))
 	if _, _, err := study.Report(utf16, ""); err == nil || err.Error() != "report "+utf16+": UTF-16LE text, not UTF-8" {
 		t.Errorf("UTF-16 without a folder for copies: %v", err)
 	}
@@ -136,8 +136,7 @@ func TestReport(t *testing.T) {
 }
 
 // utf16Bytes is s in UTF-16 after a byte order mark.
-func utf16Bytes(t *testing.T, s string, bigEndian bool) []byte {
-	t.Helper()
+func utf16Bytes(s string, bigEndian bool) []byte {
 	b := []byte{0xFF, 0xFE}
 	if bigEndian {
 		b = []byte{0xFE, 0xFF}
@@ -159,4 +158,49 @@ func utf16Bytes(t *testing.T, s string, bigEndian bool) []byte {
 		}
 	}
 	return b
+}
+
+// FuzzReport feeds Report any bytes as a report. It must never panic; what
+// it accepts as it is must be a PDF or UTF-8 text, and what it converts
+// must arrive as UTF-8 text with no control character but tab, LF, FF, CR.
+func FuzzReport(f *testing.F) {
+	for _, seed := range [][]byte{
+		[]byte("%PDF-1.4\n%%EOF\n"), []byte("Dr Müller\r\n"), []byte("Dr M\xfcller\r\n"), []byte("\x81"),
+		utf16Bytes("Dr Müller 😀", false), utf16Bytes("x", true), {0xFF, 0xFE, 0x3D, 0xD8}, {0xFE, 0xFF, 0},
+	} {
+		f.Add(seed)
+	}
+	dir := f.TempDir()
+	n := 0
+	f.Fuzz(func(t *testing.T, data []byte) {
+		n++
+		path := filepath.Join(dir, "in", strconv.Itoa(n), "report.txt")
+		writeFile(t, path, data)
+		copyDir := filepath.Join(dir, "copies", strconv.Itoa(n))
+		file, from, err := study.Report(path, copyDir)
+		if err != nil {
+			if entries, _ := os.ReadDir(copyDir); len(entries) > 0 {
+				t.Fatalf("refused (%v), and a copy is left behind", err)
+			}
+			return
+		}
+		if from == "" {
+			if file.Path != path || !bytes.HasPrefix(data, []byte("%PDF-")) && (!utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0) {
+				t.Fatalf("%q accepted as it is: %+v", data, file)
+			}
+			return
+		}
+		got, err := os.ReadFile(file.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !utf8.Valid(got) || len(got) == 0 || int64(len(got)) != file.Size {
+			t.Fatalf("%q read as %s gives %q (File says %d bytes)", data, from, got, file.Size)
+		}
+		for _, c := range string(got) {
+			if c < 0x20 && !strings.ContainsRune("\t\n\f\r", c) || c == 0x7F {
+				t.Fatalf("%q read as %s gives control character %U", data, from, c)
+			}
+		}
+	})
 }
