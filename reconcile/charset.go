@@ -328,10 +328,11 @@ func ownCharset(d *decoder, ts syntax) bool {
 	return at(0) == tagSpecificCharacterSet || at(0) == 0x00080000 && at(12) == tagSpecificCharacterSet
 }
 
-// bytes converts the elements in b, encoded in ts, and returns them.
-func (cv *converter) bytes(b []byte, ts syntax) ([]byte, error) {
+// bytes converts the elements in b, encoded in ts, and returns them. at
+// is where they are, as the decoder that read them describes it.
+func (cv *converter) bytes(b []byte, ts syntax, at *decoder) ([]byte, error) {
 	var out bytes.Buffer
-	d := &decoder{br: bufio.NewReader(bytes.NewReader(b))}
+	d := &decoder{br: bufio.NewReader(bytes.NewReader(b)), off: at.off, inflated: at.inflated, within: at.within}
 	w := &sink{w: &out}
 	for {
 		more, err := d.more()

@@ -256,9 +256,11 @@ func copyUnchanged(d *decoder, out *sink, hd *head, ts syntax, rec *recorder) er
 
 // head is the start of the data set: its elements through (0010,1002).
 type head struct {
-	buf     []byte // the elements as read
-	els     []headElement
-	charset string // Specific Character Set (0008,0005), "" if absent
+	at       int64  // where buf starts
+	inflated bool   // in the inflated data set
+	buf      []byte // the elements as read
+	els      []headElement
+	charset  string // Specific Character Set (0008,0005), "" if absent
 }
 
 // headElement is one top-level element of head.buf.
@@ -274,7 +276,7 @@ func (d *decoder) head(ts syntax) (*head, error) {
 	var buf bytes.Buffer
 	s := &sink{w: &buf, limit: maxHead,
 		limitErr: fmt.Errorf("%w: the elements up to (0010,1002) take more than %d MiB", ErrMalformed, maxHead>>20)}
-	hd := &head{}
+	hd := &head{at: d.off, inflated: d.inflated}
 	for {
 		more, err := d.more()
 		if err != nil {
@@ -449,7 +451,8 @@ func writeHead(w *sink, hd *head, p *rewrite, ts syntax) error {
 	type piece struct {
 		tag tag
 		b   []byte
-		raw bool // as read: converted if the file is
+		raw bool     // as read: converted if the file is
+		at  *decoder // where b is, for messages
 	}
 	var pieces []piece
 	byTag := map[tag]*edit{}
@@ -457,7 +460,7 @@ func writeHead(w *sink, hd *head, p *rewrite, ts syntax) error {
 		ed := &p.edits[i]
 		byTag[ed.tag] = ed
 		if ed.original == nil && ed.element != nil {
-			pieces = append(pieces, piece{ed.tag, ed.element, ed.raw})
+			pieces = append(pieces, piece{ed.tag, ed.element, ed.raw, &decoder{within: "in the new " + ed.tag.String()}})
 		}
 	}
 	for i := range hd.els {
@@ -466,11 +469,11 @@ func writeHead(w *sink, hd *head, p *rewrite, ts syntax) error {
 		case e.tag.element() == 0 && p.changes(e.tag.group()):
 			// retired, and it would be wrong
 		case ed != nil && ed.element != nil:
-			pieces = append(pieces, piece{e.tag, ed.element, ed.raw})
+			pieces = append(pieces, piece{e.tag, ed.element, ed.raw, &decoder{within: "in the new " + ed.tag.String()}})
 		case ed != nil:
 			// removed
 		default:
-			pieces = append(pieces, piece{e.tag, hd.raw(e), true})
+			pieces = append(pieces, piece{e.tag, hd.raw(e), true, &decoder{off: hd.at + int64(e.start), inflated: hd.inflated}})
 		}
 	}
 	slices.SortStableFunc(pieces, func(a, b piece) int { return cmp.Compare(a.tag, b.tag) })
@@ -478,7 +481,7 @@ func writeHead(w *sink, hd *head, p *rewrite, ts syntax) error {
 		b := pc.b
 		if pc.raw && p.conv != nil {
 			var err error
-			if b, err = p.conv.bytes(b, ts); err != nil {
+			if b, err = p.conv.bytes(b, ts, pc.at); err != nil {
 				return err
 			}
 		}
@@ -626,7 +629,7 @@ func (d *decoder) requests(w *sink, ts syntax, p *rewrite) error {
 	}
 	p.requests = el
 	if p.conv != nil {
-		if el, err = p.conv.bytes(el, ts); err != nil {
+		if el, err = p.conv.bytes(el, ts, &decoder{off: at, inflated: d.inflated}); err != nil {
 			return err
 		}
 	}
