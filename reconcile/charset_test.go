@@ -59,7 +59,11 @@ func TestCoerceCharsets(t *testing.T) {
 					t.Errorf("(0008,0090) = %q, want %q", v, tt.wantText)
 				}
 				// Nested: converted as the top level is.
-				if v, _ := d.get("0040,0275").kids[0].text("0032,1060"); v != "CT HEAD"+tt.wantText {
+				requests := d.get("0040,0275")
+				if requests == nil || len(requests.kids) != 2 {
+					t.Fatalf("(0040,0275): %+v, want two items", requests)
+				}
+				if v, _ := requests.kids[0].text("0032,1060"); v != "CT HEAD"+tt.wantText {
 					t.Errorf("(0040,0275) > (0032,1060) = %q, want %q", v, "CT HEAD"+tt.wantText)
 				}
 				seq := d.get("0400,0561")
@@ -73,7 +77,9 @@ func TestCoerceCharsets(t *testing.T) {
 				}
 				// The originals stay as they were, in the character set
 				// their item names.
-				if o, _ := originals.get("0040,0275").kids[0].text("0032,1060"); o != "CT HEAD"+tt.text {
+				if o := originals.get("0040,0275"); o == nil || len(o.kids) == 0 {
+					t.Errorf("original (0040,0275) not kept")
+				} else if o, _ := o.kids[0].text("0032,1060"); o != "CT HEAD"+tt.text {
 					t.Errorf("original (0040,0275) > (0032,1060) = %q, want %q as read", o, "CT HEAD"+tt.text)
 				}
 				if tt.charset != "ISO_IR 192" && tt.wantCS == "ISO_IR 192" {

@@ -78,7 +78,11 @@ func TestCoerceIssuers(t *testing.T) {
 			if seq == nil || len(seq.kids) != 1 {
 				t.Fatalf("(0400,0561): %+v, want one item", seq)
 			}
-			originals := seq.kids[0].get("0400,0550").kids[0]
+			modified := seq.kids[0].get("0400,0550")
+			if modified == nil || len(modified.kids) != 1 {
+				t.Fatalf("(0400,0550): %+v, want one item", modified)
+			}
+			originals := modified.kids[0]
 			var tags []string
 			for _, k := range originals.kids {
 				tags = append(tags, k.tag)
@@ -112,7 +116,9 @@ func TestCoerceIssuers(t *testing.T) {
 			if d.get("0010,0021") != nil || d.get("0010,0024") != nil {
 				t.Errorf("the sender's issuer kept next to a local ID given without one")
 			}
-			if v, _ := d.get("0010,1002").kids[1].text("0010,0021"); v != "SENDER" {
+			if o := d.get("0010,1002"); o == nil || len(o.kids) != 2 {
+				t.Errorf("(0010,1002): %+v, want two items", o)
+			} else if v, _ := o.kids[1].text("0010,0021"); v != "SENDER" {
 				t.Errorf("(0010,1002) keeps issuer %q, want SENDER", v)
 			}
 			if d.get("0008,0051") == nil {
