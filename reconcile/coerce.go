@@ -387,7 +387,7 @@ func plan(hd *head, ws []want, ts syntax) (*rewrite, error) {
 	_, newID := changed[tagPatientID]
 	_, newIssuer := changed[tagIssuerOfPatientID]
 	if newID || newIssuer {
-		if !newIssuer && strings.TrimSpace(findIssuer(ws)) == "" && hd.find(tagIssuerOfPatientID) != nil {
+		if !newIssuer && valueOf(ws, tagIssuerOfPatientID) == "" && hd.find(tagIssuerOfPatientID) != nil {
 			p.add(hd, tagIssuerOfPatientID, "LO", nil, false)
 		}
 		if hd.find(tagIssuerOfPatientIDQualifiers) != nil {
@@ -412,9 +412,10 @@ func plan(hd *head, ws []want, ts syntax) (*rewrite, error) {
 	return p, nil
 }
 
-func findIssuer(ws []want) string {
+// valueOf returns the new value of t in ws, "" if none.
+func valueOf(ws []want, t tag) string {
 	for _, w := range ws {
-		if w.tag == tagIssuerOfPatientID {
+		if w.tag == t {
 			return w.value
 		}
 	}
