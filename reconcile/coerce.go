@@ -19,11 +19,22 @@ import (
 
 // Changes are the local values of an instance's identifiers. An empty field
 // leaves the attribute as it is; leading and trailing spaces are dropped.
+//
+// A new PatientID or IssuerOfPatientID changes the patient's identity: the
+// issuer becomes IssuerOfPatientID, or goes if that is empty (a sender's
+// issuer must not qualify a local ID), the sender's Issuer of Patient ID
+// Qualifiers Sequence (0010,0024) goes, and the sender's ID, issuer and
+// qualifiers move to a new item of Other Patient IDs Sequence (0010,1002).
+// A new AccessionNumber drops the sender's Issuer of Accession Number
+// Sequence (0008,0051), and replaces the accession number in each item of
+// Request Attributes Sequence (0040,0275).
 type Changes struct {
 	PatientID         string // (0010,0020), LO
-	IssuerOfPatientID string // (0010,0021), LO
+	IssuerOfPatientID string // (0010,0021), LO; only with PatientID
 	AccessionNumber   string // (0008,0050), SH
 	PatientName       string // (0010,0010), PN, e.g. "DOE^JOHN"
+	PatientBirthDate  string // (0010,0030), DA: YYYYMMDD
+	PatientSex        string // (0010,0040), CS: M, F or O
 }
 
 // Modification says who changed the attributes, when and why: the item
@@ -46,34 +57,48 @@ type Modification struct {
 	Reason string
 }
 
-// target is an attribute Coerce may change.
+// target is an attribute Coerce may set to a value of Changes.
 type target struct {
 	tag   tag
 	vr    string
 	value func(*Changes) string
 }
 
-// targets in tag order. The last of them ends the part of the data set
-// Coerce holds in memory.
+// targets in tag order.
 var targets = []target{
 	{tagAccessionNumber, "SH", func(c *Changes) string { return c.AccessionNumber }},
 	{tagPatientName, "PN", func(c *Changes) string { return c.PatientName }},
 	{tagPatientID, "LO", func(c *Changes) string { return c.PatientID }},
 	{tagIssuerOfPatientID, "LO", func(c *Changes) string { return c.IssuerOfPatientID }},
+	{tagPatientBirthDate, "DA", func(c *Changes) string { return c.PatientBirthDate }},
+	{tagPatientSex, "CS", func(c *Changes) string { return c.PatientSex }},
 }
 
-const lastHeadTag = tagIssuerOfPatientID
+// lastHeadTag ends the part of the data set Coerce holds in memory: the
+// attributes it may change there, and those it reads to change them.
+const lastHeadTag = tagOtherPatientIDsSeq
 
 // Limits on what Coerce holds in memory.
 const (
 	maxMeta = 64 << 10 // the meta group
-	maxHead = 64 << 20 // the elements through (0010,0021)
+	maxHead = 64 << 20 // the elements through (0010,1002)
 )
 
 // want is a new value asked for.
 type want struct {
 	target
 	value string
+}
+
+// Check checks the values of c as Coerce does before it reads a file: the
+// lengths and characters their VRs allow, a birth date that is a date, a
+// sex that is M, F or O, and no IssuerOfPatientID without a PatientID. A
+// caller can so refuse them before a transfer. Whether a file's character
+// set can hold them is known only from the file. The error is a
+// *ValueError.
+func (c Changes) Check() error {
+	_, err := c.wanted()
+	return err
 }
 
 // wanted checks the new values, before any is compared with the file.
@@ -90,13 +115,26 @@ func (c *Changes) wanted() ([]want, error) {
 		if err := checkValue(t.tag, t.vr, v); err != nil {
 			return nil, err
 		}
+		switch t.tag {
+		case tagPatientBirthDate:
+			if _, err := time.Parse("20060102", v); err != nil || len(v) != 8 {
+				return nil, valueError(t.tag, "not a date as YYYYMMDD")
+			}
+		case tagPatientSex:
+			if v != "M" && v != "F" && v != "O" {
+				return nil, valueError(t.tag, "not M, F or O")
+			}
+		}
 		ws = append(ws, want{t, v})
+	}
+	if strings.TrimSpace(c.IssuerOfPatientID) != "" && strings.TrimSpace(c.PatientID) == "" {
+		return nil, valueError(tagIssuerOfPatientID, "an issuer without a Patient ID (0010,0020): the issuer qualifies the local ID")
 	}
 	return ws, nil
 }
 
-// Coerce writes to dst a copy of the DICOM Part 10 file read from src with
-// the attributes in c set to their new values, and their original values,
+// Coerce writes to dst a copy of the DICOM file read from src with the
+// attributes in c set to their new values, and their original values,
 // those absent or empty included as empty, kept in a new item of Original
 // Attributes Sequence (0400,0561) together with m. An attribute whose value
 // is already the new one (ignoring padding and leading or trailing spaces)
@@ -105,17 +143,27 @@ func (c *Changes) wanted() ([]want, error) {
 // does not make a new instance. Group lengths (gggg,0000), retired in data
 // sets, are dropped for the groups that change.
 //
-// A new value that is not ASCII is refused unless the file's Specific
-// Character Set (0008,0005) is ISO_IR 192 (UTF-8). Values too long for
-// their VR (SH 16, LO 64, PN 64 characters a component group) are refused,
-// as are backslashes and control characters; a *ValueError names the
-// attribute. Such errors come before anything is written.
+// A data set without the Part 10 header (preamble, "DICM", meta group), in
+// implicit or explicit VR little endian, gets one made from its SOP Class
+// and Instance UIDs, changes or not; NeedsRewrite finds such files.
+//
+// A new value is written in the file's Specific Character Set (0008,0005)
+// if that can hold it: ASCII when it is absent, a single-byte set, UTF-8.
+// Otherwise the file is converted to UTF-8 (ISO_IR 192), every text value
+// in it, and its character set kept in (0400,0561); a file in ISO 2022 or
+// an unknown character set cannot be converted, and takes only ASCII. See
+// the package documentation for what the conversion reads. Values too long
+// for their VR (SH 16, LO 64, PN 64 characters a component group) are
+// refused, as are backslashes and control characters; a *ValueError names
+// the attribute. Such errors come before anything is written, but for one
+// a conversion to UTF-8 finds in the file after it has begun.
 //
 // Coerce reads src once and holds no more than the data set up to
-// (0010,0021) in memory: pixel data is copied in pieces. A truncated or
-// malformed file is an error wrapping ErrTruncated or ErrMalformed, which
-// may come after part of the copy is written: write to a temporary file and
-// keep it only if Coerce returns nil.
+// (0010,1002), and Request Attributes Sequence (0040,0275) if the
+// accession number changes, in memory: pixel data is copied in pieces. A
+// truncated or malformed file is an error wrapping ErrTruncated or
+// ErrMalformed, which may come after part of the copy is written: write
+// to a temporary file and keep it only if Coerce returns nil.
 func Coerce(src io.Reader, dst io.Writer, c Changes, m Modification) error {
 	ws, err := c.wanted()
 	if err != nil {
@@ -135,11 +183,11 @@ func Coerce(src io.Reader, dst io.Writer, c Changes, m Modification) error {
 	}
 
 	br := bufio.NewReaderSize(src, readBuffer)
-	prefix, ts, err := readPrefix(br)
+	prefix, ts, made, err := readPrefix(br)
 	if err != nil {
 		return err
 	}
-	d := &decoder{br: br, off: int64(len(prefix))}
+	d := &decoder{br: br, off: int64(len(prefix)) - made}
 	// A deflated data set is read through rec, which keeps the deflated
 	// bytes until it is known whether they are copied as they are.
 	var rec *recorder
@@ -152,14 +200,15 @@ func Coerce(src io.Reader, dst io.Writer, c Changes, m Modification) error {
 	if err != nil {
 		return err
 	}
-	edits, err := plan(hd, ws)
+	p, err := plan(hd, ws, ts)
 	if err != nil {
 		return err
 	}
+	p.m = m
 
 	out := &sink{w: dst}
 	out.Write(prefix)
-	if len(edits) == 0 {
+	if len(p.edits) == 0 {
 		return copyUnchanged(d, out, hd, ts, rec)
 	}
 	body := out
@@ -169,9 +218,10 @@ func Coerce(src io.Reader, dst io.Writer, c Changes, m Modification) error {
 		fw, _ = flate.NewWriter(out, flate.DefaultCompression) // the level is valid
 		body = &sink{w: fw, under: out}
 	}
-	writeHead(body, hd, edits, ts)
-	item := modificationItem(ts, edits, m, hd.charset)
-	if err := d.rest(body, ts, item); err != nil {
+	if err := writeHead(body, hd, p, ts); err != nil {
+		return err
+	}
+	if err := d.rest(body, ts, p); err != nil {
 		return err
 	}
 	if fw != nil {
@@ -204,81 +254,13 @@ func copyUnchanged(d *decoder, out *sink, hd *head, ts syntax, rec *recorder) er
 	return out.err
 }
 
-// readPrefix reads the preamble, "DICM" and the meta group, and returns
-// them as read with the transfer syntax they name.
-func readPrefix(br *bufio.Reader) ([]byte, syntax, error) {
-	b, err := br.Peek(132)
-	if len(b) < 132 || string(b[128:]) != "DICM" {
-		if err != nil && err != io.EOF {
-			return nil, syntax{}, fmt.Errorf("reconcile: reading: %w", err)
-		}
-		return nil, syntax{}, fmt.Errorf("%w: no DICM prefix", ErrNotPart10)
-	}
-	var meta bytes.Buffer
-	meta.Write(b)
-	br.Discard(132)
-	ms := &sink{w: &meta, limit: maxMeta, limitErr: fmt.Errorf("%w: the meta group is over %d KiB", ErrMalformed, maxMeta>>10)}
-	d := &decoder{br: br, off: 132}
-	end := int64(-1) // where the group length says the group ends
-	var tsUID string
-	for first := true; end < 0 || d.off < end; first = false {
-		more, err := d.more()
-		if err != nil {
-			return nil, syntax{}, err
-		}
-		if !more && end < 0 && !first {
-			break // a meta group without group length, and no data set
-		}
-		t, err := d.peekTag(explicitLE)
-		if errors.Is(err, ErrTruncated) {
-			return nil, syntax{}, fmt.Errorf("%w: the file ends inside its meta group", ErrTruncated)
-		}
-		if err != nil {
-			return nil, syntax{}, err
-		}
-		if t.group() != 0x0002 {
-			if first {
-				return nil, syntax{}, fmt.Errorf("%w: no meta group after the DICM prefix", ErrNotPart10)
-			}
-			if end >= 0 {
-				return nil, syntax{}, fmt.Errorf("%w: element %s at byte %d, inside the meta group by its group length", ErrMalformed, t, d.off)
-			}
-			break // no group length: the group ends where group 0002 does
-		}
-		h, err := d.header(explicitLE)
-		if err != nil {
-			return nil, syntax{}, err
-		}
-		if h.vl == undefinedLength {
-			return nil, syntax{}, fmt.Errorf("%w: meta element %s has an undefined length", ErrMalformed, h.tag)
-		}
-		ms.Write(h.raw[:h.n])
-		start := meta.Len()
-		if err := d.copyN(ms, int64(h.vl), h); err != nil {
-			return nil, syntax{}, err
-		}
-		value := meta.Bytes()[start:]
-		switch {
-		case first && h.tag == tagMetaGroupLength && h.vl == 4:
-			end = d.off + int64(explicitLE.bo.Uint32(value))
-		case h.tag == tagTransferSyntaxUID:
-			tsUID = strings.Trim(string(value), " \x00")
-		}
-	}
-	if end >= 0 && d.off != end {
-		return nil, syntax{}, fmt.Errorf("%w: the meta group's elements run past its group length, to byte %d", ErrMalformed, d.off)
-	}
-	if tsUID == "" {
-		return nil, syntax{}, fmt.Errorf("%w: the meta group has no Transfer Syntax UID (0002,0010)", ErrMalformed)
-	}
-	return meta.Bytes(), syntaxOf(tsUID), nil
-}
-
-// head is the start of the data set: its elements through (0010,0021).
+// head is the start of the data set: its elements through (0010,1002).
 type head struct {
-	buf     []byte // the elements as read
-	els     []headElement
-	charset string // Specific Character Set (0008,0005), "" if absent
+	at       int64  // where buf starts
+	inflated bool   // in the inflated data set
+	buf      []byte // the elements as read
+	els      []headElement
+	charset  string // Specific Character Set (0008,0005), "" if absent
 }
 
 // headElement is one top-level element of head.buf.
@@ -289,12 +271,12 @@ type headElement struct {
 	undefined  bool
 }
 
-// head reads the top-level elements through (0010,0021).
+// head reads the top-level elements through (0010,1002).
 func (d *decoder) head(ts syntax) (*head, error) {
 	var buf bytes.Buffer
 	s := &sink{w: &buf, limit: maxHead,
-		limitErr: fmt.Errorf("%w: the elements up to (0010,0021) take more than %d MiB", ErrMalformed, maxHead>>20)}
-	hd := &head{}
+		limitErr: fmt.Errorf("%w: the elements up to (0010,1002) take more than %d MiB", ErrMalformed, maxHead>>20)}
+	hd := &head{at: d.off, inflated: d.inflated}
 	for {
 		more, err := d.more()
 		if err != nil {
@@ -341,90 +323,195 @@ func (hd *head) value(e *headElement) []byte { return hd.buf[e.start+e.hlen : e.
 
 // edit is an attribute that changes.
 type edit struct {
-	want
+	tag      tag
+	vr       string
+	element  []byte // the element as written; nil: removed
+	raw      bool   // element holds values as read, in the file's character set
 	original []byte // the element as read; nil if absent
 }
 
-// plan finds which of ws change the file's values, and checks that the
-// file's character set can hold those.
-func plan(hd *head, ws []want) ([]edit, error) {
-	var edits []edit
+// rewrite is what Coerce changes in a file.
+type rewrite struct {
+	edits     []edit     // in tag order
+	out       charset    // of the copy
+	conv      *converter // nil: the copy stays in the file's character set
+	accession string     // the new accession number, encoded; "" if it stays
+	requests  []byte     // Request Attributes Sequence (0040,0275) as read, once read
+	m         Modification
+	ts        syntax
+}
+
+// plan finds which of ws change the file's values, what else changes with
+// them, and the character set to write them in.
+func plan(hd *head, ws []want, ts syntax) (*rewrite, error) {
+	from := parseCharset(hd.charset)
+	p := &rewrite{out: from, ts: ts}
+	changed := map[tag]want{}
+	var order []tag
 	for _, w := range ws {
-		var original []byte
 		old := ""
 		if e := hd.find(w.tag); e != nil {
 			if e.undefined {
 				return nil, fmt.Errorf("%w: element %s has an undefined length", ErrMalformed, w.tag)
 			}
-			original = hd.raw(e)
-			old = strings.TrimSpace(strings.TrimRight(string(hd.value(e)), "\x00"))
+			v := bytes.TrimRight(hd.value(e), "\x00")
+			if u, ok := from.decode(v); ok {
+				v = u
+			}
+			old = strings.TrimSpace(string(v))
 		}
-		if old == w.value {
+		if old != w.value {
+			changed[w.tag] = w
+			order = append(order, w.tag)
+		}
+	}
+	if len(order) == 0 {
+		return p, nil
+	}
+	for _, t := range order {
+		if _, ok := from.encode(changed[t].value); ok {
 			continue
 		}
-		if err := checkCharset(w.tag, w.value, hd.charset); err != nil {
-			return nil, err
+		if !from.convertible() {
+			return nil, valueError(tagSpecificCharacterSet, "is %s, which cannot hold the new value of %s, and a file in it cannot be converted to UTF-8 (%s)", from, t, charsetUTF8)
 		}
-		edits = append(edits, edit{w, original})
+		p.out, p.conv = utf8Charset, &converter{from: from, why: t}
+		p.add(hd, tagSpecificCharacterSet, "CS", ts.appendText(nil, tagSpecificCharacterSet, "CS", charsetUTF8), false)
+		break
 	}
-	return edits, nil
+	for _, t := range order {
+		w := changed[t]
+		v, _ := p.out.encode(w.value)
+		p.add(hd, t, w.vr, ts.appendText(nil, t, w.vr, string(v)), false)
+	}
+	_, newID := changed[tagPatientID]
+	_, newIssuer := changed[tagIssuerOfPatientID]
+	if newID || newIssuer {
+		if !newIssuer && valueOf(ws, tagIssuerOfPatientID) == "" && hd.find(tagIssuerOfPatientID) != nil {
+			p.add(hd, tagIssuerOfPatientID, "LO", nil, false)
+		}
+		if hd.find(tagIssuerOfPatientIDQualifiers) != nil {
+			p.add(hd, tagIssuerOfPatientIDQualifiers, "SQ", nil, false)
+		}
+		if e := hd.find(tagPatientID); e != nil && strings.Trim(string(hd.value(e)), " \x00") != "" {
+			opids, err := otherPatientIDs(hd, ts)
+			if err != nil {
+				return nil, err
+			}
+			p.add(hd, tagOtherPatientIDsSeq, "SQ", opids, true)
+		}
+	}
+	if w, ok := changed[tagAccessionNumber]; ok {
+		if hd.find(tagIssuerOfAccessionNumberSeq) != nil {
+			p.add(hd, tagIssuerOfAccessionNumberSeq, "SQ", nil, false)
+		}
+		v, _ := p.out.encode(w.value)
+		p.accession = string(v)
+	}
+	slices.SortFunc(p.edits, func(a, b edit) int { return cmp.Compare(a.tag, b.tag) })
+	return p, nil
 }
 
-// writeHead writes the elements of hd with the edits made: values replaced
-// or inserted in tag order, group lengths of changed groups dropped.
-func writeHead(w *sink, hd *head, edits []edit, ts syntax) {
-	changed := map[uint16]bool{}
-	byTag := map[tag]*edit{}
-	for i := range edits {
-		changed[edits[i].tag.group()] = true
-		byTag[edits[i].tag] = &edits[i]
+// valueOf returns the new value of t in ws, "" if none.
+func valueOf(ws []want, t tag) string {
+	for _, w := range ws {
+		if w.tag == t {
+			return w.value
+		}
 	}
+	return ""
+}
+
+// add adds the edit of t to element, nil to remove it.
+func (p *rewrite) add(hd *head, t tag, vr string, element []byte, raw bool) {
+	ed := edit{tag: t, vr: vr, element: element, raw: raw}
+	if e := hd.find(t); e != nil {
+		ed.original = hd.raw(e)
+	}
+	p.edits = append(p.edits, ed)
+}
+
+// changes reports whether the copy changes group g: its group length is
+// dropped. A conversion to UTF-8 changes them all.
+func (p *rewrite) changes(g uint16) bool {
+	if p.conv != nil || g == 0x0400 || g == 0x0040 && p.accession != "" {
+		return true
+	}
+	for _, ed := range p.edits {
+		if ed.tag.group() == g {
+			return true
+		}
+	}
+	return false
+}
+
+// writeHead writes the elements of hd with the edits made: values replaced,
+// removed or inserted in tag order, group lengths of changed groups
+// dropped, and with a conversion, the values as read converted.
+func writeHead(w *sink, hd *head, p *rewrite, ts syntax) error {
 	type piece struct {
 		tag tag
 		b   []byte
+		raw bool     // as read: converted if the file is
+		at  *decoder // where b is, for messages
 	}
 	var pieces []piece
-	for i := range hd.els {
-		e := &hd.els[i]
-		switch {
-		case e.tag.element() == 0 && changed[e.tag.group()]:
-			continue // retired, and it would be wrong
-		case byTag[e.tag] != nil:
-			ed := byTag[e.tag]
-			pieces = append(pieces, piece{e.tag, ts.appendText(nil, ed.tag, ed.vr, ed.value)})
-		default:
-			pieces = append(pieces, piece{e.tag, hd.raw(e)})
+	byTag := map[tag]*edit{}
+	for i := range p.edits {
+		ed := &p.edits[i]
+		byTag[ed.tag] = ed
+		if ed.original == nil && ed.element != nil {
+			pieces = append(pieces, piece{ed.tag, ed.element, ed.raw, &decoder{within: "in the new " + ed.tag.String()}})
 		}
 	}
-	for _, ed := range edits {
-		if ed.original == nil {
-			pieces = append(pieces, piece{ed.tag, ts.appendText(nil, ed.tag, ed.vr, ed.value)})
+	for i := range hd.els {
+		e := &hd.els[i]
+		switch ed := byTag[e.tag]; {
+		case e.tag.element() == 0 && p.changes(e.tag.group()):
+			// retired, and it would be wrong
+		case ed != nil && ed.element != nil:
+			pieces = append(pieces, piece{e.tag, ed.element, ed.raw, &decoder{within: "in the new " + ed.tag.String()}})
+		case ed != nil:
+			// removed
+		default:
+			pieces = append(pieces, piece{e.tag, hd.raw(e), true, &decoder{off: hd.at + int64(e.start), inflated: hd.inflated}})
 		}
 	}
 	slices.SortStableFunc(pieces, func(a, b piece) int { return cmp.Compare(a.tag, b.tag) })
-	for _, p := range pieces {
-		w.Write(p.b)
+	for _, pc := range pieces {
+		b := pc.b
+		if pc.raw && p.conv != nil {
+			var err error
+			if b, err = p.conv.bytes(b, ts, pc.at); err != nil {
+				return err
+			}
+		}
+		w.Write(b)
 	}
+	return w.err
 }
 
 // modificationItem is the item Coerce appends to Original Attributes
 // Sequence (0400,0561): the original values, and who changed them when and
-// why.
-func modificationItem(ts syntax, edits []edit, m Modification, charset string) []byte {
+// why. The originals are as read, in the file's character set: after a
+// conversion to UTF-8, the original (0008,0005) with them says which.
+func (p *rewrite) modificationItem() []byte {
+	ts := p.ts
 	var originals []byte
-	for _, ed := range edits {
+	for _, ed := range p.edits {
 		if ed.original != nil {
 			originals = append(originals, ed.original...)
 		} else {
-			originals = ts.appendText(originals, ed.tag, ed.vr, "")
+			originals = ts.appendHeader(originals, ed.tag, ed.vr, 0)
 		}
 	}
-	utf := isUTF8(charset)
+	originals = append(originals, p.requests...)
+	utf := p.out.kind == csUTF8
 	b := ts.appendSequence(nil, tagModifiedAttributesSeq, originals)
-	b = ts.appendText(b, tagAttributeModificationDT, "DT", m.Time.Format("20060102150405.000000-0700"))
-	b = ts.appendText(b, tagModifyingSystem, "LO", fitLO(m.System, utf))
-	b = ts.appendText(b, tagSourceOfPreviousValues, "LO", fitLO(m.Source, utf))
-	return ts.appendText(b, tagReasonForModification, "CS", m.Reason)
+	b = ts.appendText(b, tagAttributeModificationDT, "DT", p.m.Time.Format("20060102150405.000000-0700"))
+	b = ts.appendText(b, tagModifyingSystem, "LO", fitLO(p.m.System, utf))
+	b = ts.appendText(b, tagSourceOfPreviousValues, "LO", fitLO(p.m.Source, utf))
+	return ts.appendText(b, tagReasonForModification, "CS", p.m.Reason)
 }
 
 // fitLO makes s a valid LO value: one line without backslashes, in
@@ -457,13 +544,15 @@ func fitLO(s string, utf bool) string {
 	return strings.TrimSpace(b.String())
 }
 
-// rest copies the data set after head to w. With item, it appends item to
-// Original Attributes Sequence (0400,0561), or inserts the sequence where
-// its tag sorts, and drops the group length (0400,0000).
-func (d *decoder) rest(w *sink, ts syntax, item []byte) error {
-	inserted := item == nil
+// rest copies the data set after head to w. With p, it makes the changes
+// there: Request Attributes Sequence (0040,0275) rewritten, the new item
+// appended to Original Attributes Sequence (0400,0561), or the sequence
+// inserted where its tag sorts, group lengths of changed groups dropped,
+// and with a conversion, every value converted.
+func (d *decoder) rest(w *sink, ts syntax, p *rewrite) error {
+	inserted := p == nil
 	insert := func() {
-		w.Write(ts.appendSequence(nil, tagOriginalAttributesSeq, item))
+		w.Write(ts.appendSequence(nil, tagOriginalAttributesSeq, p.modificationItem()))
 		inserted = true
 	}
 	for {
@@ -486,28 +575,42 @@ func (d *decoder) rest(w *sink, ts syntax, item []byte) error {
 			}
 			return d.copyRest(w)
 		}
-		if item != nil {
-			switch {
-			case t <= lastHeadTag:
-				return fmt.Errorf("%w: element %s %s comes after elements with higher tags", ErrMalformed, t, d.where(d.off))
-			case t == tagOriginalAttributesSeq && inserted:
-				return fmt.Errorf("%w: a second %s %s", ErrMalformed, t, d.where(d.off))
-			case t == tagOriginalAttributesSeq:
-				if err := d.appendItem(w, ts, item); err != nil {
-					return err
-				}
-				inserted = true
-				continue
-			case t == tag(0x04000000):
-				if _, err := d.element(&sink{w: io.Discard}, ts, 0); err != nil {
-					return err
-				}
-				continue
-			case t > tagOriginalAttributesSeq && !inserted:
-				insert()
+		if p == nil {
+			if _, err := d.element(w, ts, 0); err != nil {
+				return err
 			}
+			continue
 		}
-		if _, err := d.element(w, ts, 0); err != nil {
+		switch {
+		case t <= lastHeadTag:
+			return fmt.Errorf("%w: element %s %s comes after elements with higher tags", ErrMalformed, t, d.where(d.off))
+		case t == tagOriginalAttributesSeq && inserted:
+			return fmt.Errorf("%w: a second %s %s", ErrMalformed, t, d.where(d.off))
+		case t == tagOriginalAttributesSeq:
+			if err := d.appendItem(w, ts, p); err != nil {
+				return err
+			}
+			inserted = true
+			continue
+		case t.element() == 0 && p.changes(t.group()):
+			if _, err := d.element(&sink{w: io.Discard}, ts, 0); err != nil {
+				return err
+			}
+			continue
+		case t == tagRequestAttributesSeq && p.accession != "" && p.requests == nil:
+			if err := d.requests(w, ts, p); err != nil {
+				return err
+			}
+			continue
+		case t > tagOriginalAttributesSeq && !inserted:
+			insert()
+		}
+		if p.conv != nil {
+			err = p.conv.element(d, w, ts, 0)
+		} else {
+			_, err = d.element(w, ts, 0)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -517,9 +620,31 @@ func (d *decoder) rest(w *sink, ts syntax, item []byte) error {
 	return w.err
 }
 
+// requests reads Request Attributes Sequence (0040,0275), keeps it for the
+// originals, and writes it with the new accession number.
+func (d *decoder) requests(w *sink, ts syntax, p *rewrite) error {
+	at := d.off
+	el, err := d.readRequests(ts)
+	if err != nil {
+		return err
+	}
+	p.requests = el
+	if p.conv != nil {
+		if el, err = p.conv.bytes(el, ts, &decoder{off: at, inflated: d.inflated}); err != nil {
+			return err
+		}
+	}
+	el, err = rewriteRequests(el, ts, p.accession, at, d.inflated)
+	if err != nil {
+		return err
+	}
+	w.Write(el)
+	return w.err
+}
+
 // appendItem copies the Original Attributes Sequence that comes next with
-// item appended.
-func (d *decoder) appendItem(w *sink, ts syntax, item []byte) error {
+// the new item appended.
+func (d *decoder) appendItem(w *sink, ts syntax, p *rewrite) error {
 	h, err := d.header(ts)
 	if err != nil {
 		return err
@@ -527,7 +652,11 @@ func (d *decoder) appendItem(w *sink, ts syntax, item []byte) error {
 	if !ts.implicit && h.vr != "SQ" {
 		return fmt.Errorf("%w: element %s %s has VR %s, not SQ", ErrMalformed, h.tag, d.where(h.at), h.vr)
 	}
-	last := ts.appendItem(nil, item)
+	last := ts.appendItem(nil, p.modificationItem())
+	if p.conv != nil {
+		w.Write(ts.appendHeader(nil, h.tag, "SQ", undefinedLength))
+		return p.conv.items(d, w, h, ts, 1, last)
+	}
 	if h.vl == undefinedLength {
 		w.Write(h.raw[:h.n])
 		return d.items(w, h, ts, 1, last)

@@ -40,6 +40,7 @@ func changedAttributes(c Changes) map[string]string {
 type realFile struct {
 	path, rel, ts string
 	want          error // what Coerce's error wraps; nil: it succeeds
+	headerless    bool  // no preamble and "DICM": Coerce adds them
 }
 
 // realFiles lists the format zoo, the first file of each of the other
@@ -72,12 +73,11 @@ func realFiles(t *testing.T) []realFile {
 			f := realFile{path: filepath.Join(filepath.Dir(m), col[0]), ts: col[6]}
 			f.rel, _ = filepath.Rel(shared, f.path)
 			switch {
-			case strings.HasPrefix(col[6], "(no meta)"):
-				f.want = ErrNotPart10
-			case strings.Contains(col[13], "needs-force"):
-				// pydicom reads them only when forced: a meta group with
-				// no preamble and DICM prefix.
-				f.want = ErrNotPart10
+			case strings.HasPrefix(col[6], "(no meta)"), strings.Contains(col[13], "needs-force"):
+				// No preamble and DICM prefix: pydicom reads them only
+				// when forced. Some have a meta group, some not: Coerce
+				// gives them what they lack.
+				f.headerless = true
 			case col[3] != "0":
 				f.want = ErrTruncated
 			}
@@ -205,7 +205,7 @@ func TestCoerceRealFiles(t *testing.T) {
 					t.Fatal(err)
 				}
 				writeFile(t, outPath, out)
-				checkCoerced(t, in, inPath, outPath, filepath.Join(tmp, "raw", name))
+				checkCoerced(t, in, inPath, outPath, filepath.Join(tmp, "raw", name), f.headerless)
 				mu.Lock()
 				coerced[name] = true
 				seen[f.ts] = true
@@ -260,7 +260,7 @@ func TestCoerceRealFiles(t *testing.T) {
 
 // checkCoerced checks the copy at outPath of the file at inPath, whose
 // bytes are in.
-func checkCoerced(t *testing.T, in []byte, inPath, outPath, raw string) {
+func checkCoerced(t *testing.T, in []byte, inPath, outPath, raw string, headerless bool) {
 	t.Helper()
 	for _, d := range []string{"in", "out"} {
 		if err := os.MkdirAll(filepath.Join(raw, d), 0o755); err != nil {
@@ -291,6 +291,38 @@ func checkCoerced(t *testing.T, in []byte, inPath, outPath, raw string) {
 	}
 	originals := modified.kids[0]
 	changed := 0
+	// What changes with the patient ID and the accession number.
+	oldID, _ := before.text("0010,0020")
+	if strings.TrimSpace(oldID) != "" && strings.TrimSpace(oldID) != testChanges.PatientID {
+		changed++ // (0010,1002), kept as it was, or empty
+		if o := originals.get("0010,1002"); o == nil || before.get("0010,1002") == nil && len(o.kids) != 0 {
+			t.Errorf("original (0010,1002) %+v, want it as it was", o)
+		}
+		opids := after.get("0010,1002")
+		n := 0
+		if b := before.get("0010,1002"); b != nil {
+			n = len(b.kids)
+		}
+		if opids == nil || len(opids.kids) != n+1 {
+			t.Fatalf("(0010,1002) in the copy: %+v, want %d items", opids, n+1)
+		}
+		last := opids.kids[n]
+		if v, _ := last.text("0010,0020"); v != oldID {
+			t.Errorf("the new item of (0010,1002) holds patient ID %q, want %q", v, oldID)
+		}
+		if v, _ := last.text("0010,0022"); v != "TEXT" {
+			t.Errorf("the new item of (0010,1002) holds type %q, want TEXT", v)
+		}
+	}
+	for _, tag := range []string{"0010,0024", "0008,0051", "0040,0275"} {
+		if before.get(tag) == nil {
+			continue
+		}
+		changed++
+		if originals.get(tag) == nil {
+			t.Errorf("original (%s) not in (0400,0550)", tag)
+		}
+	}
 	for tag, v := range want {
 		if got, _ := after.text(tag); got != v {
 			t.Errorf("(%s) = %q in the copy, want %q", tag, got, v)
@@ -318,7 +350,7 @@ func checkCoerced(t *testing.T, in []byte, inPath, outPath, raw string) {
 	}
 
 	// Everything else as it was.
-	skip := map[string]bool{"0400,0561": true}
+	skip := map[string]bool{"0400,0561": true, "0010,1002": true, "0010,0024": true, "0008,0051": true, "0040,0275": true, "0040,0000": true}
 	for tag := range want {
 		skip[tag] = true
 		skip[tag[:5]+"0000"] = true // group lengths
@@ -352,8 +384,14 @@ func checkCoerced(t *testing.T, in []byte, inPath, outPath, raw string) {
 		}
 	}
 
-	// Nothing to change: the same bytes. The values as they are: the
-	// same bytes too.
+	// Nothing to change: the same bytes, after the header a file without
+	// one gets. The values as they are: the same bytes too.
+	if headerless {
+		if b, err := os.ReadFile(outPath); err != nil || string(b[128:132]) != "DICM" {
+			t.Errorf("the copy of a file without DICM prefix has none: %v", err)
+		}
+		in, _ = coerce(t, in, Changes{}, testMod)
+	}
 	if out, err := coerce(t, in, Changes{}, testMod); err != nil || !bytes.Equal(out, in) {
 		t.Errorf("Coerce with no changes: %v; the same bytes: %v", err, bytes.Equal(out, in))
 	}
@@ -394,8 +432,12 @@ func checkCoerced(t *testing.T, in []byte, inPath, outPath, raw string) {
 		t.Fatalf("(0400,0561) after coercing twice: %+v, want %d items", seq, oldItems+2)
 	}
 	last := seq.kids[oldItems+1].get("0400,0550")
-	if last == nil || len(last.kids) != 1 || len(last.kids[0].kids) != 1 {
-		t.Fatalf("the second item's (0400,0550): %+v, want one item with one attribute", last)
+	// A new ID without an issuer: the first copy's issuer goes too.
+	if last == nil || len(last.kids) != 1 || len(last.kids[0].kids) != 3 || last.kids[0].get("0010,1002") == nil || last.kids[0].get("0010,0021") == nil {
+		t.Fatalf("the second item's (0400,0550): %+v, want one item with (0010,0020), (0010,0021) and (0010,1002)", last)
+	}
+	if d.get("0010,0021") != nil {
+		t.Errorf("(0010,0021) kept next to a new ID given without an issuer")
 	}
 	if v, _ := last.kids[0].text("0010,0020"); v != testChanges.PatientID {
 		t.Errorf("the second item records patient ID %q, want %q", v, testChanges.PatientID)
@@ -449,7 +491,7 @@ func TestCoerceValues(t *testing.T) {
 		{"patient ID 64", latin1, Changes{PatientID: s("1", 64)}, ""},
 		{"patient ID 65", latin1, Changes{PatientID: s("1", 65)}, "reconcile: (0010,0020) Patient ID: value too long (65 > 64 characters)"},
 		{"patient ID 70", latin1, Changes{PatientID: s("1", 70)}, "reconcile: (0010,0020) Patient ID: value too long (70 > 64 characters)"},
-		{"issuer 65", latin1, Changes{IssuerOfPatientID: s("I", 65)}, "reconcile: (0010,0021) Issuer of Patient ID: value too long (65 > 64 characters)"},
+		{"issuer 65", latin1, Changes{PatientID: "1", IssuerOfPatientID: s("I", 65)}, "reconcile: (0010,0021) Issuer of Patient ID: value too long (65 > 64 characters)"},
 		{"accession 15", latin1, Changes{AccessionNumber: s("A", 15)}, ""},
 		{"accession 16", latin1, Changes{AccessionNumber: s("A", 16)}, ""},
 		{"accession 17", latin1, Changes{AccessionNumber: s("A", 17)}, "reconcile: (0008,0050) Accession Number: value too long (17 > 16 characters)"},
@@ -462,7 +504,15 @@ func TestCoerceValues(t *testing.T) {
 		{"control character", latin1, Changes{PatientID: "A\nB"}, "reconcile: (0010,0020) Patient ID: value contains control character U+000A"},
 		{"spaces", latin1, Changes{PatientID: "   "}, "reconcile: (0010,0020) Patient ID: value is only spaces"},
 		{"invalid UTF-8", utf8File, Changes{PatientName: "M\xfcller"}, "reconcile: (0010,0010) Patient's Name: value is not valid UTF-8"},
-		{"not ASCII in latin-1", latin1, Changes{PatientName: "MÜLLER^JÜRGEN"}, "reconcile: (0010,0010) Patient's Name: value is not ASCII, and the file's Specific Character Set (0008,0005) is ISO_IR 100, not ISO_IR 192 (UTF-8)"},
+		{"not ASCII in latin-1", latin1, Changes{PatientName: "MÜLLER^JÜRGEN"}, ""},
+		{"C1 control", utf8File, Changes{PatientName: "M\u0085LLER"}, "reconcile: (0010,0010) Patient's Name: value contains control character U+0085"},
+		{"birth date", latin1, Changes{PatientBirthDate: "19691231"}, ""},
+		{"birth date not a date", latin1, Changes{PatientBirthDate: "19690231"}, "reconcile: (0010,0030) Patient's Birth Date: not a date as YYYYMMDD"},
+		{"birth date 9", latin1, Changes{PatientBirthDate: "196912311"}, "reconcile: (0010,0030) Patient's Birth Date: value too long (9 > 8 characters)"},
+		{"birth date 7", latin1, Changes{PatientBirthDate: "1969123"}, "reconcile: (0010,0030) Patient's Birth Date: not a date as YYYYMMDD"},
+		{"sex", latin1, Changes{PatientSex: "O"}, ""},
+		{"sex U", latin1, Changes{PatientSex: "U"}, "reconcile: (0010,0040) Patient's Sex: not M, F or O"},
+		{"issuer without ID", latin1, Changes{IssuerOfPatientID: "HOSP"}, "reconcile: (0010,0021) Issuer of Patient ID: an issuer without a Patient ID (0010,0020): the issuer qualifies the local ID"},
 		{"not ASCII in UTF-8", utf8File, Changes{PatientName: "MÜLLER^JÜRGEN"}, ""},
 		{"64 characters, more bytes, in UTF-8", utf8File, Changes{PatientID: s("Ü", 64)}, ""},
 		{"65 characters in UTF-8", utf8File, Changes{PatientID: s("Ü", 65)}, "reconcile: (0010,0020) Patient ID: value too long (65 > 64 characters)"},
@@ -471,6 +521,9 @@ func TestCoerceValues(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
 			err := Coerce(bytes.NewReader(tt.file), &out, tt.c, testMod)
+			if cerr := tt.c.Check(); tt.err == "" && cerr != nil || tt.err != "" && (cerr == nil || cerr.Error() != tt.err) {
+				t.Errorf("Check: %v, want %q", cerr, tt.err)
+			}
 			if tt.err == "" {
 				if err != nil {
 					t.Fatalf("Coerce: %v", err)

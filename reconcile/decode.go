@@ -31,9 +31,13 @@ type decoder struct {
 	br       *bufio.Reader
 	off      int64
 	inflated bool
+	within   string // where the data is, if not in the file: "in ..."
 }
 
 func (d *decoder) where(at int64) string {
+	if d.within != "" {
+		return d.within
+	}
 	if d.inflated {
 		return fmt.Sprintf("at byte %d of the inflated data set", at)
 	}

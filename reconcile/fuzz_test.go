@@ -12,15 +12,23 @@ import (
 
 // FuzzCoerce feeds Coerce any bytes. It must never panic; what it accepts
 // with changes it must accept again from its own output; what it accepts
-// without changes it must copy byte for byte. Seeds: small files of each
-// encoding made here, and the small real files of the shared data when it
-// is there.
+// without changes it must copy byte for byte, after the header it adds to
+// a file without one, which NeedsRewrite must have said. Seeds: small
+// files of each encoding made here, with and without their header, and
+// the small real files of the shared data when it is there.
 func FuzzCoerce(f *testing.F) {
 	seeds := 0
 	for _, sx := range syntaxes {
 		for _, o := range []syntheticOptions{{}, {oas: "undefined", groupLengths: true, unSequence: true}, {absent: true, oas: "defined", padding: 8}} {
-			f.Add(syntheticFile(f, sx.ts, sx.uid, o))
+			file := syntheticFile(f, sx.ts, sx.uid, o)
+			f.Add(file)
 			seeds++
+			if !sx.ts.deflated && sx.ts.bo == explicitLE.bo {
+				end := 132 + 12 + int(explicitLE.bo.Uint32(file[140:]))
+				f.Add(file[end:]) // the data set alone
+				f.Add(file[128:]) // "DICM" missing
+				seeds += 2
+			}
 		}
 	}
 	var pdf, sr bytes.Buffer
@@ -63,8 +71,15 @@ func FuzzCoerce(f *testing.F) {
 			}
 		}
 		out.Reset()
-		if err := Coerce(bytes.NewReader(data), &out, Changes{}, m); err == nil && !bytes.Equal(out.Bytes(), data) {
+		need, needErr := NeedsRewrite(bytes.NewReader(data))
+		err := Coerce(bytes.NewReader(data), &out, Changes{}, m)
+		switch {
+		case err == nil && needErr != nil:
+			t.Fatalf("Coerce accepts what NeedsRewrite refuses: %v", needErr)
+		case err == nil && !need && !bytes.Equal(out.Bytes(), data):
 			t.Fatalf("Coerce with no change wrote %d bytes different from the %d read", out.Len(), len(data))
+		case err == nil && need && (!bytes.HasSuffix(out.Bytes(), data) || len(out.Bytes()) < 132 || string(out.Bytes()[128:132]) != "DICM"):
+			t.Fatalf("Coerce with no change of a file without header wrote more than a header and the file")
 		}
 	})
 }

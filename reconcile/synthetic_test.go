@@ -20,6 +20,8 @@ type syntheticOptions struct {
 	unSequence   bool   // a private sequence of VR UN and undefined length (explicit VR only)
 	noPixels     bool   // no Pixel Data: the caller appends it
 	padding      int    // zeros after the data set: a multiple of 8, as dcmtk reads them as empty elements (0000,0000)
+	issuers      bool   // (0008,0051), (0010,0024), (0010,1002) and (0040,0275) with two items
+	text         string // bytes of a Referring Physician's Name (0008,0090), and in (0040,0275) of a Requested Procedure Description (0032,1060)
 }
 
 // syntheticFile makes a small image in transfer syntax tsUID, whose data
@@ -52,10 +54,22 @@ func syntheticFile(t testing.TB, ts syntax, tsUID string, o syntheticOptions) []
 	}
 	g = enc.appendText(g, tagSOPClassUID, "UI", "1.2.840.10008.5.1.4.1.1.7")
 	g = enc.appendText(g, tagSOPInstanceUID, "UI", "1.2.3.4.5.7")
+	// An issuer: a local namespace and a universal one (PS3.3 10.14).
+	issuer := func(id string) []byte {
+		b := enc.appendText(nil, 0x00400031, "UT", id)
+		b = enc.appendText(b, 0x00400032, "UT", "2.16.840.1.113883.3.9999."+id)
+		return enc.appendText(b, 0x00400033, "CS", "ISO")
+	}
 	if !o.absent {
 		g = enc.appendText(g, tagAccessionNumber, "SH", "ACC1")
 	}
+	if o.issuers {
+		g = undefinedSeq(g, tagIssuerOfAccessionNumberSeq, issuer("SENDER-RIS"))
+	}
 	g = enc.appendText(g, tagModality, "CS", "OT")
+	if o.text != "" {
+		g = enc.appendText(g, tagReferringPhysicianName, "PN", o.text)
+	}
 	g = undefinedSeq(g, 0x00081111, ref)
 	groups = append(groups, g)
 
@@ -64,7 +78,19 @@ func syntheticFile(t testing.TB, ts syntax, tsUID string, o syntheticOptions) []
 		g = enc.appendText(g, tagPatientID, "LO", "ID1")
 		g = enc.appendText(g, tagIssuerOfPatientID, "LO", "SENDER")
 	}
+	if o.issuers {
+		q := enc.appendText(nil, 0x00400032, "UT", "2.16.840.1.113883.3.9999.1")
+		q = enc.appendText(q, 0x00400033, "CS", "ISO")
+		g = enc.appendSequence(g, tagIssuerOfPatientIDQualifiers, q)
+	}
 	g = enc.appendText(g, tagPatientBirthDate, "DA", "19700101")
+	g = enc.appendText(g, tagPatientSex, "CS", "F")
+	if o.issuers {
+		other := enc.appendText(nil, tagPatientID, "LO", "OTHER7")
+		other = enc.appendText(other, tagIssuerOfPatientID, "LO", "ELSEWHERE")
+		other = enc.appendText(other, tagTypeOfPatientID, "CS", "TEXT")
+		g = undefinedSeq(g, tagOtherPatientIDsSeq, other)
+	}
 	groups = append(groups, g)
 
 	if o.unSequence && !ts.implicit {
@@ -94,6 +120,26 @@ func syntheticFile(t testing.TB, ts syntax, tsUID string, o syntheticOptions) []
 	g = us(g, 0x00280103, 0)
 	groups = append(groups, g)
 
+	if o.issuers {
+		// Two requests: one of undefined length, one of defined length
+		// with a group length and its elements out of the usual order.
+		r1 := enc.appendText(nil, tagAccessionNumber, "SH", "ACC1")
+		r1 = enc.appendSequence(r1, tagIssuerOfAccessionNumberSeq, issuer("SENDER-RIS"))
+		r1 = enc.appendText(r1, 0x00321060, "LO", "CT HEAD"+o.text)
+		r1 = enc.appendText(r1, 0x00401001, "SH", "RP1")
+		acc := enc.appendText(nil, tagAccessionNumber, "SH", "ACC1-B")
+		r2 := enc.appendHeader(nil, 0x00080000, "UL", 4)
+		r2 = enc.bo.AppendUint32(r2, uint32(len(acc)))
+		r2 = append(r2, acc...)
+		r2 = enc.appendText(r2, 0x00401001, "SH", "RP2")
+		g = enc.appendHeader(nil, tagRequestAttributesSeq, "SQ", undefinedLength)
+		g = enc.appendHeader(g, tagItem, "", undefinedLength)
+		g = append(g, r1...)
+		g = enc.appendHeader(g, tagItemDelimitation, "", 0)
+		g = enc.appendItem(g, r2)
+		g = enc.appendHeader(g, tagSequenceDelimitation, "", 0)
+		groups = append(groups, g)
+	}
 	if o.oas != "" {
 		old := enc.appendSequence(nil, tagModifiedAttributesSeq, enc.appendText(nil, tagPatientID, "LO", "OLDER"))
 		old = enc.appendText(old, tagAttributeModificationDT, "DT", "20200101120000")

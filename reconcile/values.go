@@ -59,7 +59,7 @@ func checkValue(t tag, vr, s string) error {
 		case r == '\\' && !text:
 			// The value delimiter: a second value, where one is allowed.
 			return valueError(t, "value contains a backslash, which separates values")
-		case r < 0x20 && !(text && (r == '\r' || r == '\n' || r == '\f' || r == '\t')), r == 0x7F:
+		case r < 0x20 && !(text && (r == '\r' || r == '\n' || r == '\f' || r == '\t')), r >= 0x7F && r < 0xA0:
 			return valueError(t, "value contains control character %U", r)
 		}
 	}
@@ -118,19 +118,5 @@ const charsetUTF8 = "ISO_IR 192"
 // isUTF8 reports whether a Specific Character Set value is UTF-8 (and only
 // that: ISO 2022 code extensions cannot switch to it).
 func isUTF8(charset string) bool {
-	return strings.Trim(charset, " \x00") == charsetUTF8
-}
-
-// checkCharset checks that a value of a file whose Specific Character Set
-// is charset can hold s: any value if it is UTF-8, otherwise ASCII, which
-// every character set holds as itself.
-func checkCharset(t tag, s, charset string) error {
-	if isASCII(s) || isUTF8(charset) {
-		return nil
-	}
-	shown := strings.Trim(charset, " \x00")
-	if shown == "" {
-		shown = "none, i.e. ASCII"
-	}
-	return valueError(t, "value is not ASCII, and the file's Specific Character Set (0008,0005) is %s, not %s (UTF-8)", shown, charsetUTF8)
+	return parseCharset(charset).kind == csUTF8
 }
