@@ -57,6 +57,7 @@ var (
 
 	typeTampered      = Code{"TAMPERED", SchemeImageshare, "Data Failed Verification"}
 	typeWrongManifest = Code{"WRONG-MANIFEST", SchemeImageshare, "Manifest Does Not Match Card"}
+	typeWrongContent  = Code{"WRONG-CONTENT", SchemeImageshare, "Files Do Not Match Study Shown"}
 	typeRecordRefused = Code{"RECORD-REFUSED", SchemeImageshare, "Audit Record Refused"}
 
 	// The card, as a medium: PS3.16 CID 405 "Media Type Code".
@@ -431,6 +432,10 @@ const (
 	// AlertManifestMismatch: the manifest served is not the one the card
 	// was made for.
 	AlertManifestMismatch Alert = "manifest_mismatch"
+	// AlertContentMismatch: the files received, each matching its hash,
+	// are not the study the manifest showed staff (another patient, other
+	// instances): a sender that lies in its manifest.
+	AlertContentMismatch Alert = "content_mismatch"
 )
 
 type alertSpec struct {
@@ -448,6 +453,7 @@ var alerts = map[Alert]alertSpec{
 	AlertImpostor:         {typeNodeAuthentication, SeriousFailure, RoleSource},
 	AlertTampered:         {typeTampered, SeriousFailure, RoleSource},
 	AlertManifestMismatch: {typeWrongManifest, SeriousFailure, RoleSource},
+	AlertContentMismatch:  {typeWrongContent, SeriousFailure, RoleSource},
 }
 
 // SecurityAlert records an alert of kind raised by reporter (this program)

@@ -67,6 +67,8 @@ func TestConstructors(t *testing.T) {
 			ActionExecute, SeriousFailure, []Role{RoleApplication, RoleSource}, RoleApplication, []ObjectType{ObjectOffer}},
 		{"SecurityAlert manifest", SecurityAlert(AlertManifestMismatch, testRecv, testPeer, "0a1b2c3d4e5f6071", "manifest hash differs"), "110113", "Security Alert", "WRONG-MANIFEST", "Manifest Does Not Match Card",
 			ActionExecute, SeriousFailure, []Role{RoleApplication, RoleSource}, RoleApplication, []ObjectType{ObjectOffer}},
+		{"SecurityAlert content", SecurityAlert(AlertContentMismatch, testRecv, testPeer, "0a1b2c3d4e5f6071", "the files differ in Patient ID (0010,0020)"), "110113", "Security Alert", "WRONG-CONTENT", "Files Do Not Match Study Shown",
+			ActionExecute, SeriousFailure, []Role{RoleApplication, RoleSource}, RoleApplication, []ObjectType{ObjectOffer}},
 		{"OfferRevoked", OfferRevoked(testSender, testSubj), "110113", "Security Alert", "110135", "Object Security Attributes Changed",
 			ActionExecute, Success, []Role{RoleApplication}, RoleApplication, []ObjectType{ObjectPatient, ObjectStudy, ObjectOffer}},
 	} {

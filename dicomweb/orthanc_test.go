@@ -139,7 +139,7 @@ func TestOrthancRoundTrip(t *testing.T) {
 		toStore = append(toStore, in)
 	}
 
-	if missing, err := cb.Verify(ctx, study, sortedUIDs(series)); err != nil || len(missing) != seriesFiles {
+	if missing, err := cb.Verify(ctx, study, patientIDOf(t, series[0].Path), sortedUIDs(series)); err != nil || len(missing) != seriesFiles {
 		t.Fatalf("Verify on the empty PACS B: %d missing, %v; want all %d", len(missing), err, seriesFiles)
 	}
 	res, err := cb.Store(ctx, toStore, dicomweb.StoreOptions{BatchBytes: 4 << 20})
@@ -149,7 +149,7 @@ func TestOrthancRoundTrip(t *testing.T) {
 	if len(res.Stored) != seriesFiles || len(res.Failed) != 0 {
 		t.Fatalf("Store into PACS B: %d stored, failed %+v", len(res.Stored), res.Failed)
 	}
-	missing, err := cb.Verify(ctx, study, sortedUIDs(series))
+	missing, err := cb.Verify(ctx, study, patientIDOf(t, series[0].Path), sortedUIDs(series))
 	if err != nil || len(missing) != 0 {
 		t.Fatalf("Verify on PACS B: missing %v, %v", missing, err)
 	}
@@ -201,7 +201,7 @@ func TestOrthancRefuses(t *testing.T) {
 	if len(res.Stored) != len(series)-len(rejected) {
 		t.Errorf("%d stored, want %d", len(res.Stored), len(series)-len(rejected))
 	}
-	missing, err := c.Verify(t.Context(), study, sortedUIDs(res.Stored))
+	missing, err := c.Verify(t.Context(), study, patientIDOf(t, series[0].Path), sortedUIDs(res.Stored))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,21 @@ func TestOrthancStopsMidStore(t *testing.T) {
 	if err != nil || len(res2.Failed) != 0 {
 		t.Fatalf("storing the rest: %v, failed %+v", err, res2.Failed)
 	}
-	if missing, err := c.Verify(t.Context(), study, sortedUIDs(series)); err != nil || len(missing) != 0 {
+	if missing, err := c.Verify(t.Context(), study, patientIDOf(t, series[0].Path), sortedUIDs(series)); err != nil || len(missing) != 0 {
 		t.Errorf("Verify: missing %v, %v", missing, err)
 	}
+}
+
+// patientIDOf reads the Patient ID of a DICOM file.
+func patientIDOf(t *testing.T, path string) string {
+	t.Helper()
+	ds, err := dicom.ParseFile(path, nil, dicom.SkipPixelData())
+	if err != nil {
+		t.Fatalf("parsing %s: %v", path, err)
+	}
+	e, err := ds.FindElementByTag(tag.PatientID)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimRight(dicom.MustGetStrings(e.Value)[0], "\x00 ")
 }

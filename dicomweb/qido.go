@@ -129,9 +129,32 @@ func (c *Client) Instances(ctx context.Context, studyUID string) ([]string, erro
 }
 
 // Verify asks the PACS, with QIDO-RS, which instances of the study it
-// holds, and returns those of want that it does not, in want's order.
-func (c *Client) Verify(ctx context.Context, studyUID string, want []string) (missing []string, err error) {
-	have, err := c.Instances(ctx, studyUID)
+// holds under patientID, and returns those of want that it does not, in
+// want's order. The search matches Patient ID (0010,0020) and asks for it
+// back (includefield), and an instance the PACS lists under any other ID
+// counts as missing even if the PACS ignored the match: an older copy of
+// the study filed under another patient does not satisfy it.
+func (c *Client) Verify(ctx context.Context, studyUID, patientID string, want []string) (missing []string, err error) {
+	if err := checkStudyUID(studyUID); err != nil {
+		return nil, err
+	}
+	query := url.Values{}
+	query.Set(tagPatientID, patientID)
+	query.Add("includefield", tagPatientID)
+	var have []string
+	seen := map[string]bool{}
+	err = c.query(ctx, "/studies/"+studyUID+"/instances", query, true, func(d dataset) bool {
+		uid := d.string(tagSOPInstanceUID)
+		key := uid + "\x00" + d.string(tagPatientID)
+		if uid == "" || seen[key] {
+			return false
+		}
+		seen[key] = true
+		if d.string(tagPatientID) == patientID {
+			have = append(have, uid)
+		}
+		return true
+	})
 	if err != nil {
 		return nil, fmt.Errorf("checking study %s in the PACS: %w", studyUID, err)
 	}

@@ -115,10 +115,38 @@ func TestInstancesPaging(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
+	// The PACS holds 1.2.0 to 1.2.4 under MRN1, and 1.2.7 only under
+	// another patient: an older copy of the study, which does not count.
+	// It ignores the Patient ID match, as a PACS may; Verify must still
+	// find 1.2.7 missing, and ask for the match and the attribute.
 	var requests int
-	c := newTestClient(t, pagedInstances(t, 5, false, &requests))
-	c.pageSize = 2
-	missing, err := c.Verify(t.Context(), "1.2", []string{"1.2.4", "1.2.9", "1.2.0", "1.2.7"})
+	c := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests++
+		q := r.URL.Query()
+		if q.Get(tagPatientID) != "MRN1" || !slices.Contains(q["includefield"], tagPatientID) {
+			t.Errorf("query %s does not match and include Patient ID", r.URL.RawQuery)
+		}
+		offset, _ := strconv.Atoi(q.Get("offset"))
+		var page []map[string]any
+		add := func(uid, patient string) {
+			page = append(page, map[string]any{
+				tagSOPInstanceUID: map[string]any{"vr": "UI", "Value": []string{uid}},
+				tagPatientID:      map[string]any{"vr": "LO", "Value": []string{patient}},
+			})
+		}
+		if offset == 0 {
+			for i := range 5 {
+				add(fmt.Sprintf("1.2.%d", i), "MRN1")
+			}
+			add("1.2.7", "SENDER-ID")
+		}
+		b, _ := json.Marshal(page)
+		if page == nil {
+			b = []byte("[]")
+		}
+		answerJSON(w, http.StatusOK, b)
+	}))
+	missing, err := c.Verify(t.Context(), "1.2", "MRN1", []string{"1.2.4", "1.2.9", "1.2.0", "1.2.7"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 	}
 	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator),
 		"imageshare/cmd/sender", "imageshare/cmd/receiver", "imageshare/cmd/dicomgen",
-		"imageshare/cmd/relay")
+		"imageshare/cmd/relay", "imageshare/e2e/forgedsender")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the commands:", err)

@@ -112,7 +112,9 @@ func startSender(t *testing.T, ns *orthanc.Namespace, work string, args ...strin
 func receive(t *testing.T, ns *orthanc.Namespace, work, uri string, args ...string) *pacsRun {
 	t.Helper()
 	all := append([]string{"fetch", "--json", "--quiet", "--yes", "--out", filepath.Join(work, "in"), "--uri-file", uri}, args...)
-	return runIn(t, ns, []string{"XDG_STATE_HOME=" + filepath.Join(work, "receiver-state")}, "receiver", all...)
+	// The station's configuration is read from work/config, empty unless
+	// a test writes one: never from the user's own.
+	return runIn(t, ns, []string{"XDG_STATE_HOME=" + filepath.Join(work, "receiver-state"), "XDG_CONFIG_HOME=" + filepath.Join(work, "config")}, "receiver", all...)
 }
 
 // scanStudy reads the one study under dir.
@@ -329,7 +331,7 @@ func TestPACSGoesAway(t *testing.T) {
 	done := make(chan *pacsRun, 1)
 	go func() {
 		done <- receive(t, ns, work, uri, "--to-dicomweb", b.DICOMwebURL, "--stow-batch", "256KB",
-			"--local-patient-id", "MRN0099")
+			"--local-patient-id", "MRN0099", "--issuer", "TRAUMA-CENTER")
 	}()
 	<-stopped
 	b.Stop(t)
@@ -350,7 +352,7 @@ func TestPACSGoesAway(t *testing.T) {
 	b.Restart(t)
 	dir, _ := r.line("summary")["dir"].(string)
 	imp := runIn(t, ns, []string{"XDG_STATE_HOME=" + filepath.Join(work, "receiver-state")}, "receiver",
-		"import", "--json", "--quiet", "--to-dicomweb", b.DICOMwebURL, "--local-patient-id", "MRN0099", dir)
+		"import", "--json", "--quiet", "--to-dicomweb", b.DICOMwebURL, "--local-patient-id", "MRN0099", "--issuer", "TRAUMA-CENTER", dir)
 	if imp.code != 0 {
 		t.Fatalf("receiver import exited %d\n%s", imp.code, imp.stderr)
 	}

@@ -31,6 +31,7 @@ const (
 	tagInstanceCreationTime        tag = 0x00080013
 	tagSOPClassUID                 tag = 0x00080016
 	tagSOPInstanceUID              tag = 0x00080018
+	tagStudyDescription            tag = 0x00081030
 	tagStudyDate                   tag = 0x00080020
 	tagContentDate                 tag = 0x00080023
 	tagAcquisitionDateTime         tag = 0x0008002A
@@ -117,6 +118,9 @@ var names = map[tag]string{
 	tagReasonForModification:       "Reason for the Attribute Modification",
 	tagAttributeModificationDT:     "Attribute Modification DateTime",
 	tagPixelData:                   "Pixel Data",
+	tagSOPInstanceUID:              "SOP Instance UID",
+	tagSeriesInstanceUID:           "Series Instance UID",
+	tagStudyDescription:            "Study Description",
 }
 
 // undefinedLength is the length of a sequence, item or encapsulated pixel

@@ -28,30 +28,6 @@ const (
 	manufacturer              = "imageshare"
 )
 
-// Tags only the report writers write. Their names, and those of the UIDs
-// the caller may give, are in reportNames, not in names, which is Coerce's.
-const (
-	tagStudyDescription        tag = 0x00081030
-	tagTypeOfPatientID         tag = 0x00100022
-	tagOtherPatientIDsSequence tag = 0x00101002
-)
-
-var reportNames = map[tag]string{
-	tagSOPInstanceUID:          "SOP Instance UID",
-	tagSeriesInstanceUID:       "Series Instance UID",
-	tagStudyDescription:        "Study Description",
-	tagTypeOfPatientID:         "Type of Patient ID",
-	tagOtherPatientIDsSequence: "Other Patient IDs Sequence",
-}
-
-// attribute is t as an error names it: "(0008,1030) Study Description".
-func attribute(t tag) string {
-	if name, ok := reportNames[t]; ok {
-		return t.String() + " " + name
-	}
-	return t.String()
-}
-
 // reportSeriesNumber is the Series Number of a report's new series: high,
 // so that viewers list it after the images.
 const reportSeriesNumber = "999"
@@ -288,7 +264,7 @@ func newBuilder(s StudyRef, inst Instance, now time.Time) *builder {
 	b.text(tagPatientBirthDate, "DA", s.PatientBirthDate)
 	b.text(tagPatientSex, "CS", s.PatientSex)
 	if len(s.OtherPatientIDs) > 0 {
-		b.add(tagOtherPatientIDsSequence, b.otherPatientIDs(s.OtherPatientIDs))
+		b.add(tagOtherPatientIDsSeq, b.otherPatientIDs(s.OtherPatientIDs))
 	}
 
 	b.text(tagStudyInstanceUID, "UI", s.StudyInstanceUID)
@@ -315,9 +291,9 @@ func newBuilder(s StudyRef, inst Instance, now time.Time) *builder {
 func (b *builder) otherPatientIDs(ids []OtherPatientID) []byte {
 	items := make([][]byte, len(ids))
 	for i, id := range ids {
-		in := fmt.Sprintf("%s item %d: ", attribute(tagOtherPatientIDsSequence), i+1)
+		in := fmt.Sprintf("%s item %d: ", tagOtherPatientIDsSeq.String(), i+1)
 		if id.ID == "" && b.err == nil {
-			b.err = &ValueError{Attribute: in + attribute(tagPatientID), Err: errors.New("no value")}
+			b.err = &ValueError{Attribute: in + tagPatientID.String(), Err: errors.New("no value")}
 		}
 		b.checkIn(in, tagPatientID, "LO", id.ID)
 		item := explicitLE.appendText(nil, tagPatientID, "LO", id.ID)
@@ -327,7 +303,7 @@ func (b *builder) otherPatientIDs(ids []OtherPatientID) []byte {
 		}
 		items[i] = explicitLE.appendText(item, tagTypeOfPatientID, "CS", "TEXT")
 	}
-	return explicitLE.appendSequence(nil, tagOtherPatientIDsSequence, items...)
+	return explicitLE.appendSequence(nil, tagOtherPatientIDsSeq, items...)
 }
 
 // checkIn checks a value of an item, whose errors name the attribute after
@@ -356,7 +332,7 @@ func (b *builder) check(t tag, vr, s string) {
 	}
 	var ve *ValueError
 	if errors.As(err, &ve) {
-		ve.Attribute = attribute(t)
+		ve.Attribute = t.String()
 	}
 	if b.err == nil {
 		b.err = err

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"unique"
@@ -34,7 +35,7 @@ type instance struct {
 	studyUID, seriesUID, sopUID, sopClassUID, mediaClassUID, tsUID, modality string
 	patientName, patientID, issuer, birthDate, sex                           string
 	studyDate, studyTime, studyDesc, accession, institution                  string
-	seriesDesc                                                               string
+	seriesDesc, studyID, referringPhysician                                  string
 	seriesNumber, instanceNumber                                             int
 	hasRows                                                                  bool
 }
@@ -64,6 +65,8 @@ var fields = map[tag.Tag]func(*instance) *string{
 	tag.AccessionNumber:         func(in *instance) *string { return &in.accession },
 	tag.InstitutionName:         func(in *instance) *string { return &in.institution },
 	tag.SeriesDescription:       func(in *instance) *string { return &in.seriesDesc },
+	tag.StudyID:                 func(in *instance) *string { return &in.studyID },
+	tag.ReferringPhysicianName:  func(in *instance) *string { return &in.referringPhysician },
 }
 
 // syntax is a transfer syntax as far as parsing is concerned.
@@ -206,7 +209,7 @@ func (in *instance) intern() {
 		&in.studyUID, &in.seriesUID, &in.sopClassUID, &in.mediaClassUID, &in.tsUID, &in.modality,
 		&in.patientName, &in.patientID, &in.issuer, &in.birthDate, &in.sex,
 		&in.studyDate, &in.studyTime, &in.studyDesc, &in.accession, &in.institution,
-		&in.seriesDesc,
+		&in.seriesDesc, &in.studyID, &in.referringPhysician,
 	} {
 		*s = unique.Make(*s).Value()
 	}
@@ -451,4 +454,31 @@ func tagName(t tag.Tag) string {
 		name += " " + info.Keyword
 	}
 	return name
+}
+
+// StudyModule is the General Study module of one instance as far as a new
+// instance of the same study (a report) must repeat it.
+type StudyModule struct {
+	StudyInstanceUID, StudyID, StudyDate, StudyTime, StudyDescription string
+	AccessionNumber, ReferringPhysicianName                           string
+}
+
+// ReadStudyModule reads the study-level attributes of the DICOM file at
+// path, with the scanner's checks.
+func ReadStudyModule(path string) (StudyModule, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return StudyModule{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return StudyModule{}, err
+	}
+	in, err := readInstance(f, fi.Size())
+	if err != nil {
+		return StudyModule{}, &FileError{Path: path, Err: err}
+	}
+	return StudyModule{StudyInstanceUID: in.studyUID, StudyID: in.studyID, StudyDate: in.studyDate, StudyTime: in.studyTime,
+		StudyDescription: in.studyDesc, AccessionNumber: in.accession, ReferringPhysicianName: in.referringPhysician}, nil
 }

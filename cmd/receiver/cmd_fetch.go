@@ -45,6 +45,8 @@ type fetchOptions struct {
 	maxRate           float64            // bytes a second, 0 for no limit
 	connections       int                // to the sender, on a direct path
 	pacs              pacsOptions
+	configFile        string // --config: the station's receiver.toml
+	configUsed        string // the configuration read, "" if none
 }
 
 // maxConnections bounds --connections: the sender serves at most 16
@@ -80,6 +82,9 @@ func newFlags(name string, o *fetchOptions) *flag.FlagSet {
 	fs.StringVar(&o.pacs.issuer, "issuer", "", "")
 	fs.StringVar(&o.pacs.accession, "local-accession", "", "")
 	fs.StringVar(&o.pacs.name, "local-name", "", "")
+	fs.StringVar(&o.pacs.birthDate, "local-birth-date", "", "")
+	fs.StringVar(&o.pacs.sex, "local-sex", "", "")
+	fs.StringVar(&o.configFile, "config", "", "")
 	fs.Func("stow-batch", "", func(v string) error {
 		n, err := parseRate(v)
 		if err == nil && n < 64e3 {
@@ -142,7 +147,10 @@ func runFetch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if o.out == "" {
 		return &usageError{"--out DIR is required: the folder to save the study in"}
 	}
-	if err := o.pacs.check(); err != nil {
+	if err := applyConfig(fs, o); err != nil {
+		return err
+	}
+	if err := o.pacs.check(o.configUsed); err != nil {
 		return err
 	}
 	text, err := readCard(o, stdin)
@@ -339,6 +347,25 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 	if err := r.store.Finish(); err != nil {
 		return nil, err
 	}
+	dir := r.store.Dir()
+	from.Site, from.Address = m.Site, r.addr
+	// Every file matched its hash, but the hashes came from the sender's
+	// manifest: the headers must also be the study staff were shown.
+	if err := study.CheckReceived(ctx, dir, m.Studies, manifestExpected(m)); err != nil {
+		var mismatch *study.MismatchError
+		if errors.As(err, &mismatch) {
+			reportMismatch(o, stderr, js, mismatch, *me, *from, offer.ID.String())
+			if refused, rerr := quarantine(dir); rerr == nil {
+				fmt.Fprintf(stderr, "receiver: the files are kept for inspection in %s; nothing was sent to the PACS, and the sender was not told the study arrived\n", refused)
+			} else {
+				fmt.Fprintf(stderr, "receiver: warning: the files stay in %s (%v): do not import them\n", dir, rerr)
+			}
+		}
+		return nil, err
+	}
+	if err := newReceivedRecord(m).write(dir); err != nil {
+		return nil, fmt.Errorf("%w: %v", transfer.ErrDisk, err)
+	}
 	elapsed := time.Since(start)
 	fmt.Fprintf(stderr, "receiver: %d files (%s) verified against their hashes in %s\n", len(m.Files), study.FormatBytes(m.TotalSize()), elapsed.Round(time.Millisecond))
 	if r.reused > 0 {
@@ -347,13 +374,11 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 	if err := r.confirm(ctx); err != nil {
 		fmt.Fprintf(stderr, "receiver: warning: the study is complete here, but the sender was not told: %v\n", err)
 	}
-	dir := r.store.Dir()
 	fmt.Fprintf(stderr, "receiver: study saved in %s\n", dir)
 	uids := make([]string, len(m.Studies))
 	for i, s := range m.Studies {
 		uids[i] = s.StudyUID
 	}
-	from.Site, from.Address = m.Site, r.addr
 	subj := audit.Subject{PatientID: m.Studies[0].PatientID, PatientIDIssuer: m.Studies[0].IssuerOfPatientID,
 		PatientName: m.Studies[0].PatientName, StudyUIDs: uids, OfferID: offer.ID.String(), Files: len(m.Files), Bytes: m.TotalSize()}
 	o.trail.Record(audit.InstancesReceived(*from, *me, subj).With("path", path).With("fetched_bytes", r.fetched).With("reused_bytes", r.reused))
@@ -651,6 +676,9 @@ func (r *receive) show(m *transfer.Manifest, confirm func(string) (bool, error))
 		report = fmt.Sprintf("yes (%s, %s)", rf.Path, study.FormatBytes(rf.Size))
 	}
 	fmt.Fprintf(stderr, "Report:       %s\nTransfer:     %s to fetch (%s of files)\n", report, study.FormatBytes(m.StoredSize()), study.FormatBytes(m.TotalSize()))
+	if err := r.o.pacs.checkStudies(m.Studies); err != nil {
+		return err
+	}
 	if p := &r.o.pacs; p.url != "" {
 		fmt.Fprintf(stderr, "Then PACS:    %s", p.redactedURL())
 		if p.reconciles() {
@@ -690,6 +718,10 @@ func (r *receive) confirm(ctx context.Context) error {
 
 // permanent reports whether err will not go away by trying again.
 func permanent(err error) bool {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return true
+	}
 	for _, p := range []error{
 		context.Canceled, errDeclined, card.ErrMalformed,
 		discovery.ErrImpostor, discovery.ErrNoAddrs,

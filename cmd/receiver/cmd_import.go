@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
 	"imageshare/audit"
 	"imageshare/console"
-	"imageshare/dicomweb"
 	"imageshare/study"
 )
 
@@ -26,13 +24,16 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if err := applyConfig(fs, o); err != nil {
+		return err
+	}
 	if len(pos) != 1 {
 		return &usageError{"give one study folder, as receiver fetch printed it"}
 	}
 	if o.pacs.url == "" {
 		return &usageError{"--to-dicomweb URL is required: the PACS to store the study in"}
 	}
-	if err := o.pacs.check(); err != nil {
+	if err := o.pacs.check(o.configUsed); err != nil {
 		return err
 	}
 	dir := filepath.Clean(pos[0])
@@ -43,45 +44,23 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer o.trail.Close()
+	app := audit.Local("receiver", "")
 	in, err := folderInput(ctx, dir)
+	var mismatch *study.MismatchError
+	if errors.As(err, &mismatch) {
+		reportMismatch(o, stderr, js, mismatch, app, audit.Participant{}, "")
+	}
 	if err == nil {
-		app := audit.Local("receiver", "")
 		var res *importResult
 		res, err = importToPACS(ctx, o, in, stderr, js, app)
-		js.Emit(map[string]any{"type": "summary", "dir": dir, "study_uid": in.summary.StudyUID, "pacs": res})
+		uids := make([]string, len(in.studies))
+		for i, s := range in.studies {
+			uids[i] = s.StudyUID
+		}
+		js.Emit(map[string]any{"type": "summary", "dir": dir, "study_uid": uids[0], "study_uids": uids, "pacs": res})
 	}
 	if err != nil {
 		js.Emit(map[string]any{"type": "error", "exit_code": exitCode(err), "message": err.Error()})
 	}
 	return err
-}
-
-// folderInput reads a study folder as receiver fetch saved it: one study's
-// DICOM files, and perhaps a report named report-*.
-func folderInput(ctx context.Context, dir string) (*importInput, error) {
-	scan, err := study.ScanPaths(ctx, []string{dir}, study.ScanOptions{})
-	if err != nil {
-		return nil, err
-	}
-	in := &importInput{dir: dir}
-	for _, p := range scan.Problems {
-		rel, _ := filepath.Rel(dir, p.Path)
-		if errors.Is(p.Err, study.ErrNotDICOM) && strings.HasPrefix(filepath.Base(rel), "report-") && in.report == "" {
-			in.report = p.Path
-			continue
-		}
-		return nil, fmt.Errorf("%s is not as receiver fetch saved it: %w", dir, p)
-	}
-	sel, err := study.Select(scan, nil, false)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
-	}
-	if len(sel) != 1 {
-		return nil, fmt.Errorf("%s holds %d studies; import them one at a time", dir, len(sel))
-	}
-	in.summary = sel[0].Summary
-	for _, f := range sel[0].Files {
-		in.files = append(in.files, importFile{rel: f.Rel, Instance: dicomweb.Instance{Path: f.Path, SOPInstanceUID: f.SOPInstanceUID, SOPClassUID: f.SOPClassUID}})
-	}
-	return in, nil
 }

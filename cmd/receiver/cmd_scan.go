@@ -31,13 +31,16 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if o.out == "" {
 		return &usageError{"--out DIR is required: the folder to save studies in"}
 	}
-	if o.pacs.reconciles() {
+	if o.pacs.namesPatient() {
 		// One scanning session takes several patients' cards: one local
 		// patient ID for all of them would file studies under the wrong
 		// patient.
-		return &usageError{"--local-patient-id, --issuer, --local-accession and --local-name name one patient: use them with receiver fetch, one card at a time (receiver scan may still use --to-dicomweb)"}
+		return &usageError{"--local-patient-id, --issuer, --local-accession, --local-name, --local-birth-date and --local-sex name one patient: use them with receiver fetch, one card at a time (receiver scan may still use --to-dicomweb)"}
 	}
-	if err := o.pacs.check(); err != nil {
+	if err := applyConfig(fs, o); err != nil {
+		return err
+	}
+	if err := o.pacs.check(o.configUsed); err != nil {
 		return err
 	}
 	js := jsonOut(o, stdout)

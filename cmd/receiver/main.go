@@ -18,6 +18,7 @@ import (
 	"imageshare/card"
 	"imageshare/console"
 	"imageshare/discovery"
+	"imageshare/study"
 	"imageshare/transfer"
 )
 
@@ -98,11 +99,21 @@ Options:
                        limits request bodies.
     --local-patient-id ID
                        The patient's ID at this hospital, for the PACS copies.
-    --issuer ISSUER    Issuer of Patient ID of --local-patient-id.
+                       It needs this hospital's issuer: --issuer, or issuer in
+                       the configuration; without one nothing is fetched.
+    --issuer ISSUER    Issuer of Patient ID (0010,0021) of --local-patient-id.
+                       The sender's issuer and its qualifiers are replaced; its
+                       patient ID is kept in Other Patient IDs (0010,1002).
     --local-accession NUMBER
                        This hospital's accession number for the study.
     --local-name NAME  The name to file the study under, e.g. a trauma alias
                        "TRAUMA, ALPHA" before the patient is identified.
+    --local-birth-date YYYYMMDD, --local-sex M|F|O
+                       Correct the birth date or sex in the PACS copies.
+    --config FILE      The station's configuration (default
+                       $XDG_CONFIG_HOME/imageshare/receiver.toml; read if
+                       there): issuer = "...", to_dicomweb = "...",
+                       dicomweb_credentials = "..."; flags override it.
     --json             Print JSON Lines on standard output, for scripts; the
                        last line is {"type":"summary",...}.
     -q, --quiet        No progress bar.
@@ -138,6 +149,9 @@ EXIT STATUS
         what was verified is kept, and the same command resumes
     12  the study is verified and saved in the folder, but not all of it is
         in the PACS (--to-dicomweb); what is missing is listed
+    13  refused: the files received are not the study that was shown (another
+        patient's, or other instances); nothing went to the PACS, the files
+        are kept in a refused-… folder, and a security alert is recorded
     130 interrupted (Ctrl-C)
 `
 
@@ -156,6 +170,7 @@ const (
 	exitDeclined    = 10
 	exitDisk        = 11
 	exitImport      = 12
+	exitMismatch    = 13
 	exitInterrupted = 130
 )
 
@@ -240,6 +255,9 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
+	case errors.Is(err, study.ErrMismatch):
+		// Before anything else: it may come with an import's error.
+		return exitMismatch
 	case errors.Is(err, errImportPartial):
 		// Whatever went wrong, it went wrong after the study was saved.
 		return exitImport

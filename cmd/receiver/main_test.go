@@ -105,10 +105,17 @@ func TestPACSOptions(t *testing.T) {
 		{"reconciled", pacsOptions{url: "https://pacs/dicom-web", patientID: "MRN1", issuer: "TC", accession: "A1", name: "TRAUMA, ALPHA"}, true},
 		{"local ID without a PACS", pacsOptions{patientID: "MRN1"}, false},
 		{"issuer without an ID", pacsOptions{url: "http://pacs/dicom-web", issuer: "TC"}, false},
+		{"configured issuer without an ID", pacsOptions{url: "http://pacs/dicom-web", issuer: "TC", issuerFromConfig: true}, true},
+		{"local ID without an issuer", pacsOptions{url: "http://pacs/dicom-web", patientID: "MRN1"}, false},
+		{"local ID, configured issuer", pacsOptions{url: "http://pacs/dicom-web", patientID: "MRN1", issuer: "TC", issuerFromConfig: true}, true},
+		{"Latin-1 name", pacsOptions{url: "http://pacs/dicom-web", name: "MÜLLER, JÖRG"}, true},
+		{"birth date not a date", pacsOptions{url: "http://pacs/dicom-web", birthDate: "1.2.1970"}, false},
+		{"sex not M, F or O", pacsOptions{url: "http://pacs/dicom-web", sex: "X"}, false},
+		{"ID too long", pacsOptions{url: "http://pacs/dicom-web", patientID: strings.Repeat("9", 65), issuer: "TC"}, false},
 		{"password in the URL", pacsOptions{url: "http://u:secret@pacs/dicom-web"}, false},
 		{"not HTTP", pacsOptions{url: "ftp://pacs/"}, false},
 	} {
-		err := c.p.check()
+		err := c.p.check("")
 		if (err == nil) != c.ok {
 			t.Errorf("%s: check() = %v", c.name, err)
 		}
@@ -129,5 +136,57 @@ func TestScanRefusesOneLocalPatientForAll(t *testing.T) {
 		"--local-patient-id", "MRN1"}, strings.NewReader(""), &out, &out)
 	if code != exitUsage || !strings.Contains(out.String(), "one card at a time") {
 		t.Fatalf("exit %d, want %d with a reason:\n%s", code, exitUsage, out.String())
+	}
+}
+
+// A local patient ID without this hospital's issuer is refused before the
+// card is even read; the station's configuration can give the issuer.
+func TestLocalIDNeedsIssuer(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	args := []string{"fetch", "--out", t.TempDir(), "--to-dicomweb", "http://127.0.0.1:8042/dicom-web",
+		"--local-patient-id", "MRN1", "--uri-file", filepath.Join(t.TempDir(), "no-card.txt")}
+	var out bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &out, &out)
+	if code != exitUsage || !strings.Contains(out.String(), "issuer") || !strings.Contains(out.String(), "receiver.toml") {
+		t.Fatalf("exit %d, want %d naming the issuer and the configuration:\n%s", code, exitUsage, out.String())
+	}
+
+	// With the station's issuer configured, the options pass, and the
+	// missing card is what stops the fetch (exit 3).
+	config := filepath.Join(t.TempDir(), "receiver.toml")
+	if err := os.WriteFile(config, []byte("issuer = \"TRAUMA-CENTER\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	code = run(context.Background(), append(args, "--config", config), strings.NewReader(""), &out, &out)
+	if code != exitBadCard {
+		t.Fatalf("with the configured issuer: exit %d, want %d (no card)\n%s", code, exitBadCard, out.String())
+	}
+
+	// A misspelt key is refused, naming it and the file.
+	if err := os.WriteFile(config, []byte("isuer = \"TRAUMA-CENTER\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	code = run(context.Background(), append(args, "--config", config), strings.NewReader(""), &out, &out)
+	if code != exitUsage || !strings.Contains(out.String(), "isuer") || !strings.Contains(out.String(), config) {
+		t.Fatalf("misspelt key: exit %d, want %d naming it:\n%s", code, exitUsage, out.String())
+	}
+}
+
+// The configured issuer names no patient: receiver scan takes it.
+func TestScanTakesConfiguredIssuer(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	if err := os.MkdirAll(filepath.Join(dir, "imageshare"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "imageshare", "receiver.toml"), []byte("issuer = \"TC\"\nto_dicomweb = \"http://127.0.0.1:8042/dicom-web\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	code := run(context.Background(), []string{"scan", "--out", t.TempDir(), "--audit", filepath.Join(t.TempDir(), "audit.jsonl")}, strings.NewReader(""), &out, &out)
+	if code != exitBadCard || !strings.Contains(out.String(), "no card was scanned") {
+		t.Fatalf("exit %d, want %d (no card scanned):\n%s", code, exitBadCard, out.String())
 	}
 }

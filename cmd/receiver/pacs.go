@@ -24,29 +24,48 @@ import (
 // pacsOptions say where the received study goes and under which local
 // patient record (IHE Import Reconciliation, IRWF.b).
 type pacsOptions struct {
-	url             string  // --to-dicomweb: the DICOMweb root of the local PACS
-	credentialsFile string  // --dicomweb-credentials: "user:password" for it
-	patientID       string  // --local-patient-id
-	issuer          string  // --issuer: of the local patient ID
-	accession       string  // --local-accession
-	name            string  // --local-name, e.g. "TRAUMA^ALPHA"
-	batch           float64 // --stow-batch: bytes a STOW-RS request carries at most, 0 for the default
+	url              string  // --to-dicomweb: the DICOMweb root of the local PACS
+	credentialsFile  string  // --dicomweb-credentials: "user:password" for it
+	patientID        string  // --local-patient-id
+	issuer           string  // --issuer, or the station's configured issuer
+	issuerFromConfig bool    // issuer came from the configuration, not a flag
+	accession        string  // --local-accession
+	name             string  // --local-name, e.g. "TRAUMA^ALPHA"
+	birthDate        string  // --local-birth-date, YYYYMMDD
+	sex              string  // --local-sex, M, F or O
+	batch            float64 // --stow-batch: bytes a STOW-RS request carries at most, 0 for the default
 }
 
+// changes are the local values the PACS copies get. The issuer goes with
+// a local patient ID only: it names who issued that ID.
 func (p *pacsOptions) changes() reconcile.Changes {
-	return reconcile.Changes{PatientID: p.patientID, IssuerOfPatientID: p.issuer,
-		AccessionNumber: p.accession, PatientName: dicomName(p.name)}
+	c := reconcile.Changes{PatientID: p.patientID, AccessionNumber: p.accession, PatientName: dicomName(p.name),
+		PatientBirthDate: p.birthDate, PatientSex: strings.ToUpper(p.sex)}
+	if p.patientID != "" {
+		c.IssuerOfPatientID = p.issuer
+	}
+	return c
 }
 
 func (p *pacsOptions) reconciles() bool { return p.changes() != reconcile.Changes{} }
 
-// check refuses reconciliation without a PACS (it changes only the copies
-// that go there) and a PACS address that carries a password (argv is
-// readable by every user of the machine).
-func (p *pacsOptions) check() error {
+// namesPatient reports whether the options name one patient: they cannot
+// apply to every card of a scanning session. The configured issuer names
+// none.
+func (p *pacsOptions) namesPatient() bool {
+	return p.patientID != "" || p.accession != "" || p.name != "" || p.birthDate != "" || p.sex != "" ||
+		(p.issuer != "" && !p.issuerFromConfig)
+}
+
+// check refuses, before anything is fetched: reconciliation without a PACS
+// (it changes only the copies that go there); a local patient ID without
+// this hospital's issuer (it would be filed under the sender's); values
+// that cannot be written; and a PACS address that carries a password (argv
+// is readable by every user of the machine).
+func (p *pacsOptions) check(configPath string) error {
 	if p.url == "" {
-		if p.reconciles() {
-			return &usageError{"--local-patient-id, --issuer, --local-accession and --local-name apply to the copies sent to the PACS: give --to-dicomweb URL too (the received folder always keeps the sender's originals)"}
+		if p.namesPatient() {
+			return &usageError{"--local-patient-id, --issuer, --local-accession, --local-name, --local-birth-date and --local-sex apply to the copies sent to the PACS: give --to-dicomweb URL too (the received folder always keeps the sender's originals)"}
 		}
 		if p.credentialsFile != "" {
 			return &usageError{"--dicomweb-credentials needs --to-dicomweb URL"}
@@ -56,8 +75,34 @@ func (p *pacsOptions) check() error {
 	if err := dicomweb.CheckRoot(p.url); err != nil {
 		return &usageError{"--to-dicomweb: " + err.Error()}
 	}
-	if p.issuer != "" && p.patientID == "" {
+	if p.issuer != "" && !p.issuerFromConfig && p.patientID == "" {
 		return &usageError{"--issuer names the issuer of --local-patient-id: give both"}
+	}
+	if p.patientID != "" && strings.TrimSpace(p.issuer) == "" {
+		where := "set issuer in " + configPathOrDefault(configPath)
+		return &usageError{"--local-patient-id needs this hospital's issuer of patient IDs, or the PACS would file a local ID under the sending hospital's issuer: give --issuer, or " + where}
+	}
+	if err := p.changes().Check(); err != nil {
+		return &usageError{"the local values for the PACS: " + strings.TrimPrefix(err.Error(), "reconcile: ")}
+	}
+	return nil
+}
+
+func configPathOrDefault(path string) string {
+	if path != "" {
+		return path
+	}
+	if d := defaultConfigPath(); d != "" {
+		return d
+	}
+	return "the station's receiver.toml (--config FILE)"
+}
+
+// checkStudies refuses local values that cannot apply to the offer's
+// studies: one local accession number names one study.
+func (p *pacsOptions) checkStudies(studies []study.Summary) error {
+	if p.url != "" && p.accession != "" && len(studies) > 1 {
+		return &usageError{fmt.Sprintf("--local-accession names one study, and this offer holds %d; fetch without it, then give each study its accession in the PACS", len(studies))}
 	}
 	return nil
 }
@@ -101,7 +146,8 @@ var errImportPartial = errors.New("the import into the PACS is incomplete")
 
 // importFile is one instance to store, and the received file it came from.
 type importFile struct {
-	rel string // its name in the received folder; for the report made here, the report's
+	rel      string // its name in the received folder; for the report made here, the report's
+	studyUID string
 	dicomweb.Instance
 }
 
@@ -134,30 +180,46 @@ func importToPACS(ctx context.Context, o *fetchOptions, in *importInput, stderr 
 // importInput is a verified study in a folder, to store in the PACS.
 type importInput struct {
 	dir     string
-	summary study.Summary
-	site    string // the sending hospital, "" if not known
-	offerID string // "" if not known
+	studies []study.Summary // every study of the offer; the report joins the first
+	site    string          // the sending hospital, "" if not known
+	offerID string          // "" if not known
 	files   []importFile
 	report  string // the report's path, "" if none
 }
 
 // manifestInput is the study just received.
 func manifestInput(m *transfer.Manifest, dir string) *importInput {
-	in := &importInput{dir: dir, summary: m.Studies[0], site: m.Site, offerID: m.OfferID}
+	in := &importInput{dir: dir, studies: m.Studies, site: m.Site, offerID: m.OfferID}
 	for _, f := range m.Files {
 		path := filepath.Join(dir, filepath.FromSlash(f.Path))
 		if f.Kind == study.KindReport {
 			in.report = path
 			continue
 		}
-		in.files = append(in.files, importFile{rel: f.Path, Instance: dicomweb.Instance{Path: path, SOPInstanceUID: f.SOP}})
+		in.files = append(in.files, importFile{rel: f.Path, studyUID: f.StudyUID, Instance: dicomweb.Instance{Path: path, SOPInstanceUID: f.SOP}})
 	}
 	return in
+}
+
+// summaryOf returns the summary of the study uid, or nil.
+func (in *importInput) summaryOf(uid string) *study.Summary {
+	for i := range in.studies {
+		if in.studies[i].StudyUID == uid {
+			return &in.studies[i]
+		}
+	}
+	return nil
 }
 
 func importStudy(ctx context.Context, o *fetchOptions, in *importInput, stderr io.Writer, js *console.JSON, me audit.Participant) (*importResult, error) {
 	p := &o.pacs
 	start := time.Now()
+	if len(in.studies) == 0 {
+		return nil, errors.New("the folder holds no study")
+	}
+	if err := p.checkStudies(in.studies); err != nil {
+		return nil, err
+	}
 	base, err := p.baseURL()
 	if err != nil {
 		return nil, err
@@ -175,28 +237,32 @@ func importStudy(ctx context.Context, o *fetchOptions, in *importInput, stderr i
 	}
 	defer os.RemoveAll(work)
 
-	s := in.summary
-	dir := in.dir
+	first := in.studies[0]
 	ch := p.changes()
 	mod := reconcile.Modification{Time: time.Now(), System: "IMAGESHARE", Source: in.site, Reason: "COERCE"}
 	if p.reconciles() {
-		fmt.Fprintf(stderr, "receiver: reconciling for the PACS: %s (the folder keeps the sender's originals)\n", describeChanges(s, ch))
+		fmt.Fprintf(stderr, "receiver: reconciling for the PACS: %s (the folder keeps the sender's originals)\n", describeChanges(first, ch))
 	}
+	res := &importResult{}
+	// One file that cannot be reconciled, or made a Part 10 file, is
+	// listed and left in the folder; the others still go.
 	files := make([]importFile, 0, len(in.files)+1)
 	for _, f := range in.files {
-		if p.reconciles() {
+		rewrite, err := needsRewrite(f.Path, p.reconciles())
+		if err == nil && rewrite {
 			dst := filepath.Join(work, filepath.FromSlash(f.rel))
-			if err := coerceFile(f.Path, dst, ch, mod); err != nil {
-				return nil, fmt.Errorf("reconciling %s: %w", f.rel, err)
-			}
+			err = coerceFile(f.Path, dst, ch, mod)
 			f.Path = dst
+		}
+		if err != nil {
+			res.Failed = append(res.Failed, importFailure{File: f.rel, SOP: f.SOPInstanceUID, Reason: "not sent to the PACS: " + plainReason(err)})
+			continue
 		}
 		files = append(files, f)
 	}
-	res := &importResult{}
 	if in.report != "" {
-		rel, _ := filepath.Rel(dir, in.report)
-		rf, how, err := reportInstance(in.report, work, s, ch, in.site)
+		rel, _ := filepath.Rel(in.dir, in.report)
+		rf, how, err := reportInstance(in, work, ch)
 		if err != nil {
 			res.Report = "kept in the folder only: " + err.Error()
 			fmt.Fprintf(stderr, "receiver: warning: the report %s stays in the folder only: %v\n", rel, err)
@@ -229,22 +295,33 @@ func importStudy(ctx context.Context, o *fetchOptions, in *importInput, stderr i
 			failed[f.SOPInstanceUID] = storeErr.Error()
 		}
 	}
-	// What the PACS says it has, not what STOW-RS answered, decides.
-	want := make([]string, 0, len(files))
+	// What the PACS says it has under the patient ID written, not what
+	// STOW-RS answered, decides: study by study.
+	want := map[string][]string{}
+	var order []string
 	for _, f := range files {
 		if _, bad := failed[f.SOPInstanceUID]; !bad {
-			want = append(want, f.SOPInstanceUID)
+			if want[f.studyUID] == nil {
+				order = append(order, f.studyUID)
+			}
+			want[f.studyUID] = append(want[f.studyUID], f.SOPInstanceUID)
 		}
 	}
-	if len(want) > 0 {
-		missing, err := client.Verify(ctx, s.StudyUID, want)
-		if err != nil {
-			for _, uid := range want {
-				failed[uid] = "could not be checked in the PACS: " + err.Error()
+	for _, uid := range order {
+		patientID := ch.PatientID
+		if patientID == "" {
+			if s := in.summaryOf(uid); s != nil {
+				patientID = s.PatientID
 			}
 		}
-		for _, uid := range missing {
-			failed[uid] = "stored, but the PACS does not list it (QIDO-RS)"
+		missing, err := client.Verify(ctx, uid, patientID, want[uid])
+		if err != nil {
+			for _, sop := range want[uid] {
+				failed[sop] = "could not be checked in the PACS: " + err.Error()
+			}
+		}
+		for _, sop := range missing {
+			failed[sop] = "stored, but the PACS does not list it under this patient ID (QIDO-RS)"
 		}
 	}
 	for _, f := range files {
@@ -255,10 +332,15 @@ func importStudy(ctx context.Context, o *fetchOptions, in *importInput, stderr i
 		}
 		res.Failed = append(res.Failed, importFailure{File: f.rel, SOP: f.SOPInstanceUID, Reason: reason})
 	}
+	total := res.Stored + len(res.Failed)
 	res.Seconds = time.Since(start).Seconds()
 
-	subj := audit.Subject{PatientID: firstNonEmpty(ch.PatientID, s.PatientID), PatientIDIssuer: firstNonEmpty(ch.IssuerOfPatientID, s.IssuerOfPatientID),
-		PatientName: firstNonEmpty(ch.PatientName, s.PatientName), StudyUIDs: []string{s.StudyUID}, OfferID: in.offerID, Files: res.Stored}
+	uids := make([]string, len(in.studies))
+	for i, s := range in.studies {
+		uids[i] = s.StudyUID
+	}
+	subj := audit.Subject{PatientID: firstNonEmpty(ch.PatientID, first.PatientID), PatientIDIssuer: firstNonEmpty(ch.IssuerOfPatientID, first.IssuerOfPatientID),
+		PatientName: firstNonEmpty(ch.PatientName, first.PatientName), StudyUIDs: uids, OfferID: in.offerID, Files: res.Stored}
 	pacs := audit.Participant{Address: p.redactedURL()}
 	e := audit.InstancesSent(me, pacs, subj).With("dicomweb", p.redactedURL()).With("stored", res.Stored).With("failed", len(res.Failed))
 	if p.reconciles() {
@@ -269,7 +351,7 @@ func importStudy(ctx context.Context, o *fetchOptions, in *importInput, stderr i
 		if res.Stored == 0 {
 			e.Outcome = audit.SeriousFailure
 		}
-		e.OutcomeDescription = fmt.Sprintf("%d of %d instances not stored in the PACS", len(res.Failed), len(files))
+		e.OutcomeDescription = fmt.Sprintf("%d of %d instances not stored in the PACS", len(res.Failed), total)
 	}
 	o.trail.Record(e)
 	js.Emit(map[string]any{"type": "pacs", "url": p.redactedURL(), "stored": res.Stored, "failed": res.Failed,
@@ -279,7 +361,7 @@ func importStudy(ctx context.Context, o *fetchOptions, in *importInput, stderr i
 		fmt.Fprintf(stderr, "receiver: all %d instances are in the PACS (checked by QIDO-RS) in %s\n", res.Stored, time.Since(start).Round(time.Millisecond))
 		return res, nil
 	}
-	fmt.Fprintf(stderr, "receiver: %d of %d instances are NOT in the PACS; they stay in %s:\n", len(res.Failed), len(files), dir)
+	fmt.Fprintf(stderr, "receiver: %d of %d instances are NOT in the PACS; they stay in %s:\n", len(res.Failed), total, in.dir)
 	for i, f := range res.Failed {
 		if i == 20 && len(res.Failed) > 25 {
 			fmt.Fprintf(stderr, "  ... and %d more (all in --json)\n", len(res.Failed)-i)
@@ -291,8 +373,28 @@ func importStudy(ctx context.Context, o *fetchOptions, in *importInput, stderr i
 	if p.reconciles() {
 		again += " (and the same --local-… options)"
 	}
-	fmt.Fprintf(stderr, "hint: once the PACS takes them, store the study again from the folder: receiver import %s %s\n", again, dir)
-	return res, fmt.Errorf("%w: %d of %d instances not stored", errImportPartial, len(res.Failed), len(files))
+	fmt.Fprintf(stderr, "hint: once the PACS takes them, store the study again from the folder: receiver import %s %s\n", again, in.dir)
+	return res, fmt.Errorf("%w: %d of %d instances not stored", errImportPartial, len(res.Failed), total)
+}
+
+// plainReason is err's message without the package prefix staff need not
+// read.
+func plainReason(err error) string {
+	return strings.TrimPrefix(err.Error(), "reconcile: ")
+}
+
+// needsRewrite reports whether the file at path goes to the PACS as a
+// copy: reconciled, or given the PS3.10 header that STOW-RS needs.
+func needsRewrite(path string, reconciles bool) (bool, error) {
+	if reconciles {
+		return true, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	return reconcile.NeedsRewrite(f)
 }
 
 func firstNonEmpty(a, b string) string {
@@ -315,6 +417,8 @@ func describeChanges(s study.Summary, c reconcile.Changes) string {
 	add("issuer", s.IssuerOfPatientID, c.IssuerOfPatientID)
 	add("accession", s.Accession, c.AccessionNumber)
 	add("name", s.PatientName, c.PatientName)
+	add("birth date", s.BirthDate, c.PatientBirthDate)
+	add("sex", s.Sex, c.PatientSex)
 	if len(parts) == 0 {
 		return "nothing to change"
 	}
@@ -354,9 +458,13 @@ func coerceFile(src, dst string, c reconcile.Changes, m reconcile.Modification) 
 // maxReport bounds the report read into memory to wrap it in DICOM.
 const maxReport = 64 << 20
 
-// reportInstance wraps the report in a DICOM instance of the study: a PDF
-// as Encapsulated PDF, text as a Basic Text SR.
-func reportInstance(path, work string, s study.Summary, c reconcile.Changes, site string) (*importFile, string, error) {
+// reportInstance wraps the report in a DICOM instance of the first study:
+// a PDF as Encapsulated PDF, text as a Basic Text SR. Its UIDs derive from
+// the offer and the report's bytes, so that importing the same folder
+// again replaces the report rather than adding a second one; its General
+// Study module repeats that of the study's images.
+func reportInstance(in *importInput, work string, c reconcile.Changes) (*importFile, string, error) {
+	path := in.report
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, "", err
@@ -368,24 +476,51 @@ func reportInstance(path, work string, s study.Summary, c reconcile.Changes, sit
 	if err != nil {
 		return nil, "", err
 	}
+	s := in.studies[0]
 	ref := reconcile.StudyRef{
 		StudyInstanceUID: s.StudyUID, PatientName: firstNonEmpty(c.PatientName, s.PatientName),
-		PatientID: firstNonEmpty(c.PatientID, s.PatientID), IssuerOfPatientID: firstNonEmpty(c.IssuerOfPatientID, s.IssuerOfPatientID),
-		PatientBirthDate: s.BirthDate, PatientSex: s.Sex, StudyDate: s.StudyDate, StudyTime: s.StudyTime,
+		PatientID: firstNonEmpty(c.PatientID, s.PatientID), IssuerOfPatientID: s.IssuerOfPatientID,
+		PatientBirthDate: firstNonEmpty(c.PatientBirthDate, s.BirthDate), PatientSex: firstNonEmpty(c.PatientSex, s.Sex),
+		StudyDate: s.StudyDate, StudyTime: s.StudyTime, StudyDescription: s.Description,
 		AccessionNumber: firstNonEmpty(c.AccessionNumber, s.Accession),
 	}
-	title := "Report"
-	if site != "" {
-		title = "Report from " + site
+	if c.PatientID != "" {
+		// This hospital's ID under its own issuer; the sender's ID, with
+		// its issuer, as another ID of the patient.
+		ref.IssuerOfPatientID = c.IssuerOfPatientID
+		ref.OtherPatientIDs = []reconcile.OtherPatientID{{ID: s.PatientID, Issuer: s.IssuerOfPatientID}}
 	}
+	for _, f := range in.files {
+		if f.studyUID != s.StudyUID {
+			continue
+		}
+		// The images' General Study module, as received.
+		if sm, err := study.ReadStudyModule(f.Path); err == nil {
+			ref.StudyID, ref.ReferringPhysicianName = sm.StudyID, sm.ReferringPhysicianName
+			if ref.StudyDescription == "" {
+				ref.StudyDescription = sm.StudyDescription
+			}
+			break
+		}
+	}
+	title := "Report"
+	if in.site != "" {
+		title = "Report from " + in.site
+	}
+	key := in.offerID
+	if key == "" {
+		key = s.StudyUID // a folder from before the offer was kept: still the same on every import
+	}
+	series, sop := reconcile.ReportUIDs(key, b)
+	opts := reconcile.ReportOptions{Title: title, Time: time.Now(), SeriesInstanceUID: series, SOPInstanceUID: sop}
 	var buf bytes.Buffer
 	var inst reconcile.Instance
 	how := "Encapsulated PDF"
 	if bytes.HasPrefix(b, []byte("%PDF-")) {
-		inst, err = reconcile.EncapsulatedPDF(&buf, ref, b, title, time.Now())
+		inst, err = reconcile.EncapsulatedPDF(&buf, ref, b, opts)
 	} else {
 		how = "Basic Text SR"
-		inst, err = reconcile.BasicTextSR(&buf, ref, string(b), title, time.Now())
+		inst, err = reconcile.BasicTextSR(&buf, ref, string(b), opts)
 	}
 	if err != nil {
 		return nil, "", err
@@ -394,5 +529,5 @@ func reportInstance(path, work string, s study.Summary, c reconcile.Changes, sit
 	if err := os.WriteFile(out, buf.Bytes(), 0o600); err != nil {
 		return nil, "", err
 	}
-	return &importFile{Instance: dicomweb.Instance{Path: out, SOPInstanceUID: inst.SOPInstanceUID, SOPClassUID: inst.SOPClassUID}}, how, nil
+	return &importFile{studyUID: s.StudyUID, Instance: dicomweb.Instance{Path: out, SOPInstanceUID: inst.SOPInstanceUID, SOPClassUID: inst.SOPClassUID}}, how, nil
 }
