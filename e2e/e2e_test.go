@@ -138,7 +138,8 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmpdir WANT GOT: every file under WANT is under GOT, byte for byte, and
-// GOT holds nothing else.
+// GOT holds nothing else but the receiver's own record in its .imageshare
+// folder (what the fetch showed, for receiver import).
 func cmdCmpDir(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: cmpdir WANT GOT")
@@ -155,6 +156,9 @@ func cmdCmpDir(ts *testscript.TestScript, neg bool, args []string) {
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
+			}
+			if d.IsDir() && p == filepath.Join(got, ".imageshare") {
+				return filepath.SkipDir
 			}
 			if d.Type().IsRegular() {
 				rel, _ := filepath.Rel(root, p)
