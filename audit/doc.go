@@ -61,6 +61,7 @@
 //	                      private 99IMAGESHARE code where DICOM has none           E  A.5.3.11
 //	OfferRevoked          110113 Security Alert / 110135 Object Security
 //	                      Attributes Changed, informative (outcome 0)              E  A.5.3.11
+//	OfferUnlocked         the same, for an offer unlocked after failed proofs      E  A.5.3.11
 //
 // # What never enters the trail
 //

@@ -59,6 +59,7 @@ var (
 	typeWrongManifest = Code{"WRONG-MANIFEST", SchemeImageshare, "Manifest Does Not Match Card"}
 	typeWrongContent  = Code{"WRONG-CONTENT", SchemeImageshare, "Files Do Not Match Study Shown"}
 	typeRecordRefused = Code{"RECORD-REFUSED", SchemeImageshare, "Audit Record Refused"}
+	typeWrongReceipt  = Code{"WRONG-RECEIPT", SchemeImageshare, "Receipt Does Not Match Offer"}
 
 	// The card, as a medium: PS3.16 CID 405 "Media Type Code".
 	mediaURI = Code{"110037", SchemeDCM, "URI"}
@@ -436,6 +437,12 @@ const (
 	// are not the study the manifest showed staff (another patient, other
 	// instances): a sender that lies in its manifest.
 	AlertContentMismatch Alert = "content_mismatch"
+	// AlertReceiptRefused: the sender refused a RECEIPT whose files or
+	// bytes are not the offer's.
+	AlertReceiptRefused Alert = "receipt_refused"
+	// AlertOfferLocked: the sender locked an offer after too many failed
+	// proofs of its card, from anyone.
+	AlertOfferLocked Alert = "offer_locked"
 )
 
 type alertSpec struct {
@@ -454,6 +461,8 @@ var alerts = map[Alert]alertSpec{
 	AlertTampered:         {typeTampered, SeriousFailure, RoleSource},
 	AlertManifestMismatch: {typeWrongManifest, SeriousFailure, RoleSource},
 	AlertContentMismatch:  {typeWrongContent, SeriousFailure, RoleSource},
+	AlertReceiptRefused:   {typeWrongReceipt, MinorFailure, RoleUser},
+	AlertOfferLocked:      {typeNodeAuthentication, SeriousFailure, RoleUser},
 }
 
 // SecurityAlert records an alert of kind raised by reporter (this program)
@@ -485,6 +494,15 @@ func OfferRevoked(who Participant, s Subject) Event {
 		withRole(who, RoleApplication, true))
 	e.Objects = s.objects()
 	return e.With("alert", "offer_revoked")
+}
+
+// OfferUnlocked records, on the sender, that who unlocked the offer of s
+// after it was locked by failed proofs: its card works again.
+func OfferUnlocked(who Participant, s Subject) Event {
+	e := newEvent(eventSecurityAlert, ptr(typeObjectSecurityChanged), ActionExecute,
+		withRole(who, RoleApplication, true))
+	e.Objects = s.objects()
+	return e.With("alert", "offer_unlocked")
 }
 
 // recordRefused is what Record writes in place of e when e carried a card

@@ -49,6 +49,12 @@ func NormalizePasscode(p string) (string, error) {
 	return b.String(), nil
 }
 
+// MinChosenPasscode is the fewest letters or digits a sender accepts in a
+// passcode it is given (--passcode-file): as many as GeneratePasscode
+// makes, 8 digits, about 26.6 bits. Receivers accept from 6, as the
+// protocol allows.
+const MinChosenPasscode = 8
+
 // GeneratePasscode returns a fresh passcode of 8 digits, written 1234-5678,
 // easy to read out on the phone.
 func GeneratePasscode() (string, error) {

@@ -12,5 +12,6 @@
 //	<spool>/offers/<id>/chunks.dat  sealed chunks (deleted when the offer ends)
 //	<spool>/offers/<id>/manifest.age the sealed manifest (deleted likewise)
 //	<spool>/offers/<id>/revoked     present once revoked
+//	<spool>/offers/<id>/locked      present once locked after too many failed proofs (sender unlock removes it)
 //	<spool>/offers/<id>/loaded      written by the serving process once it serves the offer
 package spool

@@ -24,6 +24,9 @@ type Service struct {
 	OnEvent func(transfer.Event, *Record)
 	// OnEnd, if set, is called once when an offer stops being live.
 	OnEnd func(*Record, State)
+	// OnLocked, if set, is called when an offer is locked after
+	// ProofBudget failed proofs.
+	OnLocked func(*Record)
 	// Now defaults to time.Now.
 	Now func() time.Time
 	// Only, if set, limits the service to one offer: a sender send
@@ -109,6 +112,11 @@ func (v *Service) add(r *Record, now time.Time) error {
 		Expires:    r.Expires,
 		Extents:    r.Extents,
 		StoredHash: r.StoredHash,
+		Files:      r.Files,
+		Bytes:      r.Bytes,
+		// Read from the spool at each HELLO: sender unlock, from another
+		// process, takes effect at once.
+		Locked: func() bool { return v.Spool.IsLocked(r.ID) },
 		Check: func(now time.Time) error {
 			// A revocation takes effect at the next request, not only at
 			// the next Sync.
@@ -166,11 +174,26 @@ func (v *Service) endIfOver(o *served, now time.Time) {
 
 func (v *Service) event(e transfer.Event) {
 	var updated *Record
-	if e.Kind == transfer.EventReceipt {
-		var err error
+	var err error
+	lockedNow := false
+	switch {
+	case e.Kind == transfer.EventReceipt:
 		updated, err = v.Spool.AddReceipt(e.Offer, Receipt{Time: v.now().UTC(), Peer: e.Remote, Files: e.Files, Bytes: e.Total})
 		if err != nil {
 			e.Err = fmt.Errorf("recording the receipt: %w", err)
+		}
+	case e.Kind == transfer.EventDownload:
+		updated, err = v.Spool.AddServed(e.Offer, Served{Time: v.now().UTC(), Peer: e.Remote, Bytes: e.Bytes})
+		if err != nil {
+			e.Err = fmt.Errorf("recording the download: %w", err)
+		}
+	case e.Kind == transfer.EventRefused && errors.Is(e.Err, transfer.ErrUnauthorized):
+		// Called before the next proof for the offer is checked (see
+		// transfer.Offer.Locked): the lock is on disk in time.
+		var rec *Record
+		rec, lockedNow, err = v.Spool.FailedProof(e.Offer, ProofBudget)
+		if err == nil {
+			updated = rec
 		}
 	}
 	v.mu.Lock()
@@ -188,7 +211,10 @@ func (v *Service) event(e transfer.Event) {
 	if v.OnEvent != nil {
 		v.OnEvent(e, rec)
 	}
-	if o != nil && e.Kind == transfer.EventReceipt {
+	if lockedNow && v.OnLocked != nil && rec != nil {
+		v.OnLocked(rec)
+	}
+	if o != nil && (e.Kind == transfer.EventReceipt || e.Kind == transfer.EventDownload) {
 		v.endIfOver(o, v.now())
 	}
 }

@@ -17,8 +17,14 @@ import (
 	"imageshare/transfer"
 )
 
-// DefaultMaxDownloads is how many verified receipts end an offer.
+// DefaultMaxDownloads is how many downloads end an offer served with
+// --keep: verified receipts, or whole copies sent without one.
 const DefaultMaxDownloads = 3
+
+// ProofBudget is how many failed proofs an offer takes, in all and from
+// anyone, before it is locked: a photographed card whose passcode is
+// being guessed. A locked offer serves no one until `sender unlock`.
+const ProofBudget = 20
 
 // State is where an offer is in its life.
 type State string
@@ -39,14 +45,30 @@ type Receipt struct {
 	Bytes int64     `json:"bytes"`
 }
 
+// Served is a whole copy of an offer's chunks sent, counted by the sender
+// whether or not a receipt followed.
+type Served struct {
+	Time  time.Time `json:"time"`
+	Peer  string    `json:"peer_id"` // the peer sent the last chunk of the copy
+	Bytes int64     `json:"stored_bytes"`
+}
+
 // Record is what the spool keeps of an offer besides its ciphertext.
 type Record struct {
-	ID           card.OfferID      `json:"-"`
-	IDHex        string            `json:"id"`
-	Created      time.Time         `json:"created"`
-	Expires      time.Time         `json:"expires"`
-	MaxDownloads int               `json:"max_downloads"`
-	Receipts     []Receipt         `json:"receipts,omitempty"`
+	ID           card.OfferID `json:"-"`
+	IDHex        string       `json:"id"`
+	Created      time.Time    `json:"created"`
+	Expires      time.Time    `json:"expires"`
+	MaxDownloads int          `json:"max_downloads"`
+	// Keep serves the offer after its first verified receipt, until it
+	// expires or reaches MaxDownloads; without it the first receipt ends
+	// the offer.
+	Keep     bool      `json:"keep,omitempty"`
+	Receipts []Receipt `json:"receipts,omitempty"`
+	// Served lists each whole copy of the chunks sent.
+	Served []Served `json:"served,omitempty"`
+	// FailedProofs counts the proofs refused for this offer, from anyone.
+	FailedProofs int               `json:"failed_proofs,omitempty"`
 	Verifier     ed25519.PublicKey `json:"verifier"`
 	Passcode     bool              `json:"passcode,omitempty"`
 	ManifestHash []byte            `json:"manifest_hash"`
@@ -63,18 +85,25 @@ type Record struct {
 	Description string `json:"description"`
 	Files       int    `json:"files"`
 	Bytes       int64  `json:"bytes"`
-	// Revoked is set from the revoked marker when the record is loaded.
+	// Revoked and Locked are set from their markers when the record is
+	// loaded.
 	Revoked bool `json:"-"`
+	Locked  bool `json:"-"`
 }
 
-// Downloads is the number of verified receipts.
-func (r *Record) Downloads() int { return len(r.Receipts) }
+// Downloads counts the offer's downloads as the sender saw them: verified
+// receipts, or whole copies of the chunks sent, whichever is more. A
+// receiver that never confirms is counted all the same, and one that
+// confirms what it was sent is counted once.
+func (r *Record) Downloads() int { return max(len(r.Receipts), len(r.Served)) }
 
 // State says whether the offer can still be served at now.
 func (r *Record) State(now time.Time) State {
 	switch {
 	case r.Revoked:
 		return Revoked
+	case !r.Keep && len(r.Receipts) > 0:
+		return UsedUp
 	case r.MaxDownloads > 0 && r.Downloads() >= r.MaxDownloads:
 		return UsedUp
 	case !now.Before(r.Expires):
@@ -196,6 +225,7 @@ func (s *Spool) Load(id card.OfferID) (*Record, error) {
 		return nil, fmt.Errorf("offer %s: record names offer %q", id, r.IDHex)
 	}
 	r.Revoked = s.IsRevoked(id)
+	r.Locked = s.IsLocked(id)
 	return &r, nil
 }
 
@@ -324,10 +354,55 @@ func (s *Spool) ReadServing(timeout time.Duration) (*Serving, error) {
 	}
 }
 
-// AddReceipt records a receipt for offer id. Several processes may serve
-// one offer (a sender send and a sender serve on the same spool), so the
-// record is read, changed and written under a lock.
+// AddReceipt records a verified receipt for offer id.
 func (s *Spool) AddReceipt(id card.OfferID, rc Receipt) (*Record, error) {
+	return s.update(id, func(r *Record) { r.Receipts = append(r.Receipts, rc) })
+}
+
+// AddServed records a whole copy of offer id's chunks sent.
+func (s *Spool) AddServed(id card.OfferID, v Served) (*Record, error) {
+	return s.update(id, func(r *Record) { r.Served = append(r.Served, v) })
+}
+
+// FailedProof counts a refused proof for offer id and locks the offer
+// when it reaches budget. locked is true for the failure that locked it.
+func (s *Spool) FailedProof(id card.OfferID, budget int) (rec *Record, locked bool, err error) {
+	rec, err = s.update(id, func(r *Record) {
+		r.FailedProofs++
+		if r.FailedProofs >= budget && !r.Locked {
+			if err := writeSync(filepath.Join(s.OfferDir(id), "locked"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err == nil {
+				r.Locked, locked = true, true
+			}
+		}
+	})
+	return rec, locked, err
+}
+
+// IsLocked reports whether offer id is locked after too many failed proofs.
+func (s *Spool) IsLocked(id card.OfferID) bool {
+	_, err := os.Stat(filepath.Join(s.OfferDir(id), "locked"))
+	return err == nil
+}
+
+// Unlock lets offer id be served again after it was locked, with a fresh
+// budget of failed proofs.
+func (s *Spool) Unlock(id card.OfferID) (*Record, error) {
+	return s.update(id, func(r *Record) {
+		r.FailedProofs = 0
+		r.Locked = false
+	}, func() error {
+		if err := os.Remove(filepath.Join(s.OfferDir(id), "locked")); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	})
+}
+
+// update reads, changes and writes the record of offer id under a lock:
+// several processes may serve one offer (a sender send and a sender serve
+// on the same spool).
+// before, if given, runs first under the same lock.
+func (s *Spool) update(id card.OfferID, change func(*Record), before ...func() error) (*Record, error) {
 	f, err := os.OpenFile(filepath.Join(s.OfferDir(id), "offer.lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
@@ -337,11 +412,16 @@ func (s *Spool) AddReceipt(id card.OfferID, rc Receipt) (*Record, error) {
 		return nil, err
 	}
 	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	for _, b := range before {
+		if err := b(); err != nil {
+			return nil, err
+		}
+	}
 	r, err := s.Load(id)
 	if err != nil {
 		return nil, err
 	}
-	r.Receipts = append(r.Receipts, rc)
+	change(r)
 	return r, s.Save(r)
 }
 

@@ -19,6 +19,7 @@ var (
 	ErrBusy         = errors.New("the sender is busy")
 	ErrUnavailable  = errors.New("the sender cannot read this offer's data")
 	ErrInternal     = errors.New("the sender failed")
+	ErrLocked       = errors.New("the offer is locked after too many failed attempts to open it; the sending hospital can unlock it (sender unlock) or send a new card")
 )
 
 // ErrorCode is the code in an ERROR frame.
@@ -35,6 +36,7 @@ const (
 	CodeBusy         ErrorCode = 7
 	CodeUnavailable  ErrorCode = 8
 	CodeInternal     ErrorCode = 9
+	CodeLocked       ErrorCode = 10
 )
 
 var codeErrors = map[ErrorCode]error{
@@ -47,6 +49,7 @@ var codeErrors = map[ErrorCode]error{
 	CodeBusy:         ErrBusy,
 	CodeUnavailable:  ErrUnavailable,
 	CodeInternal:     ErrInternal,
+	CodeLocked:       ErrLocked,
 }
 
 // RemoteError is an ERROR frame received from the sender.

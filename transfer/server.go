@@ -55,6 +55,18 @@ type Offer struct {
 	// Check, if set, says whether the offer may still be served: nil, or
 	// ErrExpired, ErrRevoked or ErrUsedUp. It is asked after the proof.
 	Check func(now time.Time) error
+	// Locked, if set, says that the offer has used up its budget of
+	// failed proofs: every HELLO is then answered ERROR 10 without its
+	// proof being checked. Proofs for one offer are checked one at a
+	// time, and each failure is reported (EventRefused) before the next
+	// is checked, so that OnEvent can lock the offer in time.
+	Locked func() bool
+	// Files and Bytes, if set, are what a true RECEIPT names: a RECEIPT
+	// naming others is refused, and never reported as a receipt.
+	Files int
+	Bytes int64
+
+	proofs sync.Mutex // one proof at a time (see Locked)
 }
 
 // Peer is the other end of a stream, as the libp2p connection
@@ -89,6 +101,17 @@ const (
 	EventRateLimited                  // an address with too many failed proofs
 	EventDamaged                      // a chunk in the spool does not match its hash
 	EventBusy                         // a stream refused over the limits
+	// EventDownload: the sender has now sent every chunk of the offer
+	// once more, in all, whichever peers asked: a download counted on the
+	// sender's side, with or without a receipt. Bytes is the sealed size
+	// of one copy; Remote the peer that was sent the last chunk.
+	EventDownload
+	// EventReceiptRefused: a RECEIPT whose files or bytes are not the
+	// offer's (Files and Total say what it claimed).
+	EventReceiptRefused
+	// EventLockedOut: a HELLO for an offer locked after too many failed
+	// proofs.
+	EventLockedOut
 )
 
 // Event is reported to Server.OnEvent.
@@ -120,7 +143,48 @@ type Server struct {
 	streams  int
 	perOffer map[card.OfferID]int
 	failures map[string][]time.Time // by remote host
+	copies   map[card.OfferID]*copies
 	active   sync.WaitGroup
+}
+
+// copies counts how many times each chunk of an offer was sent: a
+// download is counted each time every chunk has been sent once more. It
+// counts per offer, not per peer: peer IDs are free, and one receiver
+// uses several (--connections, a new one each run), so a study split
+// between peers still counts.
+type copies struct {
+	sent      []uint32 // times each chunk was sent
+	whole     int      // copies counted so far
+	remaining int      // chunks sent no more than whole times
+}
+
+// chunkSent counts chunk i of offer o as sent, and reports whether that
+// completed one more whole copy.
+func (s *Server) chunkSent(o *Offer, i int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.copies == nil {
+		s.copies = map[card.OfferID]*copies{}
+	}
+	c := s.copies[o.ID]
+	if c == nil {
+		c = &copies{sent: make([]uint32, len(o.Extents)), remaining: len(o.Extents)}
+		s.copies[o.ID] = c
+	}
+	if int(c.sent[i]) == c.whole {
+		c.remaining--
+	}
+	c.sent[i]++
+	if c.remaining > 0 {
+		return false
+	}
+	c.whole++
+	for _, n := range c.sent {
+		if int(n) == c.whole {
+			c.remaining++
+		}
+	}
+	return true
 }
 
 // Remove stops serving an offer.
@@ -128,6 +192,7 @@ func (s *Server) Remove(id card.OfferID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.offers, id)
+	delete(s.copies, id)
 }
 
 // limited reports whether host has failed too many proofs lately.
@@ -307,10 +372,8 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 		s.event(Event{Kind: EventRefused, Offer: id, Remote: p.Name, Err: ErrUnknownOffer})
 		return &protocolError{CodeUnknownOffer, ""}
 	}
-	if !icrypto.VerifyProof(o.Verifier, id[:], p.Local, p.Remote, proof) {
-		s.failed(p.Host, now)
-		s.event(Event{Kind: EventRefused, Offer: id, Remote: p.Name, Err: ErrUnauthorized})
-		return &protocolError{CodeUnauthorized, ""}
+	if err := s.prove(o, proof, p, now); err != nil {
+		return err
 	}
 	if err := s.check(o, now); err != nil {
 		return err
@@ -374,12 +437,19 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 				return err
 			}
 			s.event(Event{Kind: EventChunk, Offer: id, Remote: remoteName, Bytes: e.Length})
+			if s.chunkSent(o, int(i)) {
+				s.event(Event{Kind: EventDownload, Offer: id, Remote: remoteName, Bytes: storedSize(o)})
+			}
 		case MsgReceipt:
 			if len(p) != 13 || p[0] != 0 {
 				return &protocolError{CodeBadRequest, "bad RECEIPT"}
 			}
 			files := binary.BigEndian.Uint32(p[1:])
 			total := binary.BigEndian.Uint64(p[5:])
+			if (o.Files > 0 || o.Bytes > 0) && (int64(files) != int64(o.Files) || total != uint64(o.Bytes)) {
+				s.event(Event{Kind: EventReceiptRefused, Offer: id, Remote: remoteName, Files: int(files), Total: int64(total)})
+				return &protocolError{CodeBadRequest, fmt.Sprintf("RECEIPT of %d files, %d bytes: the offer has %d files, %d bytes", files, total, o.Files, o.Bytes)}
+			}
 			// Recorded before it is acknowledged: an acknowledged receipt
 			// is never lost.
 			s.event(Event{Kind: EventReceipt, Offer: id, Remote: remoteName, Files: int(files), Total: int64(total)})
@@ -393,6 +463,33 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 			return err
 		}
 	}
+}
+
+// prove checks a HELLO's proof for o, within the offer's budget of failed
+// proofs: one at a time, so that a failure is recorded (and the offer
+// perhaps locked) before the next proof is checked.
+func (s *Server) prove(o *Offer, proof []byte, p Peer, now time.Time) error {
+	o.proofs.Lock()
+	defer o.proofs.Unlock()
+	if o.Locked != nil && o.Locked() {
+		s.event(Event{Kind: EventLockedOut, Offer: o.ID, Remote: p.Name})
+		return &protocolError{CodeLocked, "too many failed attempts to open this offer"}
+	}
+	if !icrypto.VerifyProof(o.Verifier, o.ID[:], p.Local, p.Remote, proof) {
+		s.failed(p.Host, now)
+		s.event(Event{Kind: EventRefused, Offer: o.ID, Remote: p.Name, Err: ErrUnauthorized})
+		return &protocolError{CodeUnauthorized, ""}
+	}
+	return nil
+}
+
+// storedSize is the sealed size of one whole copy of o.
+func storedSize(o *Offer) int64 {
+	var n int64
+	for _, e := range o.Extents {
+		n += e.Length
+	}
+	return n
 }
 
 func orDefault(d, def time.Duration) time.Duration {

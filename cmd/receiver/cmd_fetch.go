@@ -325,6 +325,7 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 	var m *transfer.Manifest
 	var path string
 	retry := backoff{until: time.Now().Add(o.retryFor)}
+	unknown := 0
 	for {
 		err := r.attempt(ctx, &m, &path, confirm)
 		if err == nil {
@@ -338,6 +339,14 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 		}
 		if offer.Passcode && errors.Is(err, transfer.ErrUnauthorized) {
 			err = fmt.Errorf("%w; check the passcode with the sending hospital", err)
+		}
+		if errors.Is(err, transfer.ErrUnknownOffer) {
+			// Not final at once: another process with the card's peer ID
+			// may have answered (found by mDNS), or the sender was just
+			// starting. Believed when the sender keeps saying it.
+			if unknown++; unknown > unknownOfferRetries {
+				return nil, err
+			}
 		}
 		if permanent(err) || !retry.wait(ctx, err, stderr, js) {
 			return nil, err
@@ -716,6 +725,10 @@ func (r *receive) confirm(ctx context.Context) error {
 	return err
 }
 
+// unknownOfferRetries is how many times a fetch asks again when the
+// sender says it does not have the offer.
+const unknownOfferRetries = 3
+
 // permanent reports whether err will not go away by trying again.
 func permanent(err error) bool {
 	var ue *usageError
@@ -725,7 +738,7 @@ func permanent(err error) bool {
 	for _, p := range []error{
 		context.Canceled, errDeclined, card.ErrMalformed,
 		discovery.ErrImpostor, discovery.ErrNoAddrs,
-		transfer.ErrUnauthorized, transfer.ErrUnknownOffer, transfer.ErrExpired, transfer.ErrRevoked,
+		transfer.ErrUnauthorized, transfer.ErrLocked, transfer.ErrExpired, transfer.ErrRevoked,
 		transfer.ErrUsedUp, transfer.ErrManifestMismatch, transfer.ErrCannotDecrypt, transfer.ErrUnavailable,
 		transfer.ErrBadRequest, transfer.ErrDisk,
 	} {

@@ -77,7 +77,7 @@ func runList(_ context.Context, args []string, stdout io.Writer) error {
 		js := console.NewJSON(stdout)
 		for _, r := range recs {
 			js.Emit(map[string]any{
-				"type": "offer", "offer_id": r.ID.String(), "state": r.State(now), "patient_name": r.PatientName,
+				"type": "offer", "offer_id": r.ID.String(), "state": shownState(r, now), "patient_name": r.PatientName,
 				"patient_id": r.PatientID, "study_uid": r.StudyUID, "study_date": r.StudyDate, "description": r.Description,
 				"created": r.Created, "expires": r.Expires, "downloads": r.Downloads(), "max_downloads": r.MaxDownloads,
 				"files": r.Files, "bytes": r.Bytes, "site": r.Site,
@@ -92,11 +92,60 @@ func runList(_ context.Context, args []string, stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "OFFER\tSTATE\tPATIENT\tSTUDY\tCREATED\tEXPIRES\tDOWNLOADS")
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s (%s)\t%s %s\t%s\t%s\t%d/%d\n", r.ID, r.State(now), study.FormatName(r.PatientName), r.PatientID,
+		fmt.Fprintf(tw, "%s\t%s\t%s (%s)\t%s %s\t%s\t%s\t%d/%d\n", r.ID, shownState(r, now), study.FormatName(r.PatientName), r.PatientID,
 			study.FormatDate(r.StudyDate), r.Description, r.Created.Local().Format("2006-01-02 15:04"),
 			r.Expires.Local().Format("2006-01-02 15:04"), r.Downloads(), r.MaxDownloads)
 	}
 	return tw.Flush()
+}
+
+// shownState is an offer's state for sender list: a live offer locked
+// after failed proofs says so.
+func shownState(r *spool.Record, now time.Time) spool.State {
+	if st := r.State(now); st != spool.Live || !r.Locked {
+		return st
+	}
+	return "locked"
+}
+
+// runUnlock is `sender unlock ID`: an offer locked after too many failed
+// proofs serves its card again, with a fresh budget.
+func runUnlock(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	var dir, auditPath string
+	var asJSON bool
+	fs := spoolFlags("sender unlock", &dir, &asJSON)
+	fs.StringVar(&auditPath, "audit", "", "")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return &usageError{"sender unlock takes one offer ID (see sender list)"}
+	}
+	id, err := card.ParseOfferID(pos[0])
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	sp, err := spool.Open(dir)
+	if err != nil {
+		return err
+	}
+	trail, err := console.OpenTrail("sender", auditPath, stderr)
+	if err != nil {
+		return err
+	}
+	defer trail.Close()
+	r, err := sp.Unlock(id)
+	if err != nil {
+		return err
+	}
+	trail.Record(audit.OfferUnlocked(audit.Local("sender", r.Site), subject(r)))
+	fmt.Fprintf(stderr, "sender: unlocked offer %s (%s, %s %s); its card works again, with a fresh budget of %d failed attempts\n",
+		id, study.FormatName(r.PatientName), study.FormatDate(r.StudyDate), r.Description, spool.ProofBudget)
+	if asJSON {
+		console.NewJSON(stdout).Emit(map[string]any{"type": "unlocked", "offer_id": id.String()})
+	}
+	return nil
 }
 
 // runRevoke is `sender revoke ID`: the card stops working at once.

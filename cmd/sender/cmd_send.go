@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -400,19 +401,40 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	opt := servingOptions{listen: o.listen, relays: o.relays, only: &offerID, quiet: o.quiet, js: js, trail: trail, me: me}
 	if held {
-		sv, err := handOff(sp, rec, &secret, o, packed, packTime, stdout, stderr, js)
-		if err == nil {
+		sv, err := sp.ReadServing(15 * time.Second)
+		if err != nil {
+			return fmt.Errorf("another process holds the spool %s but says nothing of itself: %w", sp.Dir, err)
+		}
+		if sv.Mode != "send" {
+			if err := handOff(sp, sv, rec, &secret, o, packed, packTime, stdout, stderr, js); err != nil {
+				return err
+			}
 			me.PeerID = sv.PeerID
 			trail.Record(audit.Export(me, subject(rec)).With("served_by_pid", sv.PID))
+			return nil
 		}
-		return err
+		// Another send serves with the spool's identity, and answers
+		// only for its own offer: a card naming that identity could reach
+		// it (by mDNS, by an address it took over) and be told the offer
+		// is unknown, and it goes away when its send ends. This send
+		// takes an identity of its own, for this card only.
+		fmt.Fprintf(stderr, "sender: sender send (pid %d) serves with the spool's identity; this offer is served with an identity of its own, while this command runs\n", sv.PID)
+		if opt.identity, _, err = crypto.GenerateEd25519Key(nil); err != nil {
+			return err
+		}
+	} else {
+		// The spool's identity is this process's while it runs: a sender
+		// serve started later serves this offer too, under the card's
+		// peer ID.
+		defer unlock()
+		if opt.identity, err = sp.Identity(); err != nil {
+			return err
+		}
+		opt.mode = "send"
 	}
-	// No sender serve: serve this offer alone. The lock is not kept, so
-	// other sends on the spool serve theirs alongside; a sender serve
-	// started later serves this offer too, with the same identity.
-	unlock()
-	srv, err := startServing(sp, o.listen, o.relays, &offerID, stderr, js, o.quiet, trail, me)
+	srv, err := startServing(sp, opt, stderr)
 	if err != nil {
 		return err
 	}
@@ -484,6 +506,7 @@ func newRecord(id card.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *sendO
 		Created:      p.Manifest.Created,
 		Expires:      p.Manifest.Expires,
 		MaxDownloads: o.maxDownloads,
+		Keep:         o.keep,
 		Verifier:     keys.Verifier,
 		ManifestHash: p.ManifestHash[:],
 		Extents:      p.Extents,
@@ -521,20 +544,16 @@ func parseRelays(list []string) ([]peer.AddrInfo, error) {
 // handOff gives a packed offer to the process already serving the spool,
 // and prints the card with that process's identity and addresses.
 
-func handOff(sp *spool.Spool, rec *spool.Record, secret *icrypto.Secret, o *sendOptions, packed *transfer.Packed, packTime time.Duration, stdout, stderr io.Writer, js *console.JSON) (*spool.Serving, error) {
+func handOff(sp *spool.Spool, sv *spool.Serving, rec *spool.Record, secret *icrypto.Secret, o *sendOptions, packed *transfer.Packed, packTime time.Duration, stdout, stderr io.Writer, js *console.JSON) error {
 	if len(o.relays) > 0 {
 		fmt.Fprintln(stderr, "sender: warning: a sender serve serves this spool; the card lists its relays, not --relay (give --relay to sender serve)")
 	}
-	sv, err := sp.ReadServing(15 * time.Second)
-	if err != nil {
-		return nil, fmt.Errorf("a sender serve holds the spool %s but says nothing of itself: %w", sp.Dir, err)
-	}
 	if !sp.WaitLoaded(rec.ID, 15*time.Second) {
-		return nil, fmt.Errorf("the sender serving %s (pid %d) did not take the offer within 15s", sp.Dir, sv.PID)
+		return fmt.Errorf("the sender serving %s (pid %d) did not take the offer within 15s", sp.Dir, sv.PID)
 	}
 	id, err := peer.Decode(sv.PeerID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var addrs []ma.Multiaddr
 	for _, s := range sv.Addrs {
@@ -544,11 +563,15 @@ func handOff(sp *spool.Spool, rec *spool.Record, secret *icrypto.Secret, o *send
 	}
 	offer := &card.Offer{Peer: id, Addrs: addrs, Secret: *secret, ID: rec.ID, Expires: rec.Expires, ManifestHash: packed.ManifestHash, Passcode: rec.Passcode}
 	if err := issue(o, offer, packed, packTime, stdout, stderr, js); err != nil {
-		return nil, err
+		return err
 	}
-	fmt.Fprintf(stderr, "sender: offer %s handed to the sender serving %s (pid %d); it serves it until %s or %d downloads (see sender list)\n",
-		rec.ID, sp.Dir, sv.PID, rec.Expires.Local().Format("2006-01-02 15:04 MST"), rec.MaxDownloads)
-	return sv, nil
+	until := "the first verified receipt"
+	if rec.Keep {
+		until = fmt.Sprintf("%d downloads", rec.MaxDownloads)
+	}
+	fmt.Fprintf(stderr, "sender: offer %s handed to the sender serving %s (pid %d); it serves it until %s or %s (see sender list)\n",
+		rec.ID, sp.Dir, sv.PID, rec.Expires.Local().Format("2006-01-02 15:04 MST"), until)
+	return nil
 }
 
 // choosePasscode reads the passcode from --passcode-file, or makes one and
@@ -562,8 +585,13 @@ func choosePasscode(o *sendOptions) error {
 			return fmt.Errorf("reading --passcode-file: %w", err)
 		}
 		p := strings.TrimSpace(string(b))
-		if _, err := icrypto.NormalizePasscode(p); err != nil {
+		norm, err := icrypto.NormalizePasscode(p)
+		if err != nil {
 			return &usageError{fmt.Sprintf("--passcode-file %s: %v", o.passcodeFile, err)}
+		}
+		if len(norm) < icrypto.MinChosenPasscode {
+			return &usageError{fmt.Sprintf("--passcode-file %s: the passcode has %d letters or digits; it needs at least %d (or use --passcode, which makes one)",
+				o.passcodeFile, len(norm), icrypto.MinChosenPasscode)}
 		}
 		o.passcode = p
 	case o.newPasscode:

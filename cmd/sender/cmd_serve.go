@@ -56,7 +56,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if held {
 		who := "another process"
 		if sv, err := sp.ReadServing(time.Second); err == nil {
-			who = fmt.Sprintf("sender serve (pid %d)", sv.PID)
+			who = fmt.Sprintf("sender %s (pid %d)", sv.Mode, sv.PID)
+			if sv.Mode == "send" {
+				return &hintedError{fmt.Errorf("%s serves with the spool's identity: %s", who, sp.Dir),
+					"start sender serve once that send has ended; sends started meanwhile take an identity of their own"}
+			}
 		}
 		return fmt.Errorf("%s already serves the spool %s", who, sp.Dir)
 	}
@@ -67,7 +71,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer trail.Close()
 	me := audit.Local("sender", site)
-	srv, err := startServing(sp, listen, relays, nil, stderr, js, true, trail, me)
+	id, err := sp.Identity()
+	if err != nil {
+		return err
+	}
+	srv, err := startServing(sp, servingOptions{listen: listen, relays: relays, identity: id, mode: "serve", quiet: true, js: js, trail: trail, me: me}, stderr)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ Usage:
     sender serve [--spool DIR] [--listen MULTIADDR]... [--site NAME] [--audit FILE] [--json]
     sender list [--spool DIR] [--json]
     sender revoke [--spool DIR] OFFER
+    sender unlock [--spool DIR] OFFER
     sender audit [--audit FILE] [--json]
     sender --version
 
@@ -45,8 +46,11 @@ Each offer is kept in a spool folder (its encrypted data and a record of it,
 never a key that decrypts it). When "sender serve" runs on the same spool,
 "sender send" hands the offer to it and exits at once; sender serve serves
 every live offer with one stable identity, and again after a restart (a
-systemd unit ships in dist/systemd). An offer ends when it expires, reaches
-its download limit, or is revoked; its encrypted data is then deleted.
+systemd unit ships in dist/systemd). Two sends at once without sender serve
+both serve: the first with the spool's identity, the next with one of its
+own, for its card only. An offer ends at its first verified receipt (with
+--keep: at its download limit), when it expires, or when it is revoked; its
+encrypted data is then deleted.
 
 Options for send:
     --site NAME          Sending hospital, printed on the card and shown to the receiver.
@@ -66,12 +70,15 @@ Options for send:
     --study UID          Send this study when PATH holds several (repeatable).
     --all-studies        Send every study found (they must be of one patient).
     --expires DURATION   How long the card works, e.g. 72h, 30m (default 72h).
-    --keep               Keep serving until the card expires, for several receivers.
-    --max-downloads N    Verified downloads after which the card stops working (default 3).
+    --keep               Keep serving after the first verified receipt, until the card
+                         expires or reaches --max-downloads, for several receivers.
+    --max-downloads N    With --keep: downloads after which the card stops working
+                         (default 3). The sender counts a download when a receiver
+                         confirms it, or when every chunk has been sent once more.
     --passcode           Also require a passcode, shown on this terminal only, that you
                          tell the receiving staff by phone: a photo of the card alone
                          is then not enough.
-    --passcode-file FILE Require the passcode written in FILE (6 to 64 letters or digits).
+    --passcode-file FILE Require the passcode written in FILE (8 to 64 letters or digits).
     --listen MULTIADDR   Listen address (repeatable). Default: TCP and QUIC on
                          port %d of every interface, or any free port if taken.
     --relay MULTIADDR    A relay to keep a reservation with, as the relay prints
@@ -88,6 +95,9 @@ Options for send:
 
 sender list shows each offer: ID, state (live, expired, revoked, used),
 patient, study, created, expires, downloads. sender revoke ends an offer now.
+An offer whose card fails 20 proofs in all (a wrong passcode, a forged
+card) is locked: it serves no one, the terminal and the audit trail say
+so, and sender unlock OFFER serves it again (or send a new card).
 sender audit prints the audit trail: every offer made, every receiver that
 proved it held a card or failed to, every study delivered, every alert,
 with DICOM PS3.15 audit event IDs. It never holds a card's secret or a
@@ -104,6 +114,7 @@ Examples:
     sender serve --spool /var/lib/imageshare/spool --relay /dns4/relay.example.org/tcp/7472/p2p/12D3KooW...
     sender list
     sender revoke 9a59f8d7f3172fc0
+    sender unlock 9a59f8d7f3172fc0
 
 EXIT STATUS
     0   a receiver confirmed that every file arrived verified (or, with --keep,
@@ -191,10 +202,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runList(ctx, args[1:], stdout)
 	case "revoke":
 		err = runRevoke(ctx, args[1:], stdout, stderr)
+	case "unlock":
+		err = runUnlock(ctx, args[1:], stdout, stderr)
 	case "audit":
 		err = runAudit(ctx, args[1:], stdout, stderr)
 	default:
-		err = &usageError{fmt.Sprintf("unknown command %q: the commands are send, serve, list, revoke and audit", args[0])}
+		err = &usageError{fmt.Sprintf("unknown command %q: the commands are send, serve, list, revoke, unlock and audit", args[0])}
 	}
 	return exitCode(err, stderr)
 }

@@ -34,47 +34,64 @@ type serving struct {
 	cancel context.CancelFunc
 }
 
-// startServing starts the host with the spool's identity and serves the
-// spool's offers, or only offer only when set (a sender send serving
-// alone). A sender serve, which holds the spool's lock, also records who
-// serves the spool, for sends to hand their offers to.
-func startServing(sp *spool.Spool, listen []string, relays []peer.AddrInfo, only *card.OfferID, stderr io.Writer, js *console.JSON, quiet bool, trail *console.Trail, me audit.Participant) (*serving, error) {
-	id, err := sp.Identity()
-	if err != nil {
-		return nil, err
-	}
-	h, err := startHost(listen, id, stderr)
+// servingOptions says how to serve a spool.
+type servingOptions struct {
+	listen []string
+	relays []peer.AddrInfo
+	// identity is the host's key: the spool's, or a fresh one for a
+	// sender send that finds the spool's identity in use by another send.
+	identity crypto.PrivKey
+	// only, when set, limits the process to one offer (a sender send).
+	only *card.OfferID
+	// mode, when set ("serve" or "send"), records the process in
+	// serving.json: the caller holds the spool's lock and its identity.
+	mode  string
+	quiet bool
+	js    *console.JSON
+	trail *console.Trail
+	me    audit.Participant
+}
+
+// startServing starts the host and serves the spool's offers, or only
+// opt.only. The process holding the spool's lock records who serves it,
+// for sends to hand their offers to (sender serve) or to know that the
+// spool's identity is taken (sender send).
+func startServing(sp *spool.Spool, opt servingOptions, stderr io.Writer) (*serving, error) {
+	h, err := startHost(opt.listen, opt.identity, stderr)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &serving{host: h, relays: relays, srv: &transfer.Server{}, cancel: cancel,
-		d: &deliveries{stderr: stderr, js: js, showProgress: !quiet && js == nil && console.IsTerminal(stderr), trail: trail}}
+	s := &serving{host: h, relays: opt.relays, srv: &transfer.Server{}, cancel: cancel,
+		d: &deliveries{stderr: stderr, js: opt.js, showProgress: !opt.quiet && opt.js == nil && console.IsTerminal(stderr), trail: opt.trail}}
 	// Announced on the LAN, for receivers whose card's addresses are
 	// stale. A host that listens on loopback only has nothing to announce.
 	if lan, err := discovery.StartLAN(h); err == nil {
 		s.lan = lan
 	}
-	s.keepReservations(ctx, stderr, js)
+	s.keepReservations(ctx, stderr, opt.js)
+	me := opt.me
 	me.PeerID = h.ID().String()
 	s.d.me = me
-	s.svc = &spool.Service{Spool: sp, Server: s.srv, OnEvent: s.d.event, OnEnd: s.d.ended, Only: only}
+	s.svc = &spool.Service{Spool: sp, Server: s.srv, OnEvent: s.d.event, OnEnd: s.d.ended, OnLocked: s.d.locked, Only: opt.only}
 	s.svc.Start()
+	// The offers first, then the handler: a receiver that reaches a
+	// sender just started is never told it does not have the offer.
+	if err := s.svc.Sync(); err != nil {
+		s.warn(err)
+	}
 	h.SetStreamHandler(transfer.ProtocolID, func(st network.Stream) {
 		s.srv.Handle(ctx, st, discovery.StreamPeer(st))
 	})
-	if only == nil {
+	if opt.mode != "" {
 		var addrs []string
-		for _, a := range discovery.CardAddrs(h, relays) {
+		for _, a := range discovery.CardAddrs(h, opt.relays) {
 			addrs = append(addrs, a.String())
 		}
-		if err := sp.WriteServing(spool.Serving{PID: os.Getpid(), PeerID: h.ID().String(), Addrs: addrs, Mode: "serve"}); err != nil {
+		if err := sp.WriteServing(spool.Serving{PID: os.Getpid(), PeerID: h.ID().String(), Addrs: addrs, Mode: opt.mode}); err != nil {
 			s.close()
 			return nil, err
 		}
-	}
-	if err := s.svc.Sync(); err != nil {
-		s.warn(err)
 	}
 	return s, nil
 }
@@ -250,8 +267,30 @@ func (d *deliveries) audit(e transfer.Event, rec *spool.Record) {
 	case transfer.EventReceipt:
 		s := subject(rec)
 		s.Files, s.Bytes = e.Files, e.Total
-		d.trail.Record(audit.InstancesSent(d.me, peer, s))
+		d.trail.Record(audit.InstancesSent(d.me, peer, s).With("counted_by", "receipt"))
+	case transfer.EventDownload:
+		// Every chunk sent once more: counted whether or not a receipt
+		// follows. The files and bytes are the offer's, as sent.
+		d.trail.Record(audit.InstancesSent(d.me, peer, subject(rec)).With("counted_by", "every_chunk_sent").With("stored_bytes", e.Bytes))
+	case transfer.EventReceiptRefused:
+		d.trail.Record(audit.SecurityAlert(audit.AlertReceiptRefused, d.me, peer, id,
+			fmt.Sprintf("a RECEIPT claimed %d files, %d bytes; the offer has %d files, %d bytes", e.Files, e.Total, subject(rec).Files, subject(rec).Bytes)))
+	case transfer.EventLockedOut:
+		d.trail.Record(audit.UserAuthentication(peer, d.me, id, transfer.ErrLocked))
 	}
+}
+
+// locked reports an offer locked after too many failed proofs: on the
+// terminal, in JSON and in the audit trail.
+func (d *deliveries) locked(rec *spool.Record) {
+	d.trail.Record(audit.SecurityAlert(audit.AlertOfferLocked, d.me, audit.Participant{}, rec.ID.String(),
+		fmt.Sprintf("%d failed proofs of the card: the offer serves no one until it is unlocked", rec.FailedProofs)))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.clear()
+	fmt.Fprintf(d.stderr, "sender: error: offer %s is LOCKED after %d failed attempts to open it (a card being guessed at?): it serves no one now\n", rec.ID, rec.FailedProofs)
+	fmt.Fprintf(d.stderr, "hint: if the receiving hospital mistyped the passcode, sender unlock %s; otherwise send the study again with a new card\n", rec.ID)
+	d.js.Emit(map[string]any{"type": "locked", "offer_id": rec.ID.String(), "failed_proofs": rec.FailedProofs})
 }
 
 func (d *deliveries) event(e transfer.Event, rec *spool.Record) {
@@ -286,6 +325,21 @@ func (d *deliveries) event(e transfer.Event, rec *spool.Record) {
 	case transfer.EventChunk:
 		d.sent[e.Offer] += e.Bytes
 		d.bars[e.Offer].Add(e.Bytes)
+	case transfer.EventDownload:
+		if e.Err != nil {
+			fmt.Fprintf(d.stderr, "sender: warning: %v\n", e.Err)
+		}
+		n := 0
+		if rec != nil {
+			n = rec.Downloads()
+		}
+		fmt.Fprintf(d.stderr, "sender: every chunk of offer %s has been sent (download %d, counted by the sender)\n", e.Offer, n)
+		d.js.Emit(map[string]any{"type": "download", "offer_id": e.Offer.String(), "peer_id": e.Remote, "downloads": n})
+	case transfer.EventReceiptRefused:
+		fmt.Fprintf(d.stderr, "sender: warning: refused a receipt from %s for offer %s: it claims %d files (%s), not the offer's\n", e.Remote, e.Offer, e.Files, study.FormatBytes(e.Total))
+		d.js.Emit(map[string]any{"type": "receipt_refused", "offer_id": e.Offer.String(), "peer_id": e.Remote, "files": e.Files, "bytes": e.Total})
+	case transfer.EventLockedOut:
+		d.js.Emit(map[string]any{"type": "locked_out", "offer_id": e.Offer.String(), "peer_id": e.Remote})
 	case transfer.EventReceipt:
 		d.receipt[e.Offer]++
 		if e.Err != nil {
