@@ -12,6 +12,7 @@ import (
 // libp2p callback never waits for a disk sync. Close drains it.
 type Trail struct {
 	log    *audit.Log
+	rec    recorder // log, or what a test wraps it in
 	ch     chan audit.Event
 	done   chan struct{}
 	stderr io.Writer
@@ -22,6 +23,20 @@ type Trail struct {
 // empty). A trail that cannot be opened is an error: a hospital's
 // transfers are audited or not made.
 func OpenTrail(program, path string, stderr io.Writer) (*Trail, error) {
+	return openTrail(program, path, stderr, trailOptions{})
+}
+
+// recorder writes one event: an *audit.Log.
+type recorder interface {
+	Record(audit.Event) error
+}
+
+// trailOptions are for tests.
+type trailOptions struct {
+	wrap func(recorder) recorder // wraps the log, to stall or watch writes
+}
+
+func openTrail(program, path string, stderr io.Writer, o trailOptions) (*Trail, error) {
 	if path == "" {
 		var err error
 		if path, err = audit.DefaultPath(program); err != nil {
@@ -32,7 +47,10 @@ func OpenTrail(program, path string, stderr io.Writer) (*Trail, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the audit trail %s: %w (give another with --audit FILE)", path, err)
 	}
-	t := &Trail{log: l, ch: make(chan audit.Event, 1024), done: make(chan struct{}), stderr: stderr, prog: program}
+	t := &Trail{log: l, rec: l, ch: make(chan audit.Event, 1024), done: make(chan struct{}), stderr: stderr, prog: program}
+	if o.wrap != nil {
+		t.rec = o.wrap(l)
+	}
 	go t.run()
 	return t, nil
 }
@@ -40,7 +58,7 @@ func OpenTrail(program, path string, stderr io.Writer) (*Trail, error) {
 func (t *Trail) run() {
 	defer close(t.done)
 	for e := range t.ch {
-		if err := t.log.Record(e); err != nil {
+		if err := t.rec.Record(e); err != nil {
 			fmt.Fprintf(t.stderr, "%s: warning: audit trail %s: %v\n", t.prog, t.log.Path(), err)
 		}
 	}
