@@ -516,6 +516,9 @@ func recordRefused(e Event) Event {
 // Count returns how many events the line e stands for: 1, or, for a
 // summary of repeated failures, its "count" detail.
 func (e Event) Count() int {
+	if !e.isSummary() {
+		return 1
+	}
 	switch n := e.Detail["count"].(type) {
 	case int:
 		return n

@@ -1,10 +1,12 @@
 package console
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -111,7 +113,7 @@ func (g *gate) Record(e audit.Event) error {
 // A slow disk must not stall the protocol: Record returns while the disk
 // does not, whatever the flood, and loses no clinical event.
 func TestTrailRecordDoesNotBlockOnAStalledDisk(t *testing.T) {
-	const streams, clinical = 5000, 2000
+	const streams, clinical = 5000, 1250 // more than the 1,024 events that once blocked Record
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
 	g := &gate{open: make(chan struct{})}
 	tr, err := openTrail("sender", path, os.Stderr, trailOptions{wrap: func(r recorder) recorder { g.inner = r; return g }})
@@ -130,7 +132,7 @@ func TestTrailRecordDoesNotBlockOnAStalledDisk(t *testing.T) {
 		tr.Record(audit.ApplicationStart(testMe))
 		for i := range streams {
 			refuse(tr, testJunk, i)
-			if i%(streams/clinical) == 0 {
+			if i%4 == 0 {
 				tr.Record(audit.InstancesSent(testMe, recv, subj).With("seq", i))
 			}
 		}
@@ -167,5 +169,113 @@ func TestTrailRecordDoesNotBlockOnAStalledDisk(t *testing.T) {
 	if events[0].EventType == nil || events[0].EventType.Meaning != "Application Start" ||
 		events[len(events)-1].EventType == nil || events[len(events)-1].EventType.Meaning != "Application Stop" {
 		t.Errorf("the trail does not start and stop with the application: %v … %v", events[0].EventType, events[len(events)-1].EventType)
+	}
+}
+
+// watch passes each write on to the log, then tells the test.
+type watch struct {
+	inner recorder
+	wrote chan audit.Event
+}
+
+func (w *watch) Record(e audit.Event) error {
+	err := w.inner.Record(e)
+	w.wrote <- e
+	return err
+}
+
+// next returns the next event written.
+func (w *watch) next(t *testing.T) audit.Event {
+	t.Helper()
+	select {
+	case e := <-w.wrote:
+		return e
+	case <-time.After(10 * time.Second):
+		t.Fatal("no write")
+	}
+	panic("unreachable")
+}
+
+// clock is a time that the test moves.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time         { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration)    { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+func (c *clock) set(t time.Time) *clock { c.t = t; return c }
+
+// The first refusal is in the file at once; the repeats are in it, as one
+// line with their count, once the interval ends, while the trail is open.
+func TestTrailWritesTheSummaryWhenTheIntervalEnds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	w := &watch{wrote: make(chan audit.Event, 16)}
+	clk := new(clock).set(time.Date(2026, 3, 1, 13, 2, 11, 0, time.UTC))
+	tick := make(chan time.Time)
+	tr, err := openTrail("sender", path, os.Stderr, trailOptions{
+		wrap: func(r recorder) recorder { w.inner = r; return w }, now: clk.now, tick: tick, interval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+
+	alert := func() audit.Event {
+		return audit.SecurityAlert(audit.AlertRateLimited, testMe, testJunk, "", "too many failed proofs from the peer's address")
+	}
+	tr.Record(alert())
+	if e := w.next(t); e.Count() != 1 {
+		t.Fatalf("first write: %+v", e)
+	}
+	for range 99 {
+		clk.add(time.Second / 2)
+		tr.Record(alert())
+	}
+	tick <- clk.now()                       // before the interval ends: nothing to write
+	clk.add(10*time.Second + time.Second/2) // a minute after the first
+	tick <- clk.now()
+	e := w.next(t)
+	if e.Count() != 99 {
+		t.Fatalf("the summary counts %d, want 99: %+v", e.Count(), e)
+	}
+	if n := len(readTrail(t, path)); n != 2 {
+		t.Errorf("%d lines in the trail, want 2", n)
+	}
+	var out, errOut bytes.Buffer
+	if err := PrintTrail("sender", path, false, &out, &errOut); err != nil || errOut.Len() > 0 {
+		t.Fatalf("PrintTrail: %v %s", err, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "Security Alert: Node Authentication  99 times from ") || !strings.Contains(lines[1], "peer 12D3KooWJunk") {
+		t.Errorf("sender audit prints:\n%s", out.String())
+	}
+}
+
+// New peer IDs cost nothing: a flood that uses a new one for each stream
+// is bounded too, and counted.
+func TestTrailBoundsRefusalsFromNewPeers(t *testing.T) {
+	const streams = 5000
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	tr, err := OpenTrail("sender", path, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range streams {
+		refuse(tr, audit.Participant{PeerID: fmt.Sprintf("12D3KooWJunk%d", i)}, i)
+	}
+	tr.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d refused streams from as many peers: the trail grew by %d bytes", streams, fi.Size())
+	// Each kind: a line for each of the first peers, and a line and a
+	// summary for the others.
+	if limit := int64(2*(audit.MaxRepeatPeers+2)) * 1024; fi.Size() > limit {
+		t.Errorf("the trail grew by %d bytes, want at most %d", fi.Size(), limit)
+	}
+	got := tally(readTrail(t, path))
+	if got["User Authentication failed"] != streams || got["Security Alert/proof_refused failed"] != streams {
+		t.Errorf("the trail counts %v, want %d of each", got, streams)
 	}
 }
