@@ -530,3 +530,18 @@ func recordRefused(e Event) Event {
 	}
 	return r
 }
+
+// Count returns how many events the line e stands for: 1, or, for a
+// summary of repeated failures, its "count" detail.
+func (e Event) Count() int {
+	if !e.isSummary() {
+		return 1
+	}
+	switch n := e.Detail["count"].(type) {
+	case int:
+		return n
+	case float64: // as read back from JSON
+		return int(n)
+	}
+	return 1
+}

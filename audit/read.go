@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -138,6 +139,11 @@ func WriteText(w io.Writer, e Event) error {
 		b.WriteString(clean(e.EventType.Meaning))
 	}
 
+	summary := e.isSummary()
+	if summary {
+		fmt.Fprintf(&b, "  %d times from %s to %s", e.Count(), clean(summaryTime(e.Detail["first"])), clean(summaryTime(e.Detail["last"])))
+	}
+
 	b.WriteString("  ")
 	b.WriteString(e.Outcome.String())
 	if e.OutcomeDescription != "" {
@@ -172,12 +178,17 @@ func WriteText(w io.Writer, e Event) error {
 	}
 
 	if len(e.Detail) > 0 {
-		keys := make([]string, 0, len(e.Detail))
+		var keys []string
 		for k := range e.Detail {
+			if summary && (k == "count" || k == "first" || k == "last") {
+				continue
+			}
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		b.WriteString(" ")
+		if len(keys) > 0 {
+			b.WriteString(" ")
+		}
 		for _, k := range keys {
 			b.WriteString(" ")
 			b.WriteString(clean(k))
@@ -188,6 +199,17 @@ func WriteText(w io.Writer, e Event) error {
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// summaryTime returns a summary's "first" or "last" time in local time,
+// as WriteText prints times, or the value as it is if it is not a time.
+func summaryTime(v any) string {
+	s, _ := v.(string)
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		return detailText(v)
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
 }
 
 func participantText(p Participant) string {
