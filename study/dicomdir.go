@@ -521,7 +521,7 @@ func (d *dirReader) value(h elementHeader, at, end int64) ([]byte, error) {
 func fileIDComponents(value []byte) ([]string, error) {
 	raw := strings.TrimRight(string(value), " \x00")
 	raw = strings.TrimLeft(raw, " ")
-	shown := printable(raw)
+	shown := quoted(raw)
 	if raw == "" {
 		return nil, fmt.Errorf("%w: an empty Referenced File ID", ErrMalformed)
 	}
@@ -546,10 +546,10 @@ func fileIDComponents(value []byte) ([]string, error) {
 	return components, nil
 }
 
-// printable is s in quotes, with Go escapes only where it holds what a
+// quoted is s in quotes, with Go escapes only where it holds what a
 // terminal would not show as it is: a Referenced File ID keeps its
 // backslashes.
-func printable(s string) string {
+func quoted(s string) string {
 	if strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || r == '"' }) {
 		return strconv.Quote(s)
 	}

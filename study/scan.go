@@ -474,7 +474,7 @@ func newStudy(ms []member, scan *Scan) *Study {
 			scan.Problems = append(scan.Problems, &FileError{Path: m.path, Err: fmt.Errorf(
 				"%w: %s, ID %s, born %s, in study %s of %s, ID %s, born %s",
 				ErrOtherPatient, FormatName(in.patientName), orDash(in.patientID), FormatDate(in.birthDate),
-				s.StudyUID, FormatName(s.PatientName), orDash(s.PatientID), FormatDate(s.BirthDate))})
+				orDash(s.StudyUID), FormatName(s.PatientName), orDash(s.PatientID), FormatDate(s.BirthDate))})
 			continue
 		}
 		if first, dup := sopSeen[in.sopUID]; dup {

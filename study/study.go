@@ -144,7 +144,7 @@ func (e *AmbiguousError) Error() string {
 		s := p[0].Summary
 		fmt.Fprintf(&b, "\n  patient %s, ID %s", FormatName(s.PatientName), orDash(s.PatientID))
 		if s.IssuerOfPatientID != "" {
-			fmt.Fprintf(&b, " (%s)", s.IssuerOfPatientID)
+			fmt.Fprintf(&b, " (%s)", orDash(s.IssuerOfPatientID))
 		}
 		fmt.Fprintf(&b, ", born %s", FormatDate(s.BirthDate))
 		for _, st := range p {
@@ -153,7 +153,7 @@ func (e *AmbiguousError) Error() string {
 			if s.Files == 1 {
 				files = "file"
 			}
-			fmt.Fprintf(&b, "\n    %s  %s  %s  %d %s", FormatDate(s.StudyDate), orDash(s.Description), s.StudyUID, s.Files, files)
+			fmt.Fprintf(&b, "\n    %s  %s  %s  %d %s", FormatDate(s.StudyDate), orDash(s.Description), orDash(s.StudyUID), s.Files, files)
 		}
 	}
 	return b.String()

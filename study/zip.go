@@ -33,7 +33,7 @@ func (e *ZipError) Error() string {
 	if e.Entry == "" {
 		return fmt.Sprintf("%s: %v", e.Zip, e.Err)
 	}
-	return fmt.Sprintf("%s: zip entry %s %v", e.Zip, printable(e.Entry), e.Err)
+	return fmt.Sprintf("%s: zip entry %s %v", e.Zip, quoted(e.Entry), e.Err)
 }
 
 func (e *ZipError) Unwrap() error { return e.Err }

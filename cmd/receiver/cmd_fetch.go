@@ -29,6 +29,7 @@ import (
 	"imageshare/console"
 	icrypto "imageshare/crypto"
 	"imageshare/discovery"
+	"imageshare/internal/printable"
 	"imageshare/study"
 	"imageshare/transfer"
 )
@@ -462,7 +463,7 @@ func (r *receive) watchSeries(m *transfer.Manifest, st *transfer.Store) {
 		}
 		se := info[f.Series]
 		r.bar.Clear()
-		fmt.Fprintf(r.stderr, "receiver: series %d (%s, %d images) is complete and verified, after %s\n", se.Number, se.Description, se.Images, after.Round(10*time.Millisecond))
+		fmt.Fprintf(r.stderr, "receiver: series %d (%s, %d images) is complete and verified, after %s\n", se.Number, printable.String(se.Description), se.Images, after.Round(10*time.Millisecond))
 		r.js.Emit(map[string]any{"type": "series_complete", "series_uid": f.Series, "number": se.Number, "description": se.Description, "images": se.Images, "seconds": after.Seconds()})
 	}
 }
@@ -661,11 +662,13 @@ var errDamagedAtSender = errors.New("the sender's copy may be damaged")
 const maxCorrupt = 3
 
 // show prints who and what the study is, before any image is fetched, and
-// asks when there is someone to ask.
+// asks when there is someone to ask. Every value is the sender's, shown
+// with printable.String (WriteSummary does so too): none may draw on the
+// terminal above the question.
 func (r *receive) show(m *transfer.Manifest, confirm func(string) (bool, error)) error {
 	stderr := r.stderr
 	if m.Site != "" {
-		fmt.Fprintf(stderr, "\nFrom:         %s\n", m.Site)
+		fmt.Fprintf(stderr, "\nFrom:         %s\n", printable.String(m.Site))
 	}
 	for _, s := range m.Studies {
 		fmt.Fprintln(stderr)
@@ -673,7 +676,7 @@ func (r *receive) show(m *transfer.Manifest, confirm func(string) (bool, error))
 	}
 	report := "no"
 	if rf, ok := m.Report(); ok {
-		report = fmt.Sprintf("yes (%s, %s)", rf.Path, study.FormatBytes(rf.Size))
+		report = fmt.Sprintf("yes (%s, %s)", printable.String(rf.Path), study.FormatBytes(rf.Size))
 	}
 	fmt.Fprintf(stderr, "Report:       %s\nTransfer:     %s to fetch (%s of files)\n", report, study.FormatBytes(m.StoredSize()), study.FormatBytes(m.TotalSize()))
 	if err := r.o.pacs.checkStudies(m.Studies); err != nil {
