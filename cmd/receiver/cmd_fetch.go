@@ -129,10 +129,8 @@ func runFetch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		switch {
 		case p == "-":
 			o.stdin = true
-		case looksLikeCard(p):
-			// Do not echo it: it is the secret.
-			return &usageError{"the card's text was given on the command line, where other users can read it; pass it on standard input (-), with --uri-file, or scan it with --qr"}
 		default:
+			// run has refused any argument that may hold a card.
 			return &usageError{fmt.Sprintf("unexpected argument %q", p)}
 		}
 	}
@@ -178,10 +176,6 @@ func jsonOut(o *fetchOptions, stdout io.Writer) *console.JSON {
 		return console.NewJSON(stdout)
 	}
 	return nil
-}
-
-func looksLikeCard(s string) bool {
-	return len(s) > len(card.Scheme) && strings.HasPrefix(strings.ToUpper(s), "IMAGESHARE:")
 }
 
 // readCard returns the card's text from where the options say.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"imageshare/card"
@@ -211,20 +212,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	var err error
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
+	switch {
+	case argumentHoldsCard(args):
+		// Refused before any flag is parsed: a parse error, a file that
+		// cannot be opened, an unknown command would all quote it.
+		err = &usageError{"the card's text was given on the command line, where other users can read it; pass it on standard input (-), with --uri-file, or scan it with --qr"}
+	case args[0] == "-h", args[0] == "-help", args[0] == "--help", args[0] == "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
-	case "--version", "-version", "version":
+	case args[0] == "--version", args[0] == "-version", args[0] == "version":
 		fmt.Fprintln(stdout, "receiver", console.Version())
 		return exitOK
-	case "fetch":
+	case args[0] == "fetch":
 		err = runFetch(ctx, args[1:], stdin, stdout, stderr)
-	case "scan":
+	case args[0] == "scan":
 		err = runScan(ctx, args[1:], stdin, stdout, stderr)
-	case "import":
+	case args[0] == "import":
 		err = runImport(ctx, args[1:], stdout, stderr)
-	case "audit":
+	case args[0] == "audit":
 		err = runAudit(args[1:], stdout, stderr)
 	default:
 		err = &usageError{fmt.Sprintf("unknown command %q: the commands are fetch, scan, import and audit", args[0])}
@@ -243,6 +248,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	return code
+}
+
+// argumentHoldsCard reports whether any argument (a flag's value, a file's
+// name, a command) holds what may be a card's text, however spaced,
+// cased or percent-encoded: none of them may be echoed, as the card's
+// text is its secret.
+func argumentHoldsCard(args []string) bool {
+	for _, a := range args {
+		a = strings.ToLower(a)
+		if strings.Contains(a, "imageshare:") || strings.Contains(a, "imageshare%3a") {
+			return true
+		}
+	}
+	return false
 }
 
 // exitCode maps an error to the exit status, in one place.
