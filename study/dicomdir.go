@@ -218,7 +218,7 @@ func key(name string) string { return FoldName(plainName(name)) }
 // regular file that the components of a Referenced File ID name. Each
 // component is the entry of that name if there is one, else the one entry
 // of that name but for case and ISO 9660 decoration. Symlinked folders are
-// not followed, as in walk; a symlinked file is.
+// not followed, as in walk; a symlinked file is if it stays on the medium.
 func (r *resolver) resolve(components []string) (string, error) {
 	rel := ""
 	for i, c := range components {
@@ -249,7 +249,11 @@ func (r *resolver) resolve(components []string) (string, error) {
 			}
 			continue
 		}
-		fi, err := os.Stat(filepath.Join(r.real, filepath.FromSlash(rel)))
+		full := filepath.Join(r.real, filepath.FromSlash(rel))
+		fi, err := os.Stat(full)
+		if err == nil && e.Type()&fs.ModeSymlink != 0 {
+			err = symlinkInside(r.real, full)
+		}
 		switch {
 		case err != nil:
 			return "", unwrapPath(err)

@@ -90,6 +90,9 @@ var (
 	// element longer than the item that holds it, an item where none
 	// belongs, and the like.
 	ErrMalformed = errors.New("malformed DICOM")
+	// ErrOutsideRoot: the file is a symlink that leads out of the folder
+	// or medium named, anywhere on the disk. It is not followed.
+	ErrOutsideRoot = errors.New("a symlink that leads out of the folder named: not followed")
 	// ErrMissingUID: the file lacks a Study or SOP Instance UID.
 	ErrMissingUID = errors.New("missing UID")
 	// ErrInvalidUID: a Study, Series or SOP Instance UID is not a UID
