@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -512,7 +511,12 @@ func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *stri
 		if err := r.show(mm, confirm); err != nil {
 			return err
 		}
-		dir := filepath.Join(r.o.out, studyFolder(mm))
+		// Only a folder that holds this very manifest's files is resumed
+		// into; the name alone comes from the card.
+		dir, err := transfer.ClaimFolder(r.o.out, studyFolder(mm), r.offer.ManifestHash)
+		if err != nil {
+			return err
+		}
 		st, err := transfer.OpenStore(dir, mm)
 		if err != nil {
 			return err
@@ -780,7 +784,8 @@ func parseRate(v string) (float64, error) {
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // studyFolder names the study's folder: its date and the offer, which stay
-// the same if the same card is fetched again. No patient data goes into
+// the same if the same card is fetched again (transfer.ClaimFolder adds
+// "-2" for another manifest under that name). No patient data goes into
 // the name.
 func studyFolder(m *transfer.Manifest) string {
 	date := "undated"
