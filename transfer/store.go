@@ -17,6 +17,7 @@ import (
 	"lukechampine.com/blake3"
 
 	"imageshare/card"
+	"imageshare/study"
 )
 
 // stagingDir is the folder, inside the study folder, that holds files still
@@ -480,13 +481,35 @@ func ClaimFolder(parent, name string, hash [card.ManifestHashSize]byte) (string,
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrDisk, err)
 	}
+	return folderFor(parent, name, hash, true)
+}
+
+// FindFolder returns the folder ClaimFolder would claim, without making
+// it, and whether it exists (holding this manifest's files) already.
+func FindFolder(parent, name string, hash [card.ManifestHashSize]byte) (string, bool, error) {
+	dir, err := folderFor(parent, name, hash, false)
+	if err != nil {
+		return "", false, err
+	}
+	_, err = os.Lstat(dir)
+	return dir, err == nil, nil
+}
+
+func folderFor(parent, name string, hash [card.ManifestHashSize]byte, create bool) (string, error) {
 	want := hex.EncodeToString(hash[:]) + "\n"
 	for i := 1; i <= 100; i++ {
 		dir := filepath.Join(parent, name)
 		if i > 1 {
 			dir = fmt.Sprintf("%s-%d", dir, i)
 		}
-		err := os.Mkdir(dir, 0o755)
+		var err error
+		if create {
+			err = os.Mkdir(dir, 0o755)
+		} else if _, err = os.Lstat(dir); err == nil {
+			err = fs.ErrExist
+		} else if errors.Is(err, fs.ErrNotExist) {
+			return dir, nil
+		}
 		if errors.Is(err, fs.ErrExist) {
 			if b, err := readMarker(dir); err == nil && string(b) == want {
 				return dir, nil
@@ -503,6 +526,43 @@ func ClaimFolder(parent, name string, hash [card.ManifestHashSize]byte) (string,
 	}
 	return "", fmt.Errorf("%w: %s and 99 more folders of that name hold other studies", ErrDisk, filepath.Join(parent, name))
 }
+
+// StillNeeded returns about how many bytes a fetch of m into dir has yet
+// to write: the files' sizes, less those of the files already under their
+// names at their size, and of what the staging folder holds of the rest.
+// A dir that does not exist needs all. Nothing is hashed: it is a check of
+// free space, not of content.
+func StillNeeded(dir string, m *Manifest) int64 {
+	need := m.TotalSize()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return need
+	}
+	defer root.Close()
+	for i, f := range m.Files {
+		if fi, err := root.Lstat(f.Path); err == nil && fi.Mode().IsRegular() && fi.Size() == f.Size {
+			need -= f.Size
+		} else if fi, err := root.Lstat(partialName(i)); err == nil && fi.Mode().IsRegular() {
+			need -= min(fi.Size(), f.Size)
+		}
+	}
+	return need
+}
+
+// SpaceError says that a study does not fit on the disk that would hold
+// it. It wraps ErrDisk.
+type SpaceError struct {
+	Dir  string // the folder the study would go into
+	Need int64  // bytes still to write
+	Free uint64 // bytes free on the disk
+}
+
+func (e *SpaceError) Error() string {
+	return fmt.Sprintf("%v: the study needs %s and the disk that holds %s has %s free",
+		ErrDisk, study.FormatBytes(e.Need), e.Dir, study.FormatBytes(int64(min(e.Free, 1<<62))))
+}
+
+func (e *SpaceError) Unwrap() error { return ErrDisk }
 
 // readMarker reads dir's marker, inside dir only.
 func readMarker(dir string) ([]byte, error) {

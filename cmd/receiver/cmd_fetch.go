@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -47,6 +48,9 @@ type fetchOptions struct {
 	pacs              pacsOptions
 	configFile        string // --config: the station's receiver.toml
 	configUsed        string // the configuration read, "" if none
+	// freeSpace tells the bytes free on the disk that holds a folder, and
+	// whether it could; nil is study.FreeBytes. Tests set it.
+	freeSpace func(dir string) (uint64, bool)
 }
 
 // maxConnections bounds --connections: the sender serves at most 16
@@ -689,6 +693,9 @@ func (r *receive) show(m *transfer.Manifest, confirm func(string) (bool, error))
 	}
 	fmt.Fprintln(stderr)
 	r.js.Emit(map[string]any{"type": "manifest", "site": m.Site, "studies": m.Studies, "files": len(m.Files), "bytes": m.TotalSize(), "stored_bytes": m.StoredSize(), "report": report != "no", "seconds": time.Since(r.start).Seconds()})
+	if err := r.checkSpace(m); err != nil {
+		return err
+	}
 	if confirm != nil {
 		ok, err := confirm("Receive this study?")
 		if err != nil {
@@ -697,6 +704,34 @@ func (r *receive) show(m *transfer.Manifest, confirm func(string) (bool, error))
 		if !ok {
 			return errDeclined
 		}
+	}
+	return nil
+}
+
+// checkSpace refuses, before anything is asked or fetched, a study that
+// does not fit on the disk of --out: what the study's folder already
+// holds from an earlier run does not count.
+func (r *receive) checkSpace(m *transfer.Manifest) error {
+	dir, _, err := transfer.FindFolder(r.o.out, studyFolder(m), r.offer.ManifestHash)
+	if err != nil {
+		return err
+	}
+	need := transfer.StillNeeded(dir, m)
+	free := r.o.freeSpace
+	if free == nil {
+		free = study.FreeBytes
+	}
+	// --out may not exist yet: its disk is that of the nearest folder
+	// above it that does.
+	at := r.o.out
+	for {
+		if _, err := os.Stat(at); err == nil || filepath.Dir(at) == at {
+			break
+		}
+		at = filepath.Dir(at)
+	}
+	if n, ok := free(at); ok && need > 0 && uint64(need) > n {
+		return fmt.Errorf("%w; free some space there, or choose another --out", &transfer.SpaceError{Dir: r.o.out, Need: need, Free: n})
 	}
 	return nil
 }
