@@ -37,6 +37,7 @@ import (
 type fetchOptions struct {
 	out, qr, uriFile  string
 	yes, json, quiet  bool
+	verbose           bool // libp2p's detail of each failed attempt
 	stdin             bool
 	timeout, retryFor time.Duration
 	passcodeFile      string
@@ -67,6 +68,8 @@ func newFlags(name string, o *fetchOptions) *flag.FlagSet {
 	fs.BoolVar(&o.json, "json", false, "")
 	fs.BoolVar(&o.quiet, "quiet", false, "")
 	fs.BoolVar(&o.quiet, "q", false, "")
+	fs.BoolVar(&o.verbose, "verbose", false, "")
+	fs.BoolVar(&o.verbose, "v", false, "")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "")
 	fs.DurationVar(&o.retryFor, "retry-for", 10*time.Minute, "")
 	fs.StringVar(&o.passcodeFile, "passcode-file", "", "")
@@ -322,11 +325,26 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 	defer r.close()
 	var m *transfer.Manifest
 	var path string
-	retry := backoff{until: time.Now().Add(o.retryFor)}
+	retry := backoff{until: time.Now().Add(o.retryFor), verbose: o.verbose}
+	// Until the sender answers once, it is given up on sooner: the
+	// computer is off, its network closed, or the card wrong.
+	reachBy := time.Now().Add(min(reachAttempts*o.timeout, o.retryFor))
 	for {
 		err := r.attempt(ctx, &m, &path, confirm)
 		if err == nil {
 			break
+		}
+		if !r.reached && errors.Is(err, discovery.ErrUnreachable) {
+			if time.Now().After(offer.Expires) {
+				return nil, &cardExpiredError{expires: offer.Expires, err: err}
+			}
+			if !time.Now().Before(reachBy) || !retry.waitUntil(ctx, reachBy, err, stderr, js) {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				return nil, &neverReachedError{attempts: r.attempts, err: err}
+			}
+			continue
 		}
 		if errors.Is(err, errUpgraded) {
 			// Hole punching opened a direct connection: go on over it at
@@ -418,6 +436,8 @@ type receive struct {
 	lan             *discovery.LAN
 	direct          chan struct{} // a direct connection to the sender opened
 	wasRelayed      bool
+	reached         bool // the sender answered once
+	attempts        int
 	store           *transfer.Store
 	bar             *console.Progress
 	fetched, reused int64
@@ -476,11 +496,22 @@ func (r *receive) close() {
 // attempt connects and fetches what is still needed. The first attempt
 // also fetches the manifest, shows the study and asks.
 func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *string, confirm func(string) (bool, error)) error {
-	fmt.Fprintf(r.stderr, "receiver: connecting to %s ...\n", r.offer.Peer)
-	conn, err := discovery.Connect(ctx, r.h, r.offer.Peer, r.offer.Addrs, r.o.timeout, r.lan)
+	if r.attempts == 0 || r.reached {
+		fmt.Fprintf(r.stderr, "receiver: connecting to %s ...\n", r.offer.Peer)
+	}
+	r.attempts++
+	timeout := r.o.timeout
+	if !r.reached && time.Now().After(r.offer.Expires) {
+		// A sender still serving an expired card answers at once; one
+		// that stopped, as it does at expiry, should not cost staff the
+		// whole --timeout.
+		timeout = min(timeout, expiredCardTimeout)
+	}
+	conn, err := discovery.Connect(ctx, r.h, r.offer.Peer, r.offer.Addrs, timeout, r.lan)
 	if err != nil {
 		return err
 	}
+	r.reached = true
 	switch {
 	case discovery.IsRelayedConn(conn):
 		*path = "relayed"
@@ -774,19 +805,80 @@ func permanent(err error) bool {
 	return errors.Is(err, errDamagedAtSender) || errors.As(err, &me) || errors.As(err, &fe)
 }
 
+// reachAttempts × --timeout is how long a sender that never answered is
+// tried (90 s by default), before --retry-for applies.
+const reachAttempts = 3
+
+// expiredCardTimeout bounds the first attempt for a card whose expiry has
+// passed.
+const expiredCardTimeout = 10 * time.Second
+
+// neverReachedError: the sender never answered, at any address on the
+// card or on the local network. It wraps the last attempt's error
+// (discovery.ErrUnreachable), whose libp2p detail --verbose and --json
+// show.
+type neverReachedError struct {
+	attempts int
+	err      error
+}
+
+func (e *neverReachedError) Error() string {
+	return "the sending computer did not answer at any address on the card; it may be off or its network closed: call the sending hospital"
+}
+
+func (e *neverReachedError) Unwrap() error { return e.err }
+
+// cardExpiredError: the card's own expiry has passed and no address on it
+// answered. It wraps transfer.ErrExpired.
+type cardExpiredError struct {
+	expires time.Time
+	err     error // the attempt's, for --verbose and --json
+}
+
+func (e *cardExpiredError) Error() string {
+	return fmt.Sprintf("this card expired on %s; ask the sending hospital for a new one", e.expires.Local().Format("2006-01-02 15:04 MST"))
+}
+
+// Unwrap is ErrExpired only: the exit status is that of an expired offer
+// (6), not of an unreachable sender.
+func (e *cardExpiredError) Unwrap() error { return transfer.ErrExpired }
+
+// plainError is err as one line for staff: an unreachable sender without
+// libp2p's dial errors, which --verbose and --json keep.
+func plainError(err error, verbose bool) string {
+	if verbose {
+		return err.Error()
+	}
+	if errors.Is(err, discovery.ErrUnreachable) {
+		return "the sender did not answer at any address on the card"
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
+}
+
 // backoff waits between attempts: 1 s, doubling to 30 s, until a deadline.
 type backoff struct {
 	until    time.Time
 	attempts int
+	verbose  bool // libp2p's detail on the terminal too
 }
 
 func (b *backoff) wait(ctx context.Context, err error, stderr io.Writer, js *console.JSON) bool {
+	return b.waitUntil(ctx, b.until, err, stderr, js)
+}
+
+// waitUntil waits before the next attempt, unless that would pass until,
+// and says so in one line (the error's detail with --verbose).
+func (b *backoff) waitUntil(ctx context.Context, until time.Time, err error, stderr io.Writer, js *console.JSON) bool {
 	d := min(time.Second<<min(b.attempts, 5), 30*time.Second)
-	if time.Now().Add(d).After(b.until) {
-		return false
+	if time.Now().Add(d).After(until) {
+		d = time.Until(until)
+		if d <= 0 || !until.Before(b.until) {
+			return false
+		}
 	}
 	b.attempts++
-	fmt.Fprintf(stderr, "receiver: %v\nreceiver: trying again in %s (attempt %d; giving up at %s)\n", err, d, b.attempts+1, b.until.Local().Format("15:04:05"))
+	fmt.Fprintf(stderr, "receiver: %s; trying again in %s (attempt %d; giving up at %s)\n", plainError(err, b.verbose), d.Round(time.Second), b.attempts+1, until.Local().Format("15:04:05"))
 	js.Emit(map[string]any{"type": "retry", "attempt": b.attempts + 1, "after_seconds": d.Seconds(), "message": err.Error()})
 	select {
 	case <-ctx.Done():
