@@ -334,7 +334,8 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 		if err == nil {
 			break
 		}
-		if !r.reached && errors.Is(err, discovery.ErrUnreachable) {
+		if !r.reached && errors.Is(err, discovery.ErrUnreachable) && !permanent(err) {
+			// Not an impostor: nothing answered at all.
 			if time.Now().After(offer.Expires) {
 				return nil, &cardExpiredError{expires: offer.Expires, err: err}
 			}
