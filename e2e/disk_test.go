@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"imageshare/internal/testenv"
+	"imageshare/study"
 	"imageshare/synthetic"
 )
 
@@ -44,13 +45,15 @@ func TestDiskFull(t *testing.T) {
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", out).CombinedOutput(); err != nil {
+	// Room for the study (10 MiB) when the receiver checks the free
+	// space before fetching; the disk then fills while it fetches.
+	if b, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", out).CombinedOutput(); err != nil {
 		t.Fatalf("mount: %v: %s", err, b)
 	}
 	t.Cleanup(func() { exec.Command("umount", "-l", out).Run() })
 
-	fetch := func() (int, string, string) {
-		cmd := exec.Command(filepath.Join(binDir, "receiver"), "fetch", "--out", out, "--yes", "--json", "--uri-file", uri)
+	fetch := func(extra ...string) (int, string, string) {
+		cmd := exec.Command(filepath.Join(binDir, "receiver"), append([]string{"fetch", "--out", out, "--yes", "--json", "--uri-file", uri}, extra...)...)
 		cmd.Env = env
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -61,7 +64,15 @@ func TestDiskFull(t *testing.T) {
 		}
 		return cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()
 	}
-	code, _, stderr := fetch()
+	// Once the fetch has begun, another program takes all but 1 MiB of
+	// the disk.
+	filler := filepath.Join(out, "filler")
+	filled := make(chan error, 1)
+	go func() { filled <- fillOnceFetching(out, filler, 1<<20) }()
+	code, _, stderr := fetch("--max-rate", "4MB")
+	if err := <-filled; err != nil {
+		t.Fatal(err)
+	}
 	if code != 11 {
 		t.Fatalf("disk full: exit %d, want 11\n%s", code, stderr)
 	}
@@ -74,7 +85,7 @@ func TestDiskFull(t *testing.T) {
 		if err != nil || d.IsDir() && d.Name() == ".imageshare" {
 			return fs.SkipDir
 		}
-		if d.Type().IsRegular() {
+		if d.Type().IsRegular() && p != filler {
 			rel, _ := filepath.Rel(out, p)
 			parts := strings.SplitN(rel, string(filepath.Separator), 2)
 			want, err := os.ReadFile(filepath.Join(src, parts[1]))
@@ -89,6 +100,9 @@ func TestDiskFull(t *testing.T) {
 	t.Logf("%d files were complete when the disk filled", placed)
 
 	// Free space: the same command resumes and completes.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
 	if b, err := exec.Command("mount", "-o", "remount,size=64m", out).CombinedOutput(); err != nil {
 		t.Fatalf("remount: %v: %s", err, b)
 	}
@@ -119,6 +133,54 @@ func TestDiskFull(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// fillOnceFetching waits (a minute at most) until a receiver has placed
+// two files of a study in out, then writes filler until the disk has only
+// leave bytes free.
+func fillOnceFetching(out, filler string, leave int64) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if placedFiles(out) >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return errors.New("the receiver did not start writing the study")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	free, ok := study.FreeBytes(out)
+	if !ok {
+		return errors.New("cannot tell the free space of " + out)
+	}
+	f, err := os.Create(filler)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zeros := make([]byte, 64<<10)
+	for n := int64(0); n < int64(free)-leave; n += int64(len(zeros)) {
+		if _, err := f.Write(zeros); err != nil {
+			return nil // full already: the receiver wrote meanwhile
+		}
+	}
+	return nil
+}
+
+// placedFiles counts the files under their own names in out's study
+// folders.
+func placedFiles(out string) int {
+	n := 0
+	filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() && d.Name() == ".imageshare" {
+			return fs.SkipDir
+		}
+		if d.Type().IsRegular() && strings.Contains(p, "study-") {
+			n++
+		}
+		return nil
+	})
+	return n
 }
 
 func waitForFile(t *testing.T, name string) {

@@ -218,7 +218,7 @@ func key(name string) string { return FoldName(plainName(name)) }
 // regular file that the components of a Referenced File ID name. Each
 // component is the entry of that name if there is one, else the one entry
 // of that name but for case and ISO 9660 decoration. Symlinked folders are
-// not followed, as in walk; a symlinked file is.
+// not followed, as in walk; a symlinked file is if it stays on the medium.
 func (r *resolver) resolve(components []string) (string, error) {
 	rel := ""
 	for i, c := range components {
@@ -249,7 +249,11 @@ func (r *resolver) resolve(components []string) (string, error) {
 			}
 			continue
 		}
-		fi, err := os.Stat(filepath.Join(r.real, filepath.FromSlash(rel)))
+		full := filepath.Join(r.real, filepath.FromSlash(rel))
+		fi, err := os.Stat(full)
+		if err == nil && e.Type()&fs.ModeSymlink != 0 {
+			err = symlinkInside(r.real, full)
+		}
 		switch {
 		case err != nil:
 			return "", unwrapPath(err)
@@ -521,7 +525,7 @@ func (d *dirReader) value(h elementHeader, at, end int64) ([]byte, error) {
 func fileIDComponents(value []byte) ([]string, error) {
 	raw := strings.TrimRight(string(value), " \x00")
 	raw = strings.TrimLeft(raw, " ")
-	shown := printable(raw)
+	shown := quoted(raw)
 	if raw == "" {
 		return nil, fmt.Errorf("%w: an empty Referenced File ID", ErrMalformed)
 	}
@@ -546,10 +550,10 @@ func fileIDComponents(value []byte) ([]string, error) {
 	return components, nil
 }
 
-// printable is s in quotes, with Go escapes only where it holds what a
+// quoted is s in quotes, with Go escapes only where it holds what a
 // terminal would not show as it is: a Referenced File ID keeps its
 // backslashes.
-func printable(s string) string {
+func quoted(s string) string {
 	if strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || r == '"' }) {
 		return strconv.Quote(s)
 	}

@@ -315,6 +315,39 @@ func TestDICOMDIRMissingFile(t *testing.T) {
 	}
 }
 
+// A file that DICOMDIR lists may be a symlink on the medium, but not one
+// that leads out of it: the medium's author does not choose what of the
+// sending computer's disk is sent.
+func TestDICOMDIRSymlinkOutside(t *testing.T) {
+	root, listed, _ := writeMedia(t, false)
+	elsewhere := writeFile(t, filepath.Join(t.TempDir(), "secret.dcm"), readFile(t, filepath.Join(root, "DICOM", "S2", "IM1")))
+	link := filepath.Join(root, "DICOM", "S2", "IM1")
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, link); err != nil {
+		t.Fatal(err)
+	}
+	s := scan(t, root)
+	if p := problem(s, link); p == nil || !errors.Is(p, study.ErrOutsideRoot) {
+		t.Errorf("symlink out of the medium: %v, want ErrOutsideRoot; problems %v", p, s.Problems)
+	}
+	if got := rels(s); slices.Contains(got, "DICOM/S2/IM1") {
+		t.Errorf("the file out of the medium was read: %q", got)
+	}
+	// One inside the medium is followed.
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(root, "DICOM", "COPY"), readFile(t, elsewhere))
+	if err := os.Symlink(filepath.Join("..", "COPY"), link); err != nil {
+		t.Fatal(err)
+	}
+	if s := scan(t, root); len(s.Problems) > 0 || !slices.Equal(rels(s), listed) {
+		t.Errorf("symlink inside the medium: problems %v, names %q", s.Problems, rels(s))
+	}
+}
+
 // TestDICOMDIRRefused checks that a DICOMDIR that cannot be followed stops
 // the scan with an error naming it, and the record at fault.
 func TestDICOMDIRRefused(t *testing.T) {

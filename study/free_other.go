@@ -2,5 +2,5 @@
 
 package study
 
-// freeBytes cannot tell the free space of a disk here.
-func freeBytes(dir string) (uint64, bool) { return 0, false }
+// FreeBytes cannot tell the free space of a disk here.
+func FreeBytes(dir string) (uint64, bool) { return 0, false }

@@ -4,9 +4,9 @@ package study
 
 import "syscall"
 
-// freeBytes returns the bytes free to an unprivileged user on the disk
+// FreeBytes returns the bytes free to an unprivileged user on the disk
 // that holds dir, and whether it could tell.
-func freeBytes(dir string) (uint64, bool) {
+func FreeBytes(dir string) (uint64, bool) {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(dir, &st); err != nil {
 		return 0, false

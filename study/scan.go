@@ -191,8 +191,12 @@ func walkFolder(ctx context.Context, root, real, top string, scan *Scan) ([]cand
 			return nil
 		}
 		if d.Type()&fs.ModeSymlink != 0 {
-			// A symlinked file is read; a symlinked folder is not followed.
+			// A symlinked file is read if it stays inside the folder; a
+			// symlinked folder is not followed.
 			fi, err := os.Stat(p)
+			if err == nil {
+				err = symlinkInside(real, p)
+			}
 			if err != nil {
 				scan.Problems = append(scan.Problems, &FileError{Path: shown, Err: unwrapPath(err)})
 				return nil
@@ -215,6 +219,21 @@ func walkFolder(ctx context.Context, root, real, top string, scan *Scan) ([]cand
 		return nil, fmt.Errorf("reading folder %s: %w", root, err)
 	}
 	return found, nil
+}
+
+// symlinkInside returns nil if the symlink p leads to a file inside real,
+// the folder named with its own symlinks resolved, and an error wrapping
+// ErrOutsideRoot if it leads out of it: a medium or a folder cannot pick
+// what else of the disk is sent.
+func symlinkInside(real, p string) error {
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(real, target); err != nil || !filepath.IsLocal(rel) {
+		return fmt.Errorf("%w (it leads to %s)", ErrOutsideRoot, target)
+	}
+	return nil
 }
 
 // unwrapPath drops the path from an *fs.PathError, as a FileError names it.
@@ -474,7 +493,7 @@ func newStudy(ms []member, scan *Scan) *Study {
 			scan.Problems = append(scan.Problems, &FileError{Path: m.path, Err: fmt.Errorf(
 				"%w: %s, ID %s, born %s, in study %s of %s, ID %s, born %s",
 				ErrOtherPatient, FormatName(in.patientName), orDash(in.patientID), FormatDate(in.birthDate),
-				s.StudyUID, FormatName(s.PatientName), orDash(s.PatientID), FormatDate(s.BirthDate))})
+				orDash(s.StudyUID), FormatName(s.PatientName), orDash(s.PatientID), FormatDate(s.BirthDate))})
 			continue
 		}
 		if first, dup := sopSeen[in.sopUID]; dup {

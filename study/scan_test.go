@@ -420,21 +420,39 @@ func TestSkipped(t *testing.T) {
 func TestSymlinks(t *testing.T) {
 	root := t.TempDir()
 	res := writeSynthetic(t, synthetic.Options{})
-	// A symlinked file is read; a folder named on the command line is read
-	// even through a symlink.
+	// A symlinked file inside the folder is read; one that leads out of
+	// it (anywhere on the disk) is refused, named; a folder named on the
+	// command line is read even through a symlink.
+	writeFile(t, filepath.Join(root, ".store", "a.dcm"), readFile(t, res.Files[1])) // skipped: read once, through the link
+	if err := os.Symlink(filepath.Join(".store", "a.dcm"), filepath.Join(root, "second.dcm")); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Symlink(res.Files[0], filepath.Join(root, "first.dcm")); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Symlink(filepath.Join("..", filepath.Base(root), "..", "etc-passwd"), filepath.Join(root, "up.dcm")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(filepath.Dir(root), "etc-passwd"), []byte("root:x:0:0"))
 	if err := os.Symlink(filepath.Join(root, "nowhere"), filepath.Join(root, "dangling.dcm")); err != nil {
 		t.Fatal(err)
 	}
 	s := scan(t, root)
-	if st := inStudy(s, filepath.Join(root, "first.dcm")); st == nil {
-		t.Errorf("symlinked file not read: %v", s.Problems)
+	if st := inStudy(s, filepath.Join(root, "second.dcm")); st == nil {
+		t.Errorf("symlinked file inside the folder not read: %v", s.Problems)
+	}
+	for _, out := range []string{"first.dcm", "up.dcm"} {
+		if p := problem(s, filepath.Join(root, out)); p == nil || !errors.Is(p, study.ErrOutsideRoot) {
+			t.Errorf("%s leads out of the folder: %v, want ErrOutsideRoot; problems %v", out, p, s.Problems)
+		}
+		if st := inStudy(s, filepath.Join(root, out)); st != nil {
+			t.Errorf("%s, which leads out of the folder, was read", out)
+		}
 	}
 	if p := problem(s, filepath.Join(root, "dangling.dcm")); p == nil {
 		t.Error("dangling symlink: no problem")
 	}
+	root = t.TempDir()
 	link := filepath.Join(root, "study")
 	if err := os.Symlink(filepath.Dir(filepath.Dir(res.Files[0])), link); err != nil {
 		t.Fatal(err)

@@ -90,6 +90,9 @@ var (
 	// element longer than the item that holds it, an item where none
 	// belongs, and the like.
 	ErrMalformed = errors.New("malformed DICOM")
+	// ErrOutsideRoot: the file is a symlink that leads out of the folder
+	// or medium named, anywhere on the disk. It is not followed.
+	ErrOutsideRoot = errors.New("a symlink that leads out of the folder named: not followed")
 	// ErrMissingUID: the file lacks a Study or SOP Instance UID.
 	ErrMissingUID = errors.New("missing UID")
 	// ErrInvalidUID: a Study, Series or SOP Instance UID is not a UID
@@ -144,7 +147,7 @@ func (e *AmbiguousError) Error() string {
 		s := p[0].Summary
 		fmt.Fprintf(&b, "\n  patient %s, ID %s", FormatName(s.PatientName), orDash(s.PatientID))
 		if s.IssuerOfPatientID != "" {
-			fmt.Fprintf(&b, " (%s)", s.IssuerOfPatientID)
+			fmt.Fprintf(&b, " (%s)", orDash(s.IssuerOfPatientID))
 		}
 		fmt.Fprintf(&b, ", born %s", FormatDate(s.BirthDate))
 		for _, st := range p {
@@ -153,7 +156,7 @@ func (e *AmbiguousError) Error() string {
 			if s.Files == 1 {
 				files = "file"
 			}
-			fmt.Fprintf(&b, "\n    %s  %s  %s  %d %s", FormatDate(s.StudyDate), orDash(s.Description), s.StudyUID, s.Files, files)
+			fmt.Fprintf(&b, "\n    %s  %s  %s  %d %s", FormatDate(s.StudyDate), orDash(s.Description), orDash(s.StudyUID), s.Files, files)
 		}
 	}
 	return b.String()

@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
+
+	"imageshare/internal/printable"
 )
 
 // dash stands for a missing value, so that a blank is never mistaken for one.
@@ -15,16 +17,18 @@ const dash = "—"
 
 // WriteSummary writes the summary staff read before they send or receive a
 // study: the patient, the study, one line per series, and the totals.
-// Missing values show as "—".
+// Missing values show as "—". The values come from a medium or a sender's
+// manifest: each is shown with printable.String, so that none can drive the
+// terminal.
 func WriteSummary(w io.Writer, s Summary) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	id := orDash(s.PatientID)
 	if s.IssuerOfPatientID != "" {
-		id += " (issuer " + s.IssuerOfPatientID + ")"
+		id += " (issuer " + printable.String(s.IssuerOfPatientID) + ")"
 	}
 	date := FormatDate(s.StudyDate)
 	if t := formatTime(s.StudyTime); t != "" && s.StudyDate != "" {
-		date += " " + t
+		date += " " + printable.String(t)
 	}
 	fmt.Fprintf(tw, "Patient:\t%s\n", FormatName(s.PatientName))
 	fmt.Fprintf(tw, "Patient ID:\t%s\n", id)
@@ -34,7 +38,7 @@ func WriteSummary(w io.Writer, s Summary) {
 	fmt.Fprintf(tw, "Description:\t%s\n", orDash(s.Description))
 	fmt.Fprintf(tw, "Accession:\t%s\n", orDash(s.Accession))
 	if s.Institution != "" {
-		fmt.Fprintf(tw, "Institution:\t%s\n", s.Institution)
+		fmt.Fprintf(tw, "Institution:\t%s\n", printable.String(s.Institution))
 	}
 	fmt.Fprintf(tw, "Modalities:\t%s\n", orDash(strings.Join(s.Modalities, ", ")))
 	fmt.Fprintf(tw, "Study UID:\t%s\n", orDash(s.StudyUID))
@@ -77,8 +81,9 @@ func writeSeries(w io.Writer, series []Series) {
 // FormatName shows a DICOM person name (PN) as staff write it: "DOE^JOHN" as
 // "DOE, JOHN", "DOE^JOHN^A^DR^JR" as "DOE, DR JOHN A, JR". Of a name with
 // ideographic or phonetic groups ("=") it shows the first group that is not
-// empty. An empty name is "—".
+// empty. An empty name is "—". The result is safe to print (printable.String).
 func FormatName(pn string) string {
+	pn = printable.String(pn)
 	group := ""
 	for g := range strings.SplitSeq(pn, "=") {
 		if strings.Trim(g, "^ ") != "" {
@@ -97,9 +102,9 @@ func FormatName(pn string) string {
 
 // FormatDate shows a DICOM date (DA, "YYYYMMDD", or the old "YYYY.MM.DD")
 // as 1970-01-31. An empty date is "—"; a date that is not valid shows as
-// stored, so that nothing is hidden.
+// stored (safe to print, printable.String), so that nothing is hidden.
 func FormatDate(da string) string {
-	da = strings.TrimSpace(da)
+	da = printable.String(strings.TrimSpace(da))
 	if da == "" {
 		return dash
 	}
@@ -141,11 +146,12 @@ func FormatBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", v, "KMGTPE"[exp])
 }
 
+// orDash shows s, safe to print (printable.String), or "—" for nothing.
 func orDash(s string) string {
 	if strings.TrimSpace(s) == "" {
 		return dash
 	}
-	return s
+	return printable.String(s)
 }
 
 func nonEmpty(ss ...string) []string {

@@ -155,3 +155,33 @@ func TestSummaryJSON(t *testing.T) {
 		t.Errorf("series keys %v", series)
 	}
 }
+
+// TestSummaryHostileText: a manifest's or a medium's values reach staff
+// through WriteSummary; none may drive the terminal (clear the screen,
+// draw a fake summary above the question) or reorder what it shows.
+func TestSummaryHostileText(t *testing.T) {
+	const esc = "\x1b[2J\x1b[H"
+	s := study.Summary{
+		PatientName: "DOE^" + esc + "JOHN", PatientID: "ID\u202e1", IssuerOfPatientID: "ISS\n",
+		BirthDate: "1970\x1b", Sex: "M\r", StudyDate: "2024\u009b", StudyTime: "\x1b[31m",
+		Description: "CT\x1b]0;title\x07", Accession: "A\u2066", Institution: "ST\u2028E",
+		Modalities: []string{"CT\x1b"}, StudyUID: "1.2\u200f",
+		Series: []study.Series{{UID: "1.2.3", Number: 1, Modality: "CT\x7f", Description: "AX\x1b[1A", Images: 1}},
+	}
+	var b strings.Builder
+	study.WriteSummary(&b, s)
+	out := b.String()
+	for _, r := range out {
+		if r < 0x20 && r != '\n' || r >= 0x7f && r < 0xa0 || r == 0x202e || r == 0x2066 || r == 0x2028 || r == 0x200f {
+			t.Errorf("summary holds %U:\n%q", r, out)
+		}
+	}
+	if !strings.Contains(out, "DOE, ?[2J?[HJOHN") {
+		t.Errorf("the hostile name is not shown, harmless:\n%s", out)
+	}
+	for _, f := range []func(string) string{study.FormatName, study.FormatDate} {
+		if got := f("X\x1b[2J"); strings.ContainsRune(got, 0x1b) {
+			t.Errorf("%q holds an escape", got)
+		}
+	}
+}

@@ -33,7 +33,7 @@ func (e *ZipError) Error() string {
 	if e.Entry == "" {
 		return fmt.Sprintf("%s: %v", e.Zip, e.Err)
 	}
-	return fmt.Sprintf("%s: zip entry %s %v", e.Zip, printable(e.Entry), e.Err)
+	return fmt.Sprintf("%s: zip entry %s %v", e.Zip, quoted(e.Entry), e.Err)
 }
 
 func (e *ZipError) Unwrap() error { return e.Err }
@@ -100,7 +100,7 @@ func Unzip(ctx context.Context, name, dir string, opts UnzipOptions) error {
 		}
 		files = append(files, f)
 	}
-	if free, ok := freeBytes(dir); ok && total > free {
+	if free, ok := FreeBytes(dir); ok && total > free {
 		return fmt.Errorf("unzipping %s needs %s, and the disk of %s has %s free", name, FormatBytes(int64(total)), dir, FormatBytes(int64(free)))
 	}
 

@@ -6,13 +6,18 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"sync"
 
 	"lukechampine.com/blake3"
+
+	"imageshare/card"
+	"imageshare/study"
 )
 
 // stagingDir is the folder, inside the study folder, that holds files still
@@ -426,7 +431,8 @@ func (s *Store) completeLater(i int) {
 var ErrIncomplete = errors.New("not every file was received")
 
 // Finish places the empty files, checks that every file is verified and in
-// place, and removes the staging folder.
+// place, and removes the staging files (the folder's marker, written by
+// ClaimFolder, stays).
 func (s *Store) Finish() error {
 	s.placing.Wait()
 	if s.placeErr != nil {
@@ -445,12 +451,153 @@ func (s *Store) Finish() error {
 	if verified != len(s.m.Files) {
 		return fmt.Errorf("%w: %d of %d verified", ErrIncomplete, verified, len(s.m.Files))
 	}
-	if err := s.root.RemoveAll(stagingDir); err != nil {
+	// The staging files go; the folder's marker stays, and so does the
+	// staging folder if it holds it.
+	if err := s.root.RemoveAll(path.Join(stagingDir, "partial")); err != nil {
 		return s.diskError(err)
 	}
+	s.root.Remove(stagingDir) // fails, as it should, when not empty
 	if d, err := os.Open(s.dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
 	return nil
+}
+
+// markerName is the file, in a study folder, that names the offer whose
+// files the folder holds: the card's hash of its sealed manifest. It lives
+// beside the receiver's record of the study, and outlasts Finish.
+var markerName = path.Join(stagingDir, "manifest-hash")
+
+// ClaimFolder returns the study folder, under parent, for the offer whose
+// sealed manifest has hash (the card's ManifestHash): parent/name if that
+// folder is new or its marker holds hash, otherwise the first of name-2,
+// name-3, … that is. A new folder is made with its marker. A folder's name
+// comes from the card, whose offer ID is no secret, so a forged card could
+// otherwise resume into an earlier study's folder and rename its own files
+// over that study's verified ones; the same manifest hash means the same
+// sealed manifest, which only the card's secret opens.
+func ClaimFolder(parent, name string, hash [card.ManifestHashSize]byte) (string, error) {
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrDisk, err)
+	}
+	return folderFor(parent, name, hash, true)
+}
+
+// FindFolder returns the folder ClaimFolder would claim, without making
+// it, and whether it exists (holding this manifest's files) already.
+func FindFolder(parent, name string, hash [card.ManifestHashSize]byte) (string, bool, error) {
+	dir, err := folderFor(parent, name, hash, false)
+	if err != nil {
+		return "", false, err
+	}
+	_, err = os.Lstat(dir)
+	return dir, err == nil, nil
+}
+
+func folderFor(parent, name string, hash [card.ManifestHashSize]byte, create bool) (string, error) {
+	want := hex.EncodeToString(hash[:]) + "\n"
+	for i := 1; i <= 100; i++ {
+		dir := filepath.Join(parent, name)
+		if i > 1 {
+			dir = fmt.Sprintf("%s-%d", dir, i)
+		}
+		var err error
+		if create {
+			err = os.Mkdir(dir, 0o755)
+		} else if _, err = os.Lstat(dir); err == nil {
+			err = fs.ErrExist
+		} else if errors.Is(err, fs.ErrNotExist) {
+			return dir, nil
+		}
+		if errors.Is(err, fs.ErrExist) {
+			if b, err := readMarker(dir); err == nil && string(b) == want {
+				return dir, nil
+			}
+			continue // another offer's, or nobody's
+		}
+		if err != nil {
+			return "", fmt.Errorf("%w: creating the study folder: %w", ErrDisk, err)
+		}
+		if err := writeMarker(dir, want); err != nil {
+			return "", fmt.Errorf("%w: marking %s: %w", ErrDisk, dir, err)
+		}
+		return dir, nil
+	}
+	return "", fmt.Errorf("%w: %s and 99 more folders of that name hold other studies", ErrDisk, filepath.Join(parent, name))
+}
+
+// StillNeeded returns about how many bytes a fetch of m into dir has yet
+// to write: the files' sizes, less those of the files already under their
+// names at their size, and of what the staging folder holds of the rest.
+// A dir that does not exist needs all. Nothing is hashed: it is a check of
+// free space, not of content.
+func StillNeeded(dir string, m *Manifest) int64 {
+	need := m.TotalSize()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return need
+	}
+	defer root.Close()
+	for i, f := range m.Files {
+		if fi, err := root.Lstat(f.Path); err == nil && fi.Mode().IsRegular() && fi.Size() == f.Size {
+			need -= f.Size
+		} else if fi, err := root.Lstat(partialName(i)); err == nil && fi.Mode().IsRegular() {
+			need -= min(fi.Size(), f.Size)
+		}
+	}
+	return need
+}
+
+// SpaceError says that a study does not fit on the disk that would hold
+// it. It wraps ErrDisk.
+type SpaceError struct {
+	Dir  string // the folder the study would go into
+	Need int64  // bytes still to write
+	Free uint64 // bytes free on the disk
+}
+
+func (e *SpaceError) Error() string {
+	return fmt.Sprintf("%v: the study needs %s and the disk that holds %s has %s free",
+		ErrDisk, study.FormatBytes(e.Need), e.Dir, study.FormatBytes(int64(min(e.Free, 1<<62))))
+}
+
+func (e *SpaceError) Unwrap() error { return ErrDisk }
+
+// readMarker reads dir's marker, inside dir only.
+func readMarker(dir string) ([]byte, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	f, err := root.Open(markerName)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 256))
+}
+
+func writeMarker(dir, text string) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if err := root.MkdirAll(stagingDir, 0o700); err != nil {
+		return err
+	}
+	f, err := root.OpenFile(markerName, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(text)
+	if serr := f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

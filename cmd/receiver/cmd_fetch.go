@@ -29,6 +29,7 @@ import (
 	"imageshare/console"
 	icrypto "imageshare/crypto"
 	"imageshare/discovery"
+	"imageshare/internal/printable"
 	"imageshare/study"
 	"imageshare/transfer"
 )
@@ -36,6 +37,7 @@ import (
 type fetchOptions struct {
 	out, qr, uriFile  string
 	yes, json, quiet  bool
+	verbose           bool // libp2p's detail of each failed attempt
 	stdin             bool
 	timeout, retryFor time.Duration
 	passcodeFile      string
@@ -47,6 +49,9 @@ type fetchOptions struct {
 	pacs              pacsOptions
 	configFile        string // --config: the station's receiver.toml
 	configUsed        string // the configuration read, "" if none
+	// freeSpace tells the bytes free on the disk that holds a folder, and
+	// whether it could; nil is study.FreeBytes. Tests set it.
+	freeSpace func(dir string) (uint64, bool)
 }
 
 // maxConnections bounds --connections: the sender serves at most 16
@@ -63,6 +68,8 @@ func newFlags(name string, o *fetchOptions) *flag.FlagSet {
 	fs.BoolVar(&o.json, "json", false, "")
 	fs.BoolVar(&o.quiet, "quiet", false, "")
 	fs.BoolVar(&o.quiet, "q", false, "")
+	fs.BoolVar(&o.verbose, "verbose", false, "")
+	fs.BoolVar(&o.verbose, "v", false, "")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "")
 	fs.DurationVar(&o.retryFor, "retry-for", 10*time.Minute, "")
 	fs.StringVar(&o.passcodeFile, "passcode-file", "", "")
@@ -128,10 +135,8 @@ func runFetch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		switch {
 		case p == "-":
 			o.stdin = true
-		case looksLikeCard(p):
-			// Do not echo it: it is the secret.
-			return &usageError{"the card's text was given on the command line, where other users can read it; pass it on standard input (-), with --uri-file, or scan it with --qr"}
 		default:
+			// run has refused any argument that may hold a card.
 			return &usageError{fmt.Sprintf("unexpected argument %q", p)}
 		}
 	}
@@ -177,10 +182,6 @@ func jsonOut(o *fetchOptions, stdout io.Writer) *console.JSON {
 		return console.NewJSON(stdout)
 	}
 	return nil
-}
-
-func looksLikeCard(s string) bool {
-	return len(s) > len(card.Scheme) && strings.HasPrefix(strings.ToUpper(s), "IMAGESHARE:")
 }
 
 // readCard returns the card's text from where the options say.
@@ -324,12 +325,28 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 	defer r.close()
 	var m *transfer.Manifest
 	var path string
-	retry := backoff{until: time.Now().Add(o.retryFor)}
+	retry := backoff{until: time.Now().Add(o.retryFor), verbose: o.verbose}
 	unknown := 0
+	// Until the sender answers once, it is given up on sooner: the
+	// computer is off, its network closed, or the card wrong.
+	reachBy := time.Now().Add(min(reachAttempts*o.timeout, o.retryFor))
 	for {
 		err := r.attempt(ctx, &m, &path, confirm)
 		if err == nil {
 			break
+		}
+		if !r.reached && errors.Is(err, discovery.ErrUnreachable) && !permanent(err) {
+			// Not an impostor: nothing answered at all.
+			if time.Now().After(offer.Expires) {
+				return nil, &cardExpiredError{expires: offer.Expires, err: err}
+			}
+			if !time.Now().Before(reachBy) || !retry.waitUntil(ctx, reachBy, err, stderr, js) {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				return nil, &neverReachedError{attempts: r.attempts, err: err}
+			}
+			continue
 		}
 		if errors.Is(err, errUpgraded) {
 			// Hole punching opened a direct connection: go on over it at
@@ -429,6 +446,8 @@ type receive struct {
 	lan             *discovery.LAN
 	direct          chan struct{} // a direct connection to the sender opened
 	wasRelayed      bool
+	reached         bool // the sender answered once
+	attempts        int
 	store           *transfer.Store
 	bar             *console.Progress
 	fetched, reused int64
@@ -471,7 +490,7 @@ func (r *receive) watchSeries(m *transfer.Manifest, st *transfer.Store) {
 		}
 		se := info[f.Series]
 		r.bar.Clear()
-		fmt.Fprintf(r.stderr, "receiver: series %d (%s, %d images) is complete and verified, after %s\n", se.Number, se.Description, se.Images, after.Round(10*time.Millisecond))
+		fmt.Fprintf(r.stderr, "receiver: series %d (%s, %d images) is complete and verified, after %s\n", se.Number, printable.String(se.Description), se.Images, after.Round(10*time.Millisecond))
 		r.js.Emit(map[string]any{"type": "series_complete", "series_uid": f.Series, "number": se.Number, "description": se.Description, "images": se.Images, "seconds": after.Seconds()})
 	}
 }
@@ -487,11 +506,22 @@ func (r *receive) close() {
 // attempt connects and fetches what is still needed. The first attempt
 // also fetches the manifest, shows the study and asks.
 func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *string, confirm func(string) (bool, error)) error {
-	fmt.Fprintf(r.stderr, "receiver: connecting to %s ...\n", r.offer.Peer)
-	conn, err := discovery.Connect(ctx, r.h, r.offer.Peer, r.offer.Addrs, r.o.timeout, r.lan)
+	if r.attempts == 0 || r.reached {
+		fmt.Fprintf(r.stderr, "receiver: connecting to %s ...\n", r.offer.Peer)
+	}
+	r.attempts++
+	timeout := r.o.timeout
+	if !r.reached && time.Now().After(r.offer.Expires) {
+		// A sender still serving an expired card answers at once; one
+		// that stopped, as it does at expiry, should not cost staff the
+		// whole --timeout.
+		timeout = min(timeout, expiredCardTimeout)
+	}
+	conn, err := discovery.Connect(ctx, r.h, r.offer.Peer, r.offer.Addrs, timeout, r.lan)
 	if err != nil {
 		return err
 	}
+	r.reached = true
 	switch {
 	case discovery.IsRelayedConn(conn):
 		*path = "relayed"
@@ -526,7 +556,12 @@ func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *stri
 		if err := r.show(mm, confirm); err != nil {
 			return err
 		}
-		dir := filepath.Join(r.o.out, studyFolder(mm))
+		// Only a folder that holds this very manifest's files is resumed
+		// into; the name alone comes from the card.
+		dir, err := transfer.ClaimFolder(r.o.out, studyFolder(mm), r.offer.ManifestHash)
+		if err != nil {
+			return err
+		}
 		st, err := transfer.OpenStore(dir, mm)
 		if err != nil {
 			return err
@@ -670,11 +705,13 @@ var errDamagedAtSender = errors.New("the sender's copy may be damaged")
 const maxCorrupt = 3
 
 // show prints who and what the study is, before any image is fetched, and
-// asks when there is someone to ask.
+// asks when there is someone to ask. Every value is the sender's, shown
+// with printable.String (WriteSummary does so too): none may draw on the
+// terminal above the question.
 func (r *receive) show(m *transfer.Manifest, confirm func(string) (bool, error)) error {
 	stderr := r.stderr
 	if m.Site != "" {
-		fmt.Fprintf(stderr, "\nFrom:         %s\n", m.Site)
+		fmt.Fprintf(stderr, "\nFrom:         %s\n", printable.String(m.Site))
 	}
 	for _, s := range m.Studies {
 		fmt.Fprintln(stderr)
@@ -682,7 +719,7 @@ func (r *receive) show(m *transfer.Manifest, confirm func(string) (bool, error))
 	}
 	report := "no"
 	if rf, ok := m.Report(); ok {
-		report = fmt.Sprintf("yes (%s, %s)", rf.Path, study.FormatBytes(rf.Size))
+		report = fmt.Sprintf("yes (%s, %s)", printable.String(rf.Path), study.FormatBytes(rf.Size))
 	}
 	fmt.Fprintf(stderr, "Report:       %s\nTransfer:     %s to fetch (%s of files)\n", report, study.FormatBytes(m.StoredSize()), study.FormatBytes(m.TotalSize()))
 	if err := r.o.pacs.checkStudies(m.Studies); err != nil {
@@ -697,6 +734,9 @@ func (r *receive) show(m *transfer.Manifest, confirm func(string) (bool, error))
 	}
 	fmt.Fprintln(stderr)
 	r.js.Emit(map[string]any{"type": "manifest", "site": m.Site, "studies": m.Studies, "files": len(m.Files), "bytes": m.TotalSize(), "stored_bytes": m.StoredSize(), "report": report != "no", "seconds": time.Since(r.start).Seconds()})
+	if err := r.checkSpace(m); err != nil {
+		return err
+	}
 	if confirm != nil {
 		ok, err := confirm("Receive this study?")
 		if err != nil {
@@ -705,6 +745,34 @@ func (r *receive) show(m *transfer.Manifest, confirm func(string) (bool, error))
 		if !ok {
 			return errDeclined
 		}
+	}
+	return nil
+}
+
+// checkSpace refuses, before anything is asked or fetched, a study that
+// does not fit on the disk of --out: what the study's folder already
+// holds from an earlier run does not count.
+func (r *receive) checkSpace(m *transfer.Manifest) error {
+	dir, _, err := transfer.FindFolder(r.o.out, studyFolder(m), r.offer.ManifestHash)
+	if err != nil {
+		return err
+	}
+	need := transfer.StillNeeded(dir, m)
+	free := r.o.freeSpace
+	if free == nil {
+		free = study.FreeBytes
+	}
+	// --out may not exist yet: its disk is that of the nearest folder
+	// above it that does.
+	at := r.o.out
+	for {
+		if _, err := os.Stat(at); err == nil || filepath.Dir(at) == at {
+			break
+		}
+		at = filepath.Dir(at)
+	}
+	if n, ok := free(at); ok && need > 0 && uint64(need) > n {
+		return fmt.Errorf("%w; free some space there, or choose another --out", &transfer.SpaceError{Dir: r.o.out, Need: need, Free: n})
 	}
 	return nil
 }
@@ -751,19 +819,80 @@ func permanent(err error) bool {
 	return errors.Is(err, errDamagedAtSender) || errors.As(err, &me) || errors.As(err, &fe)
 }
 
+// reachAttempts × --timeout is how long a sender that never answered is
+// tried (90 s by default), before --retry-for applies.
+const reachAttempts = 3
+
+// expiredCardTimeout bounds the first attempt for a card whose expiry has
+// passed.
+const expiredCardTimeout = 10 * time.Second
+
+// neverReachedError: the sender never answered, at any address on the
+// card or on the local network. It wraps the last attempt's error
+// (discovery.ErrUnreachable), whose libp2p detail --verbose and --json
+// show.
+type neverReachedError struct {
+	attempts int
+	err      error
+}
+
+func (e *neverReachedError) Error() string {
+	return "the sending computer did not answer at any address on the card; it may be off or its network closed: call the sending hospital"
+}
+
+func (e *neverReachedError) Unwrap() error { return e.err }
+
+// cardExpiredError: the card's own expiry has passed and no address on it
+// answered. It wraps transfer.ErrExpired.
+type cardExpiredError struct {
+	expires time.Time
+	err     error // the attempt's, for --verbose and --json
+}
+
+func (e *cardExpiredError) Error() string {
+	return fmt.Sprintf("this card expired on %s; ask the sending hospital for a new one", e.expires.Local().Format("2006-01-02 15:04 MST"))
+}
+
+// Unwrap is ErrExpired only: the exit status is that of an expired offer
+// (6), not of an unreachable sender.
+func (e *cardExpiredError) Unwrap() error { return transfer.ErrExpired }
+
+// plainError is err as one line for staff: an unreachable sender without
+// libp2p's dial errors, which --verbose and --json keep.
+func plainError(err error, verbose bool) string {
+	if verbose {
+		return err.Error()
+	}
+	if errors.Is(err, discovery.ErrUnreachable) {
+		return "the sender did not answer at any address on the card"
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
+}
+
 // backoff waits between attempts: 1 s, doubling to 30 s, until a deadline.
 type backoff struct {
 	until    time.Time
 	attempts int
+	verbose  bool // libp2p's detail on the terminal too
 }
 
 func (b *backoff) wait(ctx context.Context, err error, stderr io.Writer, js *console.JSON) bool {
+	return b.waitUntil(ctx, b.until, err, stderr, js)
+}
+
+// waitUntil waits before the next attempt, unless that would pass until,
+// and says so in one line (the error's detail with --verbose).
+func (b *backoff) waitUntil(ctx context.Context, until time.Time, err error, stderr io.Writer, js *console.JSON) bool {
 	d := min(time.Second<<min(b.attempts, 5), 30*time.Second)
-	if time.Now().Add(d).After(b.until) {
-		return false
+	if time.Now().Add(d).After(until) {
+		d = time.Until(until)
+		if d <= 0 || !until.Before(b.until) {
+			return false
+		}
 	}
 	b.attempts++
-	fmt.Fprintf(stderr, "receiver: %v\nreceiver: trying again in %s (attempt %d; giving up at %s)\n", err, d, b.attempts+1, b.until.Local().Format("15:04:05"))
+	fmt.Fprintf(stderr, "receiver: %s; trying again in %s (attempt %d; giving up at %s)\n", plainError(err, b.verbose), d.Round(time.Second), b.attempts+1, until.Local().Format("15:04:05"))
 	js.Emit(map[string]any{"type": "retry", "attempt": b.attempts + 1, "after_seconds": d.Seconds(), "message": err.Error()})
 	select {
 	case <-ctx.Done():
@@ -796,7 +925,8 @@ func parseRate(v string) (float64, error) {
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // studyFolder names the study's folder: its date and the offer, which stay
-// the same if the same card is fetched again. No patient data goes into
+// the same if the same card is fetched again (transfer.ClaimFolder adds
+// "-2" for another manifest under that name). No patient data goes into
 // the name.
 func studyFolder(m *transfer.Manifest) string {
 	date := "undated"

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"imageshare/card"
@@ -34,7 +35,9 @@ Usage:
 receiver fetch reads the card, connects to the sending hospital, shows who
 and what the study is, and asks before fetching it (unless --yes). Every file
 is checked against its hash (BLAKE3) and appears under its own name only once
-verified, in a study folder inside DIR. The sender is then told that the
+verified, in a study folder inside DIR (study-DATE-OFFER, or study-DATE-OFFER-2
+if that folder holds another card's study: a fetch resumes only into the
+folder of the same study). The sender is then told that the
 study arrived.
 
 The card is read from a picture of it (--qr, PNG or JPEG, e.g. a photo of
@@ -75,11 +78,18 @@ Options:
                        The passcode, for a card that needs one; otherwise it is
                        asked for on the terminal, without echo.
     --timeout DURATION How long one attempt tries to reach the sender (default 30s).
+                       A sender that has not answered once is given up on after
+                       3 × --timeout (90s by default): the sending computer is
+                       off, its network closed, or the card wrong (exit 4). A
+                       card whose own expiry has passed is given one attempt of
+                       at most 10s (exit 6 if nothing answers).
     --retry-for DURATION
                        How long to keep trying after the connection is lost or the
                        sender restarts, with growing pauses (default 10m). Run the
                        same command again later to resume: only what is missing
                        is fetched.
+    -v, --verbose      Show libp2p's detail of each failed attempt (--json
+                       always carries it); otherwise one plain line an attempt.
     --max-rate RATE    Use at most RATE of the link, e.g. 20MB (bytes a second).
     --connections N    Connections to the sender on a direct path (default 1,
                        up to 8). 2 is faster on a long, fast link (1 Gbit/s
@@ -137,16 +147,21 @@ EXIT STATUS
     1   an error not listed below
     2   bad usage
     3   the card cannot be read, or is not an imageshare card
-    4   the sender cannot be reached at any address on the card
+    4   the sender cannot be reached at any address on the card: it never
+        answered in 3 × --timeout, or the connection was lost and not
+        regained in --retry-for
     5   wrong card: the sender refused it (or its passcode), or the peer that
         answered is not the one on the card, or its study does not match it
-    6   the offer has expired
+    6   the offer has expired (the sender says so, or the card's own expiry
+        has passed and no address on it answers)
     7   the offer was revoked by the sending hospital
     8   the offer has reached its download limit
     9   data failed verification; nothing unverified was kept
     10  you declined the study at the question
-    11  the study cannot be written: the disk is full or DIR not writable;
-        what was verified is kept, and the same command resumes
+    11  the study cannot be written: it does not fit in the free space of
+        DIR (checked before asking; the figures are given), the disk filled,
+        or DIR is not writable; what was verified is kept, and the same
+        command resumes
     12  the study is verified and saved in the folder, but not all of it is
         in the PACS (--to-dicomweb); what is missing is listed
     13  refused: the files received are not the study that was shown (another
@@ -211,20 +226,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	var err error
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
+	switch {
+	case argumentHoldsCard(args):
+		// Refused before any flag is parsed: a parse error, a file that
+		// cannot be opened, an unknown command would all quote it.
+		err = &usageError{"the card's text was given on the command line, where other users can read it; pass it on standard input (-), with --uri-file, or scan it with --qr"}
+	case args[0] == "-h", args[0] == "-help", args[0] == "--help", args[0] == "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
-	case "--version", "-version", "version":
+	case args[0] == "--version", args[0] == "-version", args[0] == "version":
 		fmt.Fprintln(stdout, "receiver", console.Version())
 		return exitOK
-	case "fetch":
+	case args[0] == "fetch":
 		err = runFetch(ctx, args[1:], stdin, stdout, stderr)
-	case "scan":
+	case args[0] == "scan":
 		err = runScan(ctx, args[1:], stdin, stdout, stderr)
-	case "import":
+	case args[0] == "import":
 		err = runImport(ctx, args[1:], stdout, stderr)
-	case "audit":
+	case args[0] == "audit":
 		err = runAudit(args[1:], stdout, stderr)
 	default:
 		err = &usageError{fmt.Sprintf("unknown command %q: the commands are fetch, scan, import and audit", args[0])}
@@ -243,6 +262,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	return code
+}
+
+// argumentHoldsCard reports whether any argument (a flag's value, a file's
+// name, a command) holds what may be a card's text, however spaced,
+// cased or percent-encoded: none of them may be echoed, as the card's
+// text is its secret.
+func argumentHoldsCard(args []string) bool {
+	for _, a := range args {
+		a = strings.ToLower(a)
+		if strings.Contains(a, "imageshare:") || strings.Contains(a, "imageshare%3a") {
+			return true
+		}
+	}
+	return false
 }
 
 // exitCode maps an error to the exit status, in one place.

@@ -12,6 +12,7 @@ import (
 	"imageshare/audit"
 	"imageshare/card"
 	"imageshare/console"
+	"imageshare/internal/printable"
 	"imageshare/spool"
 	"imageshare/study"
 )
@@ -92,8 +93,8 @@ func runList(_ context.Context, args []string, stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "OFFER\tSTATE\tPATIENT\tSTUDY\tCREATED\tEXPIRES\tDOWNLOADS")
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s (%s)\t%s %s\t%s\t%s\t%d/%d\n", r.ID, shownState(r, now), study.FormatName(r.PatientName), r.PatientID,
-			study.FormatDate(r.StudyDate), r.Description, r.Created.Local().Format("2006-01-02 15:04"),
+		fmt.Fprintf(tw, "%s\t%s\t%s (%s)\t%s %s\t%s\t%s\t%d/%d\n", r.ID, shownState(r, now), study.FormatName(r.PatientName), printable.String(r.PatientID),
+			study.FormatDate(r.StudyDate), printable.String(r.Description), r.Created.Local().Format("2006-01-02 15:04"),
 			r.Expires.Local().Format("2006-01-02 15:04"), r.Downloads(), r.MaxDownloads)
 	}
 	return tw.Flush()
@@ -180,7 +181,7 @@ func runRevoke(_ context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	trail.Record(audit.OfferRevoked(audit.Local("sender", r.Site), subject(r)))
 	fmt.Fprintf(stderr, "sender: revoked offer %s (%s, %s %s); its encrypted data is deleted and its card no longer works\n",
-		id, study.FormatName(r.PatientName), study.FormatDate(r.StudyDate), r.Description)
+		id, study.FormatName(r.PatientName), study.FormatDate(r.StudyDate), printable.String(r.Description))
 	if asJSON {
 		console.NewJSON(stdout).Emit(map[string]any{"type": "revoked", "offer_id": id.String()})
 	}

@@ -24,6 +24,7 @@ import (
 	"imageshare/console"
 	icrypto "imageshare/crypto"
 	"imageshare/discovery"
+	"imageshare/internal/printable"
 	"imageshare/spool"
 	"imageshare/study"
 	"imageshare/transfer"
@@ -155,7 +156,7 @@ func readStudy(ctx context.Context, o *sendOptions, src *sources, stderr io.Writ
 				continue
 			}
 			p.Path = src.shown(p.Path)
-			fmt.Fprintf(stderr, "sender: error: %v\n", p)
+			fmt.Fprintf(stderr, "sender: error: %s\n", printable.String(p.Error())) // names from the medium
 			js.Emit(map[string]any{"type": "problem", "path": p.Path, "message": p.Err.Error()})
 		}
 		if len(scan.Problems) > show {
