@@ -63,6 +63,9 @@ type Peer struct {
 	Local, Remote string // raw peer IDs, to which proofs are bound
 	Name          string // the remote peer ID's text form, for events
 	Host          string // the remote IP address, for rate limits
+	// Proved, if set, is called once the peer has proved the card on
+	// this stream: its host keeps the connection past HelloTimeout.
+	Proved func()
 }
 
 // Limits on what a sender serves at once. Above them a receiver is told
@@ -311,6 +314,9 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 		s.failed(p.Host, now)
 		s.event(Event{Kind: EventRefused, Offer: id, Remote: p.Name, Err: ErrUnauthorized})
 		return &protocolError{CodeUnauthorized, ""}
+	}
+	if p.Proved != nil {
+		p.Proved()
 	}
 	if err := s.check(o, now); err != nil {
 		return err
