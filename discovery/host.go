@@ -53,7 +53,8 @@ type HostOptions struct {
 // port, which lets a relay tell it its public address).
 var ReceiverListen = []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1", "/ip6/::/tcp/0", "/ip6/::/udp/0/quic-v1"}
 
-// NewHost starts a libp2p host with TCP and QUIC transports only.
+// NewHost starts a libp2p host with TCP and QUIC transports only, and the
+// connection limits that limits.go explains.
 func NewHost(opts HostOptions) (host.Host, error) {
 	id := opts.Identity
 	if id == nil {
@@ -63,8 +64,13 @@ func NewHost(opts HostOptions) (host.Host, error) {
 			return nil, fmt.Errorf("generating peer identity: %w", err)
 		}
 	}
+	rm, err := newResourceManager()
+	if err != nil {
+		return nil, fmt.Errorf("starting libp2p's resource manager: %w", err)
+	}
 	o := []libp2p.Option{
 		libp2p.Identity(id),
+		libp2p.ResourceManager(rm),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Transport(libp2pquic.NewTransport),
 		// The relay transport (dialing and accepting through a relay) and
@@ -87,8 +93,10 @@ func NewHost(opts HostOptions) (host.Host, error) {
 	}
 	h, err := libp2p.New(o...)
 	if err != nil {
+		rm.Close()
 		return nil, fmt.Errorf("starting libp2p host: %w", err)
 	}
+	h.Network().Notify(&network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) { rm.connected(h, c) }})
 	return h, nil
 }
 
@@ -348,7 +356,8 @@ const holePunchReadyWait = 3 * time.Second
 // StreamPeer describes the two ends of a stream's connection for the
 // transfer server: the peer IDs that libp2p authenticated, and the remote
 // IP address, by which failed proofs are rate-limited (the peer ID, for a
-// peer that comes through a relay).
+// peer that comes through a relay). A proof on the stream keeps its
+// connection open past transfer.HelloTimeout.
 func StreamPeer(s network.Stream) transfer.Peer {
 	c := s.Conn()
 	host := c.RemoteMultiaddr().String()
@@ -365,5 +374,6 @@ func StreamPeer(s network.Stream) transfer.Peer {
 		Remote: string(c.RemotePeer()),
 		Name:   c.RemotePeer().String(),
 		Host:   host,
+		Proved: func() { proved(c) },
 	}
 }

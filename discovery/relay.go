@@ -72,8 +72,11 @@ type ReservationEvent struct {
 // again before each reservation expires, and again as soon as the
 // connection to a relay is lost (the relay forgets the reservation then).
 // A relay that cannot be reached is tried again every retry interval,
-// from 1 s up to 30 s. report, if set, is told of each attempt.
+// from 1 s up to 30 s. report, if set, is told of each attempt. From now
+// on, h does not count connections relayed by them against their IP
+// addresses (limits.go).
 func KeepReservations(ctx context.Context, h host.Host, relays []peer.AddrInfo, report func(ReservationEvent)) {
+	trustRelays(h, relays)
 	for _, r := range relays {
 		go keepReservation(ctx, h, r, report)
 	}

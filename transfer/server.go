@@ -75,6 +75,9 @@ type Peer struct {
 	Local, Remote string // raw peer IDs, to which proofs are bound
 	Name          string // the remote peer ID's text form, for events
 	Host          string // the remote IP address, for rate limits
+	// Proved, if set, is called once the peer has proved the card on
+	// this stream: its host keeps the connection past HelloTimeout.
+	Proved func()
 }
 
 // Limits on what a sender serves at once. Above them a receiver is told
@@ -374,6 +377,9 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 	}
 	if err := s.prove(o, proof, p, now); err != nil {
 		return err
+	}
+	if p.Proved != nil {
+		p.Proved()
 	}
 	if err := s.check(o, now); err != nil {
 		return err
