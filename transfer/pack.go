@@ -36,11 +36,16 @@ const (
 // it is, which spares the receiver a decompression.
 const minSaving = 0.03
 
-var chunkEncoder, _ = zstd.NewWriter(nil,
-	zstd.WithEncoderLevel(zstd.SpeedFastest),
-	zstd.WithEncoderCRC(false), // age authenticates every chunk
-	zstd.WithLowerEncoderMem(true),
-)
+// chunkEncoder is the one encoder every packing shares: EncodeAll is safe
+// for concurrent use. It is made on first use, and its error is returned to
+// each caller rather than dropped.
+var chunkEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderCRC(false), // age authenticates every chunk
+		zstd.WithLowerEncoderMem(true),
+	)
+})
 
 // PackOptions says how to pack an offer.
 type PackOptions struct {
@@ -341,7 +346,11 @@ func readFileInto(ctx context.Context, f study.File, h hash.Hash, chunkSize int6
 func sealChunk(c plainChunk, r age.Recipient) sealedChunk {
 	sum := blake3.Sum256(c.data)
 	meta := Chunk{Size: int64(len(c.data)), BLAKE3: hex.EncodeToString(sum[:]), Codec: CodecZstd}
-	payload := chunkEncoder.EncodeAll(c.data, make([]byte, 0, len(c.data)))
+	enc, err := chunkEncoder()
+	if err != nil {
+		return sealedChunk{index: c.index, err: fmt.Errorf("making the zstd encoder: %w", err)}
+	}
+	payload := enc.EncodeAll(c.data, make([]byte, 0, len(c.data)))
 	if float64(len(payload)) > float64(len(c.data))*(1-minSaving) {
 		payload, meta.Codec = c.data, CodecNone
 	}

@@ -396,7 +396,7 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 			return err
 		}
 		st.SetReadDeadline(s.now().Add(orDefault(s.RequestTimeout, RequestTimeout)))
-		t, p, err := readFrame(st, MaxRequestSize)
+		t, payload, err := readFrame(st, MaxRequestSize)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -409,7 +409,7 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 		st.SetWriteDeadline(s.now().Add(WriteTimeout))
 		switch t {
 		case MsgGetManifest:
-			if len(p) != 0 {
+			if len(payload) != 0 {
 				return &protocolError{CodeBadRequest, "GET_MANIFEST has no payload"}
 			}
 			if err := writeFrame(w, MsgManifest, o.SealedManifest); err != nil {
@@ -417,10 +417,10 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 			}
 			s.event(Event{Kind: EventManifest, Offer: id, Remote: remoteName})
 		case MsgGetChunk:
-			if len(p) != 4 {
+			if len(payload) != 4 {
 				return &protocolError{CodeBadRequest, "GET_CHUNK takes a 4-byte index"}
 			}
-			i := binary.BigEndian.Uint32(p)
+			i := binary.BigEndian.Uint32(payload)
 			if int64(i) >= int64(len(o.Extents)) {
 				return &protocolError{CodeBadRequest, fmt.Sprintf("no chunk %d", i)}
 			}
@@ -447,11 +447,11 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 				s.event(Event{Kind: EventDownload, Offer: id, Remote: remoteName, Bytes: storedSize(o)})
 			}
 		case MsgReceipt:
-			if len(p) != 13 || p[0] != 0 {
+			if len(payload) != 13 || payload[0] != 0 {
 				return &protocolError{CodeBadRequest, "bad RECEIPT"}
 			}
-			files := binary.BigEndian.Uint32(p[1:])
-			total := binary.BigEndian.Uint64(p[5:])
+			files := binary.BigEndian.Uint32(payload[1:])
+			total := binary.BigEndian.Uint64(payload[5:])
 			if (o.Files > 0 || o.Bytes > 0) && (int64(files) != int64(o.Files) || total != uint64(o.Bytes)) {
 				s.event(Event{Kind: EventReceiptRefused, Offer: id, Remote: remoteName, Files: int(files), Total: int64(total)})
 				return &protocolError{CodeBadRequest, fmt.Sprintf("RECEIPT of %d files, %d bytes: the offer has %d files, %d bytes", files, total, o.Files, o.Bytes)}

@@ -435,7 +435,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		opt.mode = "send"
 	}
-	srv, err := startServing(sp, opt, stderr)
+	srv, err := startServing(ctx, sp, opt, stderr)
 	if err != nil {
 		return err
 	}

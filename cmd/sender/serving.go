@@ -56,12 +56,12 @@ type servingOptions struct {
 // opt.only. The process holding the spool's lock records who serves it,
 // for sends to hand their offers to (sender serve) or to know that the
 // spool's identity is taken (sender send).
-func startServing(sp *spool.Spool, opt servingOptions, stderr io.Writer) (*serving, error) {
+func startServing(ctx context.Context, sp *spool.Spool, opt servingOptions, stderr io.Writer) (*serving, error) {
 	h, err := startHost(opt.listen, opt.identity, stderr)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(ctx)
 	s := &serving{host: h, relays: opt.relays, srv: &transfer.Server{}, cancel: cancel,
 		d: &deliveries{stderr: stderr, js: opt.js, showProgress: !opt.quiet && opt.js == nil && console.IsTerminal(stderr), trail: opt.trail}}
 	// Announced on the LAN, for receivers whose card's addresses are
@@ -178,8 +178,8 @@ func startHost(listen []string, id crypto.PrivKey, stderr io.Writer) (host.Host,
 		return h, nil
 	}
 	fmt.Fprintf(stderr, "sender: warning: port %d is taken (%v); using a free port, which the card lists\n", discovery.DefaultPort, err)
-	any := []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1", "/ip6/::/tcp/0", "/ip6/::/udp/0/quic-v1"}
-	h, err = discovery.NewHost(discovery.HostOptions{Identity: id, Listen: any})
+	anyPort := []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1", "/ip6/::/tcp/0", "/ip6/::/udp/0/quic-v1"}
+	h, err = discovery.NewHost(discovery.HostOptions{Identity: id, Listen: anyPort})
 	if err != nil {
 		return nil, &listenError{err}
 	}
