@@ -13,7 +13,6 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 
-	"imageshare/card"
 	"imageshare/transfer"
 )
 
@@ -55,11 +54,11 @@ type Served struct {
 
 // Record is what the spool keeps of an offer besides its ciphertext.
 type Record struct {
-	ID           card.OfferID `json:"-"`
-	IDHex        string       `json:"id"`
-	Created      time.Time    `json:"created"`
-	Expires      time.Time    `json:"expires"`
-	MaxDownloads int          `json:"max_downloads"`
+	ID           transfer.OfferID `json:"-"`
+	IDHex        string           `json:"id"`
+	Created      time.Time        `json:"created"`
+	Expires      time.Time        `json:"expires"`
+	MaxDownloads int              `json:"max_downloads"`
 	// Keep serves the offer after its first verified receipt, until it
 	// expires or reaches MaxDownloads; without it the first receipt ends
 	// the offer.
@@ -150,7 +149,7 @@ func DefaultDir() string {
 }
 
 // OfferDir is the folder of offer id.
-func (s *Spool) OfferDir(id card.OfferID) string {
+func (s *Spool) OfferDir(id transfer.OfferID) string {
 	return filepath.Join(s.Dir, "offers", id.String())
 }
 
@@ -209,7 +208,7 @@ func (s *Spool) Save(r *Record) error {
 var ErrNoOffer = errors.New("no such offer in the spool")
 
 // Load reads the record of offer id.
-func (s *Spool) Load(id card.OfferID) (*Record, error) {
+func (s *Spool) Load(id transfer.OfferID) (*Record, error) {
 	b, err := os.ReadFile(filepath.Join(s.OfferDir(id), "offer.json"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNoOffer, id)
@@ -221,7 +220,7 @@ func (s *Spool) Load(id card.OfferID) (*Record, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("reading offer %s: %w", id, err)
 	}
-	if r.ID, err = card.ParseOfferID(r.IDHex); err != nil || r.ID != id {
+	if r.ID, err = transfer.ParseOfferID(r.IDHex); err != nil || r.ID != id {
 		return nil, fmt.Errorf("offer %s: record names offer %q", id, r.IDHex)
 	}
 	r.Revoked = s.IsRevoked(id)
@@ -238,7 +237,7 @@ func (s *Spool) List() ([]*Record, error) {
 	}
 	var out []*Record
 	for _, e := range ents {
-		id, err := card.ParseOfferID(e.Name())
+		id, err := transfer.ParseOfferID(e.Name())
 		if err != nil || !e.IsDir() {
 			continue
 		}
@@ -256,14 +255,14 @@ func (s *Spool) List() ([]*Record, error) {
 }
 
 // IsRevoked reports whether offer id was revoked.
-func (s *Spool) IsRevoked(id card.OfferID) bool {
+func (s *Spool) IsRevoked(id transfer.OfferID) bool {
 	_, err := os.Stat(filepath.Join(s.OfferDir(id), "revoked"))
 	return err == nil
 }
 
 // Revoke ends offer id at once: a receiver that asks for it is told it was
 // revoked, and its ciphertext is deleted.
-func (s *Spool) Revoke(id card.OfferID) (*Record, error) {
+func (s *Spool) Revoke(id transfer.OfferID) (*Record, error) {
 	r, err := s.Load(id)
 	if err != nil {
 		return nil, err
@@ -277,7 +276,7 @@ func (s *Spool) Revoke(id card.OfferID) (*Record, error) {
 
 // Purge deletes an ended offer's ciphertext, keeping its record so that a
 // receiver can be told why it ended.
-func (s *Spool) Purge(id card.OfferID) error {
+func (s *Spool) Purge(id transfer.OfferID) error {
 	for _, f := range []string{transfer.DataFile, transfer.ManifestFile} {
 		if err := os.Remove(filepath.Join(s.OfferDir(id), f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
@@ -287,7 +286,7 @@ func (s *Spool) Purge(id card.OfferID) error {
 }
 
 // Purged reports whether an offer's ciphertext is gone.
-func (s *Spool) Purged(id card.OfferID) bool {
+func (s *Spool) Purged(id transfer.OfferID) bool {
 	_, err := os.Stat(filepath.Join(s.OfferDir(id), transfer.DataFile))
 	return errors.Is(err, os.ErrNotExist)
 }
@@ -355,18 +354,18 @@ func (s *Spool) ReadServing(timeout time.Duration) (*Serving, error) {
 }
 
 // AddReceipt records a verified receipt for offer id.
-func (s *Spool) AddReceipt(id card.OfferID, rc Receipt) (*Record, error) {
+func (s *Spool) AddReceipt(id transfer.OfferID, rc Receipt) (*Record, error) {
 	return s.update(id, func(r *Record) { r.Receipts = append(r.Receipts, rc) })
 }
 
 // AddServed records a whole copy of offer id's chunks sent.
-func (s *Spool) AddServed(id card.OfferID, v Served) (*Record, error) {
+func (s *Spool) AddServed(id transfer.OfferID, v Served) (*Record, error) {
 	return s.update(id, func(r *Record) { r.Served = append(r.Served, v) })
 }
 
 // FailedProof counts a refused proof for offer id and locks the offer
 // when it reaches budget. locked is true for the failure that locked it.
-func (s *Spool) FailedProof(id card.OfferID, budget int) (rec *Record, locked bool, err error) {
+func (s *Spool) FailedProof(id transfer.OfferID, budget int) (rec *Record, locked bool, err error) {
 	rec, err = s.update(id, func(r *Record) {
 		r.FailedProofs++
 		if r.FailedProofs >= budget && !r.Locked {
@@ -379,14 +378,14 @@ func (s *Spool) FailedProof(id card.OfferID, budget int) (rec *Record, locked bo
 }
 
 // IsLocked reports whether offer id is locked after too many failed proofs.
-func (s *Spool) IsLocked(id card.OfferID) bool {
+func (s *Spool) IsLocked(id transfer.OfferID) bool {
 	_, err := os.Stat(filepath.Join(s.OfferDir(id), "locked"))
 	return err == nil
 }
 
 // Unlock lets offer id be served again after it was locked, with a fresh
 // budget of failed proofs.
-func (s *Spool) Unlock(id card.OfferID) (*Record, error) {
+func (s *Spool) Unlock(id transfer.OfferID) (*Record, error) {
 	return s.update(id, func(r *Record) {
 		r.FailedProofs = 0
 		r.Locked = false
@@ -402,7 +401,7 @@ func (s *Spool) Unlock(id card.OfferID) (*Record, error) {
 // several processes may serve one offer (a sender send and a sender serve
 // on the same spool).
 // before, if given, runs first under the same lock.
-func (s *Spool) update(id card.OfferID, change func(*Record), before ...func() error) (*Record, error) {
+func (s *Spool) update(id transfer.OfferID, change func(*Record), before ...func() error) (*Record, error) {
 	f, err := os.OpenFile(filepath.Join(s.OfferDir(id), "offer.lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
@@ -426,12 +425,12 @@ func (s *Spool) update(id card.OfferID, change func(*Record), before ...func() e
 }
 
 // MarkLoaded is written by the serving process once it serves offer id.
-func (s *Spool) MarkLoaded(id card.OfferID) error {
+func (s *Spool) MarkLoaded(id transfer.OfferID) error {
 	return writeSync(filepath.Join(s.OfferDir(id), "loaded"), nil)
 }
 
 // WaitLoaded waits until the serving process serves offer id.
-func (s *Spool) WaitLoaded(id card.OfferID, timeout time.Duration) bool {
+func (s *Spool) WaitLoaded(id transfer.OfferID, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if _, err := os.Stat(filepath.Join(s.OfferDir(id), "loaded")); err == nil {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"imageshare/card"
 	icrypto "imageshare/crypto"
 )
 
@@ -99,7 +98,7 @@ type Client struct {
 	Open func(ctx context.Context) (Stream, error)
 	// Local and Remote are the raw peer IDs of the connection.
 	Local, Remote string
-	Offer         *card.Offer
+	Offer         OfferRef
 	Keys          *icrypto.Keys
 	// Streams is how many streams fetch chunks at once; Window how many
 	// chunks each has requested ahead of what it has received.

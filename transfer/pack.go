@@ -17,7 +17,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"lukechampine.com/blake3"
 
-	"imageshare/card"
 	icrypto "imageshare/crypto"
 	"imageshare/study"
 )
@@ -51,7 +50,7 @@ var chunkEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
 type PackOptions struct {
 	// Dir is the offer's folder. It is created and must not exist.
 	Dir       string
-	OfferID   card.OfferID
+	OfferID   OfferID
 	Recipient age.Recipient
 	Created   time.Time
 	Expires   time.Time
@@ -76,7 +75,7 @@ type Packed struct {
 	Dir            string
 	Manifest       *Manifest // the plaintext, for the sending staff's own display
 	SealedManifest []byte
-	ManifestHash   [card.ManifestHashSize]byte
+	ManifestHash   [ManifestHashSize]byte
 	Extents        []Extent
 }
 

@@ -347,7 +347,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	var offerID card.OfferID
+	var offerID transfer.OfferID
 	if _, err := rand.Read(offerID[:]); err != nil {
 		return err
 	}
@@ -492,7 +492,7 @@ wait:
 }
 
 // newRecord is what the spool keeps of the offer: no key that decrypts.
-func newRecord(id card.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *sendOptions, studies []study.Summary) *spool.Record {
+func newRecord(id transfer.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *sendOptions, studies []study.Summary) *spool.Record {
 	first := studies[0]
 	desc := first.Description
 	if len(studies) > 1 {
