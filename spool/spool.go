@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 
+	"imageshare/internal/atomicfile"
 	"imageshare/transfer"
 )
 
@@ -178,12 +180,7 @@ func (s *Spool) Identity() (crypto.PrivKey, error) {
 	}
 	// Another process may create it at the same moment: link, not rename,
 	// so that the first one wins and both use it.
-	tmp := name + fmt.Sprintf(".%d.tmp", os.Getpid())
-	if err := writeSync(tmp, b); err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, name); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := atomicfile.Create(name, b, 0o600); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, err
 	}
 	return s.Identity()
@@ -197,11 +194,7 @@ func (s *Spool) Save(r *Record) error {
 		return err
 	}
 	name := filepath.Join(s.OfferDir(r.ID), "offer.json")
-	tmp := name + fmt.Sprintf(".%d.tmp", os.Getpid())
-	if err := writeSync(tmp, b); err != nil {
-		return err
-	}
-	return os.Rename(tmp, name)
+	return atomicfile.Write(name, b, 0o600)
 }
 
 // ErrNoOffer is returned for an offer the spool does not hold.
@@ -267,7 +260,7 @@ func (s *Spool) Revoke(id transfer.OfferID) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeSync(filepath.Join(s.OfferDir(id), "revoked"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.OfferDir(id), "revoked"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o600); err != nil {
 		return nil, err
 	}
 	r.Revoked = true
@@ -329,11 +322,7 @@ func (s *Spool) WriteServing(v Serving) error {
 		return err
 	}
 	name := filepath.Join(s.Dir, "serving.json")
-	tmp := name + ".tmp"
-	if err := writeSync(tmp, b); err != nil {
-		return err
-	}
-	return os.Rename(tmp, name)
+	return atomicfile.Write(name, b, 0o600)
 }
 
 // ReadServing reads who serves the spool, waiting up to timeout for the
@@ -369,7 +358,7 @@ func (s *Spool) FailedProof(id transfer.OfferID, budget int) (rec *Record, locke
 	rec, err = s.update(id, func(r *Record) {
 		r.FailedProofs++
 		if r.FailedProofs >= budget && !r.Locked {
-			if err := writeSync(filepath.Join(s.OfferDir(id), "locked"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err == nil {
+			if err := atomicfile.Write(filepath.Join(s.OfferDir(id), "locked"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o600); err == nil {
 				r.Locked, locked = true, true
 			}
 		}
@@ -426,7 +415,7 @@ func (s *Spool) update(id transfer.OfferID, change func(*Record), before ...func
 
 // MarkLoaded is written by the serving process once it serves offer id.
 func (s *Spool) MarkLoaded(id transfer.OfferID) error {
-	return writeSync(filepath.Join(s.OfferDir(id), "loaded"), nil)
+	return atomicfile.Write(filepath.Join(s.OfferDir(id), "loaded"), nil, 0o600)
 }
 
 // WaitLoaded waits until the serving process serves offer id.
@@ -439,20 +428,4 @@ func (s *Spool) WaitLoaded(id transfer.OfferID, timeout time.Duration) bool {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return false
-}
-
-func writeSync(name string, b []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -18,6 +18,7 @@ import (
 	"lukechampine.com/blake3"
 
 	icrypto "imageshare/crypto"
+	"imageshare/internal/atomicfile"
 	"imageshare/study"
 )
 
@@ -240,7 +241,7 @@ func Pack(ctx context.Context, files []study.File, opts PackOptions) (_ *Packed,
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileSync(filepath.Join(opts.Dir, ManifestFile), sm); err != nil {
+	if err := atomicfile.Write(filepath.Join(opts.Dir, ManifestFile), sm, 0o600); err != nil {
 		return nil, err
 	}
 	return &Packed{
@@ -361,29 +362,4 @@ func sealChunk(c plainChunk, r age.Recipient) sealedChunk {
 	meta.Stored = int64(len(s))
 	meta.StoredBLAKE3 = hex.EncodeToString(st[:])
 	return sealedChunk{index: c.index, meta: meta, data: s}
-}
-
-// writeFileSync writes a whole file under a temporary name, syncs it and
-// renames it into place, so that the name only ever holds the whole file.
-func writeFileSync(name string, data []byte) error {
-	tmp := name + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, name)
 }

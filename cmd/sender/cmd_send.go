@@ -24,6 +24,7 @@ import (
 	"imageshare/console"
 	icrypto "imageshare/crypto"
 	"imageshare/discovery"
+	"imageshare/internal/atomicfile"
 	"imageshare/internal/printable"
 	"imageshare/spool"
 	"imageshare/study"
@@ -268,27 +269,7 @@ func issue(o *sendOptions, offer *card.Offer, packed *transfer.Packed, packTime 
 
 // writePrivate writes a file readable by its owner only, whole or not at all.
 func writePrivate(name string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".imageshare-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
+	return atomicfile.Write(name, data, 0o600)
 }
 
 // writeCardPNG draws the card, checks that it reads back as the URI, and
