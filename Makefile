@@ -1,5 +1,7 @@
 # imageshare — see README.md.
 GO ?= go
+# staticcheck, at the version .ci/run installs.
+STATICCHECK ?= staticcheck
 
 .PHONY: all build test demo vet clean
 
@@ -10,8 +12,10 @@ build:
 
 # The tests: unit tests of every package, and end-to-end scripts that run
 # the built commands over libp2p on this machine (e2e/testdata/*.txtar).
-# They read ../shared/dicom when it is there; CI requires it.
+# They read ../shared/dicom when it is there; CI requires it. staticcheck
+# runs after vet (.ci/run installs the pinned version).
 test: vet
+	$(STATICCHECK) ./...
 	$(GO) test -race -timeout 40m ./...
 
 vet:

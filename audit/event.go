@@ -197,7 +197,7 @@ type Subject struct {
 	PatientIDIssuer string
 	PatientName     string
 	StudyUIDs       []string
-	OfferID         string // card.OfferID.String()
+	OfferID         string // transfer.OfferID.String()
 	Files           int    // DICOM instances and other files, 0 if not known
 	Bytes           int64  // 0 if not known
 }

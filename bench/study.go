@@ -66,7 +66,7 @@ func prepareStudy(ctx context.Context, c *config, logf func(string, ...any)) (*b
 	go func() {
 		var m made
 		if kind == "ct" {
-			m.st, m.err = replicateStudy(c.source, tmp, c.size, logf)
+			m.st, m.err = replicateStudy(ctx, c.source, tmp, c.size, logf)
 		} else {
 			m.st, m.err = syntheticStudy(tmp, c.size, logf)
 		}
@@ -126,7 +126,7 @@ func readStudyIndex(index, dir string) (*benchStudy, error) {
 
 // replicateStudy copies the series in src into dst as many times as it
 // takes to reach size bytes.
-func replicateStudy(src, dst string, size int64, logf func(string, ...any)) (*benchStudy, error) {
+func replicateStudy(ctx context.Context, src, dst string, size int64, logf func(string, ...any)) (*benchStudy, error) {
 	var srcBytes int64
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -146,7 +146,7 @@ func replicateStudy(src, dst string, size int64, logf func(string, ...any)) (*be
 	}
 	copies := max(1, int(math.Ceil(float64(size)/float64(srcBytes))))
 	logf("study: copying %s (%s) %d times with fresh UIDs ...", src, study.FormatBytes(srcBytes), copies)
-	res, err := synthetic.Replicate(src, dst, copies, 1)
+	res, err := synthetic.Replicate(ctx, src, dst, copies, 1)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	icrypto "imageshare/crypto"
+	"imageshare/transfer"
 )
 
 // Scheme is the card URI's prefix, version included. It is upper case so
@@ -48,41 +48,26 @@ const (
 // ErrMalformed is wrapped by every error ParseURI returns.
 var ErrMalformed = errors.New("not a valid imageshare card")
 
-// OfferID names one offer on a sender. It is not secret.
-type OfferID [8]byte
-
-func (id OfferID) String() string { return hex.EncodeToString(id[:]) }
-
-// ParseOfferID parses the hexadecimal form printed by OfferID.String.
-func ParseOfferID(s string) (OfferID, error) {
-	var id OfferID
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(id) {
-		return id, fmt.Errorf("offer ID %q is not %d hexadecimal digits", s, 2*len(id))
-	}
-	copy(id[:], b)
-	return id, nil
-}
-
-// ManifestHashSize is how many bytes of the encrypted manifest's SHA-256 the
-// card carries.
-const ManifestHashSize = 16
-
 // Offer is what a card says: where the sender is, which offer, until when,
 // and the secret that opens it.
 type Offer struct {
 	Peer         peer.ID
 	Addrs        []ma.Multiaddr
 	Secret       icrypto.Secret
-	ID           OfferID
+	ID           transfer.OfferID
 	Expires      time.Time
-	ManifestHash [ManifestHashSize]byte
+	ManifestHash [transfer.ManifestHashSize]byte
 	// Passcode says the receiver also needs the passcode that the sending
 	// staff give by phone.
 	Passcode bool
 }
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// Ref is what the transfer protocol needs of the card.
+func (o *Offer) Ref() transfer.OfferRef {
+	return transfer.OfferRef{ID: o.ID, ManifestHash: o.ManifestHash}
+}
 
 // URI encodes the offer as the card's URI.
 func (o *Offer) URI() (string, error) {
@@ -200,8 +185,8 @@ func parsePayload(p []byte) (*Offer, error) {
 			}
 			o.Expires = time.Unix(int64(t), 0).UTC()
 		case fieldManifest:
-			if len(v) != ManifestHashSize {
-				return nil, malformed("manifest hash is %d bytes, want %d", len(v), ManifestHashSize)
+			if len(v) != transfer.ManifestHashSize {
+				return nil, malformed("manifest hash is %d bytes, want %d", len(v), transfer.ManifestHashSize)
 			}
 			copy(o.ManifestHash[:], v)
 		case fieldAddr:

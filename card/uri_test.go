@@ -12,6 +12,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	icrypto "imageshare/crypto"
+	"imageshare/transfer"
 )
 
 func testOffer(t testing.TB) *Offer {
@@ -31,7 +32,7 @@ func testOffer(t testing.TB) *Offer {
 	o := &Offer{
 		Peer:    id,
 		Secret:  secret,
-		ID:      OfferID{0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4},
+		ID:      transfer.OfferID{0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4},
 		Expires: time.Date(2026, 12, 1, 14, 5, 0, 0, time.UTC),
 	}
 	o.ManifestHash[0] = 0x42
@@ -176,19 +177,6 @@ func flipChar(s string, i int) string {
 		c = 'B'
 	}
 	return s[:i] + string(c) + s[i+1:]
-}
-
-func TestOfferID(t *testing.T) {
-	id := OfferID{1, 2, 3, 4, 5, 6, 7, 0xff}
-	got, err := ParseOfferID(id.String())
-	if err != nil || got != id {
-		t.Fatalf("ParseOfferID(%s) = %v, %v", id, got, err)
-	}
-	for _, bad := range []string{"", "0102", "zz02030405060708", id.String() + "00"} {
-		if _, err := ParseOfferID(bad); err == nil {
-			t.Errorf("ParseOfferID(%q) accepted", bad)
-		}
-	}
 }
 
 func FuzzParseURI(f *testing.F) {

@@ -22,7 +22,6 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"imageshare/card"
-	"imageshare/transfer"
 )
 
 // DefaultPort is the TCP and UDP port a sender listens on unless told
@@ -352,28 +351,3 @@ func readyForHolePunch(ctx context.Context, h host.Host, relayed []ma.Multiaddr)
 // holePunchReadyWait bounds how long a receiver waits to be ready for hole
 // punching before it dials through a relay anyway.
 const holePunchReadyWait = 3 * time.Second
-
-// StreamPeer describes the two ends of a stream's connection for the
-// transfer server: the peer IDs that libp2p authenticated, and the remote
-// IP address, by which failed proofs are rate-limited (the peer ID, for a
-// peer that comes through a relay). A proof on the stream keeps its
-// connection open past transfer.HelloTimeout.
-func StreamPeer(s network.Stream) transfer.Peer {
-	c := s.Conn()
-	host := c.RemoteMultiaddr().String()
-	if ip, err := manet.ToIP(c.RemoteMultiaddr()); err == nil {
-		host = ip.String()
-	}
-	if IsRelayedConn(c) {
-		// The address is the relay's, shared by everyone it relays: such
-		// peers are told apart by peer ID.
-		host = "relayed:" + c.RemotePeer().String()
-	}
-	return transfer.Peer{
-		Local:  string(c.LocalPeer()),
-		Remote: string(c.RemotePeer()),
-		Name:   c.RemotePeer().String(),
-		Host:   host,
-		Proved: func() { proved(c) },
-	}
-}

@@ -66,7 +66,7 @@ var relayedIP = netip.MustParsePrefix("100::/64")
 
 // resourceManager is libp2p's resource manager with the limits above. It
 // hands out connection scopes of its own, by which a connection is marked
-// proved (StreamPeer's transfer.Peer.Proved).
+// proved (MarkProved, which streampeer's transfer.Peer.Proved calls).
 type resourceManager struct {
 	network.ResourceManager
 
@@ -239,9 +239,11 @@ func (s *connScope) Done() {
 	s.ConnManagementScope.Done()
 }
 
-// proved marks c as a connection on which a card was proved, when NewHost
-// made its host.
-func proved(c network.Conn) {
+// MarkProved marks c as a connection on which a card was proved, when
+// NewHost made its host: it stays open past transfer.HelloTimeout and no
+// longer counts among the unproven relayed ones. On another host's
+// connection it does nothing.
+func MarkProved(c network.Conn) {
 	if s, ok := c.Scope().(*connScope); ok {
 		s.prove()
 	}

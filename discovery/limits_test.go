@@ -55,8 +55,9 @@ func TestUnprovenConnectionClosed(t *testing.T) {
 	}
 	defer srv.Close()
 	srv.SetStreamHandler(transfer.ProtocolID, func(s network.Stream) {
-		// What transfer.Server does once the HELLO's proof verifies.
-		StreamPeer(s).Proved()
+		// What transfer.Server does, through streampeer, once the HELLO's
+		// proof verifies.
+		MarkProved(s.Conn())
 		s.Close()
 	})
 	closed := make(chan peer.ID, 2)

@@ -14,6 +14,7 @@ import (
 	"imageshare/card"
 	icrypto "imageshare/crypto"
 	"imageshare/discovery"
+	"imageshare/internal/streampeer"
 	"imageshare/study"
 	"imageshare/synthetic"
 	"imageshare/transfer"
@@ -44,7 +45,7 @@ func TestInProcessOverLibp2p(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var id card.OfferID
+			var id transfer.OfferID
 			rand.Read(id[:])
 			packed, err := transfer.Pack(ctx, studies[0].Files, transfer.PackOptions{
 				Dir: filepath.Join(t.TempDir(), "offer"), OfferID: id, Recipient: keys.Recipient,
@@ -69,7 +70,7 @@ func TestInProcessOverLibp2p(t *testing.T) {
 			srv.Add(&transfer.Offer{ID: id, Verifier: keys.Verifier, Expires: packed.Manifest.Expires,
 				SealedManifest: packed.SealedManifest, Extents: packed.Extents, Data: data})
 			sender.SetStreamHandler(transfer.ProtocolID, func(s network.Stream) {
-				srv.Handle(ctx, s, discovery.StreamPeer(s))
+				srv.Handle(ctx, s, streampeer.Of(s))
 			})
 
 			offer := &card.Offer{Peer: sender.ID(), Addrs: discovery.CardAddrs(sender, nil), Secret: secret, ID: id,
@@ -96,7 +97,7 @@ func TestInProcessOverLibp2p(t *testing.T) {
 				Open: func(ctx context.Context) (transfer.Stream, error) {
 					return receiver.NewStream(ctx, got.Peer, transfer.ProtocolID)
 				},
-				Local: string(receiver.ID()), Remote: string(got.Peer), Offer: got, Keys: rkeys,
+				Local: string(receiver.ID()), Remote: string(got.Peer), Offer: got.Ref(), Keys: rkeys,
 			}
 			m, err := c.Manifest(ctx)
 			if err != nil {

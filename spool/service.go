@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"imageshare/card"
 	"imageshare/transfer"
 )
 
@@ -31,10 +30,10 @@ type Service struct {
 	Now func() time.Time
 	// Only, if set, limits the service to one offer: a sender send
 	// serving its own offer.
-	Only *card.OfferID
+	Only *transfer.OfferID
 
 	mu     sync.Mutex
-	offers map[card.OfferID]*served
+	offers map[transfer.OfferID]*served
 }
 
 type served struct {
@@ -52,7 +51,7 @@ func (v *Service) now() time.Time {
 
 // Start hooks the service to its server. Call it once, before Sync.
 func (v *Service) Start() {
-	v.offers = map[card.OfferID]*served{}
+	v.offers = map[transfer.OfferID]*served{}
 	v.Server.OnEvent = v.event
 	if v.Server.Now == nil {
 		v.Server.Now = v.Now
@@ -60,7 +59,7 @@ func (v *Service) Start() {
 }
 
 // Record returns the current record of a served offer.
-func (v *Service) Record(id card.OfferID) (Record, bool) {
+func (v *Service) Record(id transfer.OfferID) (Record, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	o, ok := v.offers[id]

@@ -58,7 +58,7 @@ func serveOffer(t *testing.T, keep bool, maxDownloads int) *servedOffer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var id card.OfferID
+	var id transfer.OfferID
 	rand.Read(id[:])
 	now := time.Now()
 	p, err := transfer.Pack(context.Background(), files, transfer.PackOptions{Dir: sp.OfferDir(id), OfferID: id, Recipient: keys.Recipient,
@@ -121,7 +121,7 @@ func serveOffer(t *testing.T, keep bool, maxDownloads int) *servedOffer {
 
 // client is a card holder, as peer.
 func (so *servedOffer) client(peer string) *transfer.Client {
-	return &transfer.Client{Open: so.open(peer), Local: peer, Remote: "sender", Offer: so.offer, Keys: so.keys, Streams: 1}
+	return &transfer.Client{Open: so.open(peer), Local: peer, Remote: "sender", Offer: so.offer.Ref(), Keys: so.keys, Streams: 1}
 }
 
 // fetch fetches every chunk as peer, and confirms receipt if asked.
@@ -218,7 +218,7 @@ func TestProofBudgetLocksOffer(t *testing.T) {
 	wrong.Secret[0] ^= 1
 	wrongKeys, _ := icrypto.DeriveKeys(&wrong.Secret)
 	for i := range ProofBudget {
-		c := &transfer.Client{Open: so.open(fmt.Sprint("guesser-", i)), Local: fmt.Sprint("guesser-", i), Remote: "sender", Offer: &wrong, Keys: wrongKeys}
+		c := &transfer.Client{Open: so.open(fmt.Sprint("guesser-", i)), Local: fmt.Sprint("guesser-", i), Remote: "sender", Offer: wrong.Ref(), Keys: wrongKeys}
 		if _, err := c.Manifest(context.Background()); !errors.Is(err, transfer.ErrUnauthorized) {
 			t.Fatalf("guess %d: got %v, want refused", i+1, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,7 +14,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 
-	"imageshare/card"
+	"imageshare/internal/atomicfile"
 	"imageshare/transfer"
 )
 
@@ -55,11 +56,11 @@ type Served struct {
 
 // Record is what the spool keeps of an offer besides its ciphertext.
 type Record struct {
-	ID           card.OfferID `json:"-"`
-	IDHex        string       `json:"id"`
-	Created      time.Time    `json:"created"`
-	Expires      time.Time    `json:"expires"`
-	MaxDownloads int          `json:"max_downloads"`
+	ID           transfer.OfferID `json:"-"`
+	IDHex        string           `json:"id"`
+	Created      time.Time        `json:"created"`
+	Expires      time.Time        `json:"expires"`
+	MaxDownloads int              `json:"max_downloads"`
 	// Keep serves the offer after its first verified receipt, until it
 	// expires or reaches MaxDownloads; without it the first receipt ends
 	// the offer.
@@ -150,7 +151,7 @@ func DefaultDir() string {
 }
 
 // OfferDir is the folder of offer id.
-func (s *Spool) OfferDir(id card.OfferID) string {
+func (s *Spool) OfferDir(id transfer.OfferID) string {
 	return filepath.Join(s.Dir, "offers", id.String())
 }
 
@@ -179,12 +180,7 @@ func (s *Spool) Identity() (crypto.PrivKey, error) {
 	}
 	// Another process may create it at the same moment: link, not rename,
 	// so that the first one wins and both use it.
-	tmp := name + fmt.Sprintf(".%d.tmp", os.Getpid())
-	if err := writeSync(tmp, b); err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, name); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := atomicfile.Create(name, b, 0o600); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, err
 	}
 	return s.Identity()
@@ -198,18 +194,14 @@ func (s *Spool) Save(r *Record) error {
 		return err
 	}
 	name := filepath.Join(s.OfferDir(r.ID), "offer.json")
-	tmp := name + fmt.Sprintf(".%d.tmp", os.Getpid())
-	if err := writeSync(tmp, b); err != nil {
-		return err
-	}
-	return os.Rename(tmp, name)
+	return atomicfile.Write(name, b, 0o600)
 }
 
 // ErrNoOffer is returned for an offer the spool does not hold.
 var ErrNoOffer = errors.New("no such offer in the spool")
 
 // Load reads the record of offer id.
-func (s *Spool) Load(id card.OfferID) (*Record, error) {
+func (s *Spool) Load(id transfer.OfferID) (*Record, error) {
 	b, err := os.ReadFile(filepath.Join(s.OfferDir(id), "offer.json"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNoOffer, id)
@@ -221,7 +213,7 @@ func (s *Spool) Load(id card.OfferID) (*Record, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("reading offer %s: %w", id, err)
 	}
-	if r.ID, err = card.ParseOfferID(r.IDHex); err != nil || r.ID != id {
+	if r.ID, err = transfer.ParseOfferID(r.IDHex); err != nil || r.ID != id {
 		return nil, fmt.Errorf("offer %s: record names offer %q", id, r.IDHex)
 	}
 	r.Revoked = s.IsRevoked(id)
@@ -238,7 +230,7 @@ func (s *Spool) List() ([]*Record, error) {
 	}
 	var out []*Record
 	for _, e := range ents {
-		id, err := card.ParseOfferID(e.Name())
+		id, err := transfer.ParseOfferID(e.Name())
 		if err != nil || !e.IsDir() {
 			continue
 		}
@@ -256,19 +248,19 @@ func (s *Spool) List() ([]*Record, error) {
 }
 
 // IsRevoked reports whether offer id was revoked.
-func (s *Spool) IsRevoked(id card.OfferID) bool {
+func (s *Spool) IsRevoked(id transfer.OfferID) bool {
 	_, err := os.Stat(filepath.Join(s.OfferDir(id), "revoked"))
 	return err == nil
 }
 
 // Revoke ends offer id at once: a receiver that asks for it is told it was
 // revoked, and its ciphertext is deleted.
-func (s *Spool) Revoke(id card.OfferID) (*Record, error) {
+func (s *Spool) Revoke(id transfer.OfferID) (*Record, error) {
 	r, err := s.Load(id)
 	if err != nil {
 		return nil, err
 	}
-	if err := writeSync(filepath.Join(s.OfferDir(id), "revoked"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.OfferDir(id), "revoked"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o600); err != nil {
 		return nil, err
 	}
 	r.Revoked = true
@@ -277,7 +269,7 @@ func (s *Spool) Revoke(id card.OfferID) (*Record, error) {
 
 // Purge deletes an ended offer's ciphertext, keeping its record so that a
 // receiver can be told why it ended.
-func (s *Spool) Purge(id card.OfferID) error {
+func (s *Spool) Purge(id transfer.OfferID) error {
 	for _, f := range []string{transfer.DataFile, transfer.ManifestFile} {
 		if err := os.Remove(filepath.Join(s.OfferDir(id), f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
@@ -287,7 +279,7 @@ func (s *Spool) Purge(id card.OfferID) error {
 }
 
 // Purged reports whether an offer's ciphertext is gone.
-func (s *Spool) Purged(id card.OfferID) bool {
+func (s *Spool) Purged(id transfer.OfferID) bool {
 	_, err := os.Stat(filepath.Join(s.OfferDir(id), transfer.DataFile))
 	return errors.Is(err, os.ErrNotExist)
 }
@@ -330,11 +322,7 @@ func (s *Spool) WriteServing(v Serving) error {
 		return err
 	}
 	name := filepath.Join(s.Dir, "serving.json")
-	tmp := name + ".tmp"
-	if err := writeSync(tmp, b); err != nil {
-		return err
-	}
-	return os.Rename(tmp, name)
+	return atomicfile.Write(name, b, 0o600)
 }
 
 // ReadServing reads who serves the spool, waiting up to timeout for the
@@ -355,22 +343,22 @@ func (s *Spool) ReadServing(timeout time.Duration) (*Serving, error) {
 }
 
 // AddReceipt records a verified receipt for offer id.
-func (s *Spool) AddReceipt(id card.OfferID, rc Receipt) (*Record, error) {
+func (s *Spool) AddReceipt(id transfer.OfferID, rc Receipt) (*Record, error) {
 	return s.update(id, func(r *Record) { r.Receipts = append(r.Receipts, rc) })
 }
 
 // AddServed records a whole copy of offer id's chunks sent.
-func (s *Spool) AddServed(id card.OfferID, v Served) (*Record, error) {
+func (s *Spool) AddServed(id transfer.OfferID, v Served) (*Record, error) {
 	return s.update(id, func(r *Record) { r.Served = append(r.Served, v) })
 }
 
 // FailedProof counts a refused proof for offer id and locks the offer
 // when it reaches budget. locked is true for the failure that locked it.
-func (s *Spool) FailedProof(id card.OfferID, budget int) (rec *Record, locked bool, err error) {
+func (s *Spool) FailedProof(id transfer.OfferID, budget int) (rec *Record, locked bool, err error) {
 	rec, err = s.update(id, func(r *Record) {
 		r.FailedProofs++
 		if r.FailedProofs >= budget && !r.Locked {
-			if err := writeSync(filepath.Join(s.OfferDir(id), "locked"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err == nil {
+			if err := atomicfile.Write(filepath.Join(s.OfferDir(id), "locked"), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o600); err == nil {
 				r.Locked, locked = true, true
 			}
 		}
@@ -379,14 +367,14 @@ func (s *Spool) FailedProof(id card.OfferID, budget int) (rec *Record, locked bo
 }
 
 // IsLocked reports whether offer id is locked after too many failed proofs.
-func (s *Spool) IsLocked(id card.OfferID) bool {
+func (s *Spool) IsLocked(id transfer.OfferID) bool {
 	_, err := os.Stat(filepath.Join(s.OfferDir(id), "locked"))
 	return err == nil
 }
 
 // Unlock lets offer id be served again after it was locked, with a fresh
 // budget of failed proofs.
-func (s *Spool) Unlock(id card.OfferID) (*Record, error) {
+func (s *Spool) Unlock(id transfer.OfferID) (*Record, error) {
 	return s.update(id, func(r *Record) {
 		r.FailedProofs = 0
 		r.Locked = false
@@ -402,7 +390,7 @@ func (s *Spool) Unlock(id card.OfferID) (*Record, error) {
 // several processes may serve one offer (a sender send and a sender serve
 // on the same spool).
 // before, if given, runs first under the same lock.
-func (s *Spool) update(id card.OfferID, change func(*Record), before ...func() error) (*Record, error) {
+func (s *Spool) update(id transfer.OfferID, change func(*Record), before ...func() error) (*Record, error) {
 	f, err := os.OpenFile(filepath.Join(s.OfferDir(id), "offer.lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
@@ -426,12 +414,12 @@ func (s *Spool) update(id card.OfferID, change func(*Record), before ...func() e
 }
 
 // MarkLoaded is written by the serving process once it serves offer id.
-func (s *Spool) MarkLoaded(id card.OfferID) error {
-	return writeSync(filepath.Join(s.OfferDir(id), "loaded"), nil)
+func (s *Spool) MarkLoaded(id transfer.OfferID) error {
+	return atomicfile.Write(filepath.Join(s.OfferDir(id), "loaded"), nil, 0o600)
 }
 
 // WaitLoaded waits until the serving process serves offer id.
-func (s *Spool) WaitLoaded(id card.OfferID, timeout time.Duration) bool {
+func (s *Spool) WaitLoaded(id transfer.OfferID, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if _, err := os.Stat(filepath.Join(s.OfferDir(id), "loaded")); err == nil {
@@ -440,20 +428,4 @@ func (s *Spool) WaitLoaded(id card.OfferID, timeout time.Duration) bool {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return false
-}
-
-func writeSync(name string, b []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

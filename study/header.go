@@ -37,7 +37,6 @@ type instance struct {
 	studyDate, studyTime, studyDesc, accession, institution                  string
 	seriesDesc, studyID, referringPhysician                                  string
 	seriesNumber, instanceNumber                                             int
-	hasRows                                                                  bool
 }
 
 // isDICOMDIR reports whether the file is a media directory, not an instance.

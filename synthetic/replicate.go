@@ -25,14 +25,14 @@ import (
 // UID of a study, series or instance of src is replaced wherever it appears,
 // so references between the files stay whole. The new UIDs are made from
 // seed and the old ones: the same call writes the same bytes.
-func Replicate(src, dst string, copies int, seed int64) (*Result, error) {
+func Replicate(ctx context.Context, src, dst string, copies int, seed int64) (*Result, error) {
 	if copies < 1 {
 		return nil, fmt.Errorf("copies: %d, want at least 1", copies)
 	}
 	if inside(dst, src) {
 		return nil, fmt.Errorf("%s is inside %s: a second run would copy the copies", dst, src)
 	}
-	scan, err := study.ScanPaths(context.Background(), []string{src}, study.ScanOptions{})
+	scan, err := study.ScanPaths(ctx, []string{src}, study.ScanOptions{})
 	if err != nil {
 		return nil, err
 	}

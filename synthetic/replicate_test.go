@@ -79,7 +79,7 @@ func checkReplicated(t *testing.T, src, dst string, res *Result, copies int) {
 func TestReplicateCT(t *testing.T) {
 	src := filepath.Join(testenv.SharedDICOM(t), "ct-pancreas/CT_series")
 	dst := t.TempDir()
-	res, err := Replicate(src, dst, 2, 1)
+	res, err := Replicate(t.Context(), src, dst, 2, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestReplicateCT(t *testing.T) {
 	dcmdump(t, res.Files...)
 
 	// The same seed writes the same bytes.
-	again, err := Replicate(src, t.TempDir(), 1, 1)
+	again, err := Replicate(t.Context(), src, t.TempDir(), 1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestReplicateSynthetic(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := t.TempDir()
-	res, err := Replicate(src, dst, 3, 9)
+	res, err := Replicate(t.Context(), src, dst, 3, 9)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestReplicateRefuses(t *testing.T) {
 		{one, t.TempDir(), 0},
 		{filepath.Join(one, "nowhere"), t.TempDir(), 1},
 	} {
-		if _, err := Replicate(tt.src, tt.dst, tt.copies, 1); err == nil {
+		if _, err := Replicate(t.Context(), tt.src, tt.dst, tt.copies, 1); err == nil {
 			t.Errorf("Replicate(%s, %s, %d): no error", tt.src, tt.dst, tt.copies)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"imageshare/card"
 	icrypto "imageshare/crypto"
 	"imageshare/study"
 	"imageshare/synthetic"
@@ -49,7 +48,7 @@ func BenchmarkPack(b *testing.B) {
 	keys, _ := icrypto.DeriveKeys(&secret)
 	b.SetBytes(total(files))
 	for i := 0; b.Loop(); i++ {
-		var id card.OfferID
+		var id OfferID
 		rand.Read(id[:])
 		_, err := Pack(context.Background(), files, PackOptions{
 			Dir: filepath.Join(b.TempDir(), id.String()), OfferID: id, Recipient: keys.Recipient,
@@ -67,7 +66,7 @@ func BenchmarkFetch(b *testing.B) {
 	files := benchStudy(b)
 	secret, _ := icrypto.NewSecret()
 	keys, _ := icrypto.DeriveKeys(&secret)
-	var id card.OfferID
+	var id OfferID
 	rand.Read(id[:])
 	packed, err := Pack(context.Background(), files, PackOptions{
 		Dir: filepath.Join(b.TempDir(), "offer"), OfferID: id, Recipient: keys.Recipient,
@@ -80,7 +79,7 @@ func BenchmarkFetch(b *testing.B) {
 	defer data.Close()
 	srv := &Server{}
 	srv.Add(&Offer{ID: id, Verifier: keys.Verifier, Expires: packed.Manifest.Expires, SealedManifest: packed.SealedManifest, Extents: packed.Extents, Data: data})
-	offer := &card.Offer{Secret: secret, ID: id, Expires: packed.Manifest.Expires, ManifestHash: packed.ManifestHash}
+	offer := OfferRef{ID: id, ManifestHash: packed.ManifestHash}
 	open := listen(b, srv, receiverID)
 	c := &Client{Open: open, Local: receiverID, Remote: senderID, Offer: offer, Keys: keys}
 	b.SetBytes(total(files))

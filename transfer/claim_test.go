@@ -4,8 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"imageshare/card"
 )
 
 // A study folder is named from the card (its date and offer ID), and offer
@@ -14,9 +12,9 @@ import (
 // whose marker holds the same manifest hash is resumed into.
 func TestClaimFolder(t *testing.T) {
 	parent := filepath.Join(t.TempDir(), "incoming") // made if need be
-	var h1, h2 [card.ManifestHashSize]byte
+	var h1, h2 [ManifestHashSize]byte
 	h1[0], h2[0] = 1, 2
-	claim := func(h [card.ManifestHashSize]byte, want string) {
+	claim := func(h [ManifestHashSize]byte, want string) {
 		t.Helper()
 		got, err := ClaimFolder(parent, "study-20240611-abc", h)
 		if err != nil {
@@ -73,7 +71,7 @@ func TestClaimSurvivesFinish(t *testing.T) {
 	if again, err := ClaimFolder(parent, "study", fx.offer.ManifestHash); err != nil || again != dir {
 		t.Errorf("after Finish the folder is %s (%v), want %s", again, err, dir)
 	}
-	var other [card.ManifestHashSize]byte
+	var other [ManifestHashSize]byte
 	if again, err := ClaimFolder(parent, "study", other); err != nil || again == dir {
 		t.Errorf("another manifest is given %s (%v), the finished study's folder", again, err)
 	}

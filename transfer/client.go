@@ -17,7 +17,6 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"imageshare/card"
 	icrypto "imageshare/crypto"
 )
 
@@ -82,11 +81,16 @@ func (e *ChunkError) Unwrap() error { return e.Err }
 // manifest.
 var ErrCorrupt = errors.New("content does not match the manifest")
 
-var chunkDecoder, _ = zstd.NewReader(nil,
-	zstd.WithDecoderMaxMemory(2*MaxChunkSize),
-	zstd.WithDecodeAllCapLimit(true),
-	zstd.WithDecoderConcurrency(0),
-)
+// chunkDecoder is the one decoder every fetch shares: DecodeAll is safe
+// for concurrent use. It is made on first use, and its error is returned to
+// each caller rather than dropped.
+var chunkDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
+	return zstd.NewReader(nil,
+		zstd.WithDecoderMaxMemory(2*MaxChunkSize),
+		zstd.WithDecodeAllCapLimit(true),
+		zstd.WithDecoderConcurrency(0),
+	)
+})
 
 // Client fetches one offer from one sender, on the receiver's side.
 type Client struct {
@@ -94,7 +98,7 @@ type Client struct {
 	Open func(ctx context.Context) (Stream, error)
 	// Local and Remote are the raw peer IDs of the connection.
 	Local, Remote string
-	Offer         *card.Offer
+	Offer         OfferRef
 	Keys          *icrypto.Keys
 	// Streams is how many streams fetch chunks at once; Window how many
 	// chunks each has requested ahead of what it has received.
@@ -243,8 +247,12 @@ func (c *Client) Fetch(ctx context.Context, m *Manifest, need []int, put func(in
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	ordered := newInOrder(need, put)
-	// Plaintext buffers go from worker to writer and back.
-	bufs := &sync.Pool{New: func() any { return make([]byte, m.ChunkSize) }}
+	// Plaintext buffers go from worker to writer and back. The pool holds
+	// pointers, so that a Put does not allocate a slice header.
+	bufs := &sync.Pool{New: func() any {
+		b := make([]byte, m.ChunkSize)
+		return &b
+	}}
 	// As many chunks as there are slots, so a stream never waits to hand
 	// one over.
 	work := make(chan received, streams*window)
@@ -273,11 +281,13 @@ func (c *Client) Fetch(ctx context.Context, m *Manifest, need []int, put func(in
 					r.release()
 					continue // drain
 				}
-				a, b := bufs.Get().([]byte), bufs.Get().([]byte)
-				plain, inA, err := openChunk(m, r.index, r.sealed, c.Keys, a, b)
+				a, b := bufs.Get().(*[]byte), bufs.Get().(*[]byte)
+				plain, inA, err := openChunk(m, r.index, r.sealed, c.Keys, *a, *b)
 				r.sealedDone()
 				if err != nil {
 					cancel(err)
+					bufs.Put(a)
+					bufs.Put(b)
 					r.release()
 					continue
 				}
@@ -414,7 +424,11 @@ func openChunk(m *Manifest, i int, sealed []byte, keys *icrypto.Keys, a, b []byt
 	}
 	plain, inA = payload, true
 	if c.Codec == CodecZstd {
-		plain, err = chunkDecoder.DecodeAll(payload, b[:0:c.Size])
+		dec, err := chunkDecoder()
+		if err != nil {
+			return nil, false, fmt.Errorf("making the zstd decoder: %w", err)
+		}
+		plain, err = dec.DecodeAll(payload, b[:0:c.Size])
 		if err != nil {
 			return nil, false, &ChunkError{i, fmt.Errorf("decompressing: %w", err)}
 		}

@@ -114,7 +114,7 @@ func readFrameInto(r io.Reader, max int, buf []byte) (MsgType, []byte, error) {
 	if int64(n) > int64(max) {
 		return t, nil, &FrameTooLargeError{Type: t, Size: n, Max: max}
 	}
-	p := buf[:0]
+	var p []byte
 	if int(n) <= cap(buf) {
 		p = buf[:n]
 	} else {

@@ -40,7 +40,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"lukechampine.com/blake3"
 
-	"imageshare/card"
 	icrypto "imageshare/crypto"
 	"imageshare/study"
 )
@@ -56,7 +55,7 @@ const (
 )
 
 var (
-	seedOfferID = card.OfferID{'f', 'u', 'z', 'z', 's', 'e', 'e', 'd'}
+	seedOfferID = OfferID{'f', 'u', 'z', 'z', 's', 'e', 'e', 'd'}
 	seedCreated = time.Date(2026, 11, 28, 1, 23, 0, 0, time.UTC)
 )
 
@@ -120,7 +119,7 @@ func seedMode(f *testing.F, s seed, modes []string) (uint8, string) {
 // seedOffer is the offer the seeds were cut from.
 type seedOffer struct {
 	keys    *icrypto.Keys
-	card    *card.Offer
+	card    OfferRef
 	sealed  []byte // the sealed manifest
 	m       *Manifest
 	chunks  [][]byte // sealed, as served
@@ -143,7 +142,7 @@ func loadSeedOffer(tb testing.TB) *seedOffer {
 		tb.Fatalf("no seed offer: %v", err)
 	}
 	o := &seedOffer{keys: seedKeys(tb), sealed: sealed, data: data}
-	o.card = &card.Offer{ID: seedOfferID, Expires: seedCreated.Add(72 * time.Hour), ManifestHash: ManifestHash(sealed)}
+	o.card = OfferRef{ID: seedOfferID, ManifestHash: ManifestHash(sealed)}
 	o.m, err = OpenManifest(sealed, o.card, o.keys.Identity)
 	if err != nil {
 		tb.Fatalf("the seed offer's manifest does not open: %v", err)
@@ -176,7 +175,7 @@ func allocated(fn func()) uint64 {
 }
 
 // frameCaps are the limits readFrame is called with, and seeded with.
-var frameCaps = []int{0, 1, len(card.OfferID{}) + icrypto.ProofSize, MaxRequestSize, 4 + MaxSealedChunkSize, MaxResponseSize}
+var frameCaps = []int{0, 1, len(OfferID{}) + icrypto.ProofSize, MaxRequestSize, 4 + MaxSealedChunkSize, MaxResponseSize}
 
 // FuzzReadFrame reads arbitrary bytes as a frame, under limits up to the
 // largest a receiver uses. A declared length above the limit is refused
@@ -305,7 +304,7 @@ func FuzzManifest(f *testing.F) {
 // accepted (PROTOCOL.md §3). Apart from validPath, it checks without the
 // code under test: names compare with Unicode case folding
 // (strings.EqualFold), as case-insensitive file systems compare them.
-func checkAccepted(t *testing.T, m *Manifest, offer card.OfferID) {
+func checkAccepted(t *testing.T, m *Manifest, offer OfferID) {
 	t.Helper()
 	if err := m.Validate(offer); err != nil {
 		t.Fatalf("accepted, but Validate says %v", err)
@@ -429,7 +428,7 @@ func FuzzOpenManifest(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, modeArg uint8, data []byte) {
 		mode := manifestModes[int(modeArg)%len(manifestModes)]
-		offer := *o.card
+		offer := o.card
 		sealed := data
 		switch mode {
 		case "forged":
@@ -441,7 +440,7 @@ func FuzzOpenManifest(f *testing.F) {
 			}
 			offer.ManifestHash = ManifestHash(sealed)
 		}
-		m, err := OpenManifest(sealed, &offer, o.keys.Identity)
+		m, err := OpenManifest(sealed, offer, o.keys.Identity)
 		if err != nil {
 			var me *ManifestError
 			if !errors.Is(err, ErrManifestMismatch) && !errors.Is(err, ErrCannotDecrypt) && !errors.As(err, &me) {

@@ -18,7 +18,6 @@ import (
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
 
-	"imageshare/card"
 	icrypto "imageshare/crypto"
 	"imageshare/study"
 )
@@ -122,7 +121,7 @@ func invalid(field string, format string, args ...any) error {
 // names that stay inside the study folder, sizes that add up, hashes that
 // are hashes. It is the only gate between a sender's manifest and the
 // receiver's disk.
-func (m *Manifest) Validate(offer card.OfferID) error {
+func (m *Manifest) Validate(offer OfferID) error {
 	if m.Version != ManifestVersion {
 		return invalid("version", "%d, this receiver reads %d", m.Version, ManifestVersion)
 	}
@@ -367,16 +366,16 @@ func writeManifestJSON(w *bufio.Writer, m *Manifest) error {
 }
 
 // ManifestHash is what the card carries to commit to the sealed manifest.
-func ManifestHash(sealed []byte) [card.ManifestHashSize]byte {
+func ManifestHash(sealed []byte) [ManifestHashSize]byte {
 	sum := sha256.Sum256(sealed)
-	var h [card.ManifestHashSize]byte
+	var h [ManifestHashSize]byte
 	copy(h[:], sum[:])
 	return h
 }
 
 // OpenManifest checks a sealed manifest against the card, decrypts it and
 // validates it.
-func OpenManifest(sealed []byte, offer *card.Offer, id age.Identity) (*Manifest, error) {
+func OpenManifest(sealed []byte, offer OfferRef, id age.Identity) (*Manifest, error) {
 	if ManifestHash(sealed) != offer.ManifestHash {
 		return nil, ErrManifestMismatch
 	}
@@ -391,7 +390,7 @@ func OpenManifest(sealed []byte, offer *card.Offer, id age.Identity) (*Manifest,
 	return decodeManifest(js, offer.ID)
 }
 
-func decodeManifest(js []byte, offer card.OfferID) (*Manifest, error) {
+func decodeManifest(js []byte, offer OfferID) (*Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(js, &m); err != nil {
 		return nil, &ManifestError{Field: "json", Err: err}

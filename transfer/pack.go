@@ -17,8 +17,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"lukechampine.com/blake3"
 
-	"imageshare/card"
 	icrypto "imageshare/crypto"
+	"imageshare/internal/atomicfile"
 	"imageshare/study"
 )
 
@@ -36,17 +36,22 @@ const (
 // it is, which spares the receiver a decompression.
 const minSaving = 0.03
 
-var chunkEncoder, _ = zstd.NewWriter(nil,
-	zstd.WithEncoderLevel(zstd.SpeedFastest),
-	zstd.WithEncoderCRC(false), // age authenticates every chunk
-	zstd.WithLowerEncoderMem(true),
-)
+// chunkEncoder is the one encoder every packing shares: EncodeAll is safe
+// for concurrent use. It is made on first use, and its error is returned to
+// each caller rather than dropped.
+var chunkEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderCRC(false), // age authenticates every chunk
+		zstd.WithLowerEncoderMem(true),
+	)
+})
 
 // PackOptions says how to pack an offer.
 type PackOptions struct {
 	// Dir is the offer's folder. It is created and must not exist.
 	Dir       string
-	OfferID   card.OfferID
+	OfferID   OfferID
 	Recipient age.Recipient
 	Created   time.Time
 	Expires   time.Time
@@ -71,7 +76,7 @@ type Packed struct {
 	Dir            string
 	Manifest       *Manifest // the plaintext, for the sending staff's own display
 	SealedManifest []byte
-	ManifestHash   [card.ManifestHashSize]byte
+	ManifestHash   [ManifestHashSize]byte
 	Extents        []Extent
 }
 
@@ -236,7 +241,7 @@ func Pack(ctx context.Context, files []study.File, opts PackOptions) (_ *Packed,
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileSync(filepath.Join(opts.Dir, ManifestFile), sm); err != nil {
+	if err := atomicfile.Write(filepath.Join(opts.Dir, ManifestFile), sm, 0o600); err != nil {
 		return nil, err
 	}
 	return &Packed{
@@ -341,7 +346,11 @@ func readFileInto(ctx context.Context, f study.File, h hash.Hash, chunkSize int6
 func sealChunk(c plainChunk, r age.Recipient) sealedChunk {
 	sum := blake3.Sum256(c.data)
 	meta := Chunk{Size: int64(len(c.data)), BLAKE3: hex.EncodeToString(sum[:]), Codec: CodecZstd}
-	payload := chunkEncoder.EncodeAll(c.data, make([]byte, 0, len(c.data)))
+	enc, err := chunkEncoder()
+	if err != nil {
+		return sealedChunk{index: c.index, err: fmt.Errorf("making the zstd encoder: %w", err)}
+	}
+	payload := enc.EncodeAll(c.data, make([]byte, 0, len(c.data)))
 	if float64(len(payload)) > float64(len(c.data))*(1-minSaving) {
 		payload, meta.Codec = c.data, CodecNone
 	}
@@ -353,29 +362,4 @@ func sealChunk(c plainChunk, r age.Recipient) sealedChunk {
 	meta.Stored = int64(len(s))
 	meta.StoredBLAKE3 = hex.EncodeToString(st[:])
 	return sealedChunk{index: c.index, meta: meta, data: s}
-}
-
-// writeFileSync writes a whole file under a temporary name, syncs it and
-// renames it into place, so that the name only ever holds the whole file.
-func writeFileSync(name string, data []byte) error {
-	tmp := name + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, name)
 }

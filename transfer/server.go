@@ -14,7 +14,6 @@ import (
 
 	"lukechampine.com/blake3"
 
-	"imageshare/card"
 	icrypto "imageshare/crypto"
 )
 
@@ -43,7 +42,7 @@ const (
 // Offer is what a sender keeps to serve one offer: ciphertext, and the key
 // that checks proofs. Nothing in it decrypts the study.
 type Offer struct {
-	ID             card.OfferID
+	ID             OfferID
 	Verifier       ed25519.PublicKey
 	Expires        time.Time
 	SealedManifest []byte
@@ -120,7 +119,7 @@ const (
 // Event is reported to Server.OnEvent.
 type Event struct {
 	Kind   EventKind
-	Offer  card.OfferID
+	Offer  OfferID
 	Remote string // the peer, as its string form
 	Bytes  int64  // EventChunk: sealed bytes sent
 	Files  int    // EventReceipt: files verified
@@ -142,11 +141,11 @@ type Server struct {
 	HelloTimeout, RequestTimeout time.Duration
 
 	mu       sync.Mutex
-	offers   map[card.OfferID]*Offer
+	offers   map[OfferID]*Offer
 	streams  int
-	perOffer map[card.OfferID]int
+	perOffer map[OfferID]int
 	failures map[string][]time.Time // by remote host
-	copies   map[card.OfferID]*copies
+	copies   map[OfferID]*copies
 	active   sync.WaitGroup
 }
 
@@ -167,7 +166,7 @@ func (s *Server) chunkSent(o *Offer, i int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.copies == nil {
-		s.copies = map[card.OfferID]*copies{}
+		s.copies = map[OfferID]*copies{}
 	}
 	c := s.copies[o.ID]
 	if c == nil {
@@ -191,7 +190,7 @@ func (s *Server) chunkSent(o *Offer, i int) bool {
 }
 
 // Remove stops serving an offer.
-func (s *Server) Remove(id card.OfferID) {
+func (s *Server) Remove(id OfferID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.offers, id)
@@ -229,7 +228,7 @@ func (s *Server) failed(host string, now time.Time) {
 }
 
 // acquire counts a stream for offer id, or says the sender is busy.
-func (s *Server) acquire(id card.OfferID) bool {
+func (s *Server) acquire(id OfferID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	maxAll, maxOffer := s.MaxStreams, s.MaxStreamsPerOffer
@@ -240,7 +239,7 @@ func (s *Server) acquire(id card.OfferID) bool {
 		maxOffer = DefaultMaxStreamsPerOffer
 	}
 	if s.perOffer == nil {
-		s.perOffer = map[card.OfferID]int{}
+		s.perOffer = map[OfferID]int{}
 	}
 	if s.streams >= maxAll || s.perOffer[id] >= maxOffer {
 		return false
@@ -250,7 +249,7 @@ func (s *Server) acquire(id card.OfferID) bool {
 	return true
 }
 
-func (s *Server) release(id card.OfferID) {
+func (s *Server) release(id OfferID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.streams--
@@ -275,7 +274,7 @@ func (s *Server) Add(o *Offer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.offers == nil {
-		s.offers = map[card.OfferID]*Offer{}
+		s.offers = map[OfferID]*Offer{}
 	}
 	s.offers[o.ID] = o
 }
@@ -355,10 +354,10 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 	if err != nil {
 		return err
 	}
-	if t != MsgHello || len(payload) != len(card.OfferID{})+icrypto.ProofSize {
+	if t != MsgHello || len(payload) != len(OfferID{})+icrypto.ProofSize {
 		return &protocolError{CodeBadRequest, "expected HELLO"}
 	}
-	var id card.OfferID
+	var id OfferID
 	copy(id[:], payload)
 	proof := payload[len(id):]
 	now := s.now()
@@ -396,7 +395,7 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 			return err
 		}
 		st.SetReadDeadline(s.now().Add(orDefault(s.RequestTimeout, RequestTimeout)))
-		t, p, err := readFrame(st, MaxRequestSize)
+		t, payload, err := readFrame(st, MaxRequestSize)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
@@ -409,7 +408,7 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 		st.SetWriteDeadline(s.now().Add(WriteTimeout))
 		switch t {
 		case MsgGetManifest:
-			if len(p) != 0 {
+			if len(payload) != 0 {
 				return &protocolError{CodeBadRequest, "GET_MANIFEST has no payload"}
 			}
 			if err := writeFrame(w, MsgManifest, o.SealedManifest); err != nil {
@@ -417,10 +416,10 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 			}
 			s.event(Event{Kind: EventManifest, Offer: id, Remote: remoteName})
 		case MsgGetChunk:
-			if len(p) != 4 {
+			if len(payload) != 4 {
 				return &protocolError{CodeBadRequest, "GET_CHUNK takes a 4-byte index"}
 			}
-			i := binary.BigEndian.Uint32(p)
+			i := binary.BigEndian.Uint32(payload)
 			if int64(i) >= int64(len(o.Extents)) {
 				return &protocolError{CodeBadRequest, fmt.Sprintf("no chunk %d", i)}
 			}
@@ -447,11 +446,11 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 				s.event(Event{Kind: EventDownload, Offer: id, Remote: remoteName, Bytes: storedSize(o)})
 			}
 		case MsgReceipt:
-			if len(p) != 13 || p[0] != 0 {
+			if len(payload) != 13 || payload[0] != 0 {
 				return &protocolError{CodeBadRequest, "bad RECEIPT"}
 			}
-			files := binary.BigEndian.Uint32(p[1:])
-			total := binary.BigEndian.Uint64(p[5:])
+			files := binary.BigEndian.Uint32(payload[1:])
+			total := binary.BigEndian.Uint64(payload[5:])
 			if (o.Files > 0 || o.Bytes > 0) && (int64(files) != int64(o.Files) || total != uint64(o.Bytes)) {
 				s.event(Event{Kind: EventReceiptRefused, Offer: id, Remote: remoteName, Files: int(files), Total: int64(total)})
 				return &protocolError{CodeBadRequest, fmt.Sprintf("RECEIPT of %d files, %d bytes: the offer has %d files, %d bytes", files, total, o.Files, o.Bytes)}

@@ -16,7 +16,6 @@ import (
 
 	"lukechampine.com/blake3"
 
-	"imageshare/card"
 	"imageshare/study"
 )
 
@@ -477,7 +476,7 @@ var markerName = path.Join(stagingDir, "manifest-hash")
 // otherwise resume into an earlier study's folder and rename its own files
 // over that study's verified ones; the same manifest hash means the same
 // sealed manifest, which only the card's secret opens.
-func ClaimFolder(parent, name string, hash [card.ManifestHashSize]byte) (string, error) {
+func ClaimFolder(parent, name string, hash [ManifestHashSize]byte) (string, error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrDisk, err)
 	}
@@ -486,7 +485,7 @@ func ClaimFolder(parent, name string, hash [card.ManifestHashSize]byte) (string,
 
 // FindFolder returns the folder ClaimFolder would claim, without making
 // it, and whether it exists (holding this manifest's files) already.
-func FindFolder(parent, name string, hash [card.ManifestHashSize]byte) (string, bool, error) {
+func FindFolder(parent, name string, hash [ManifestHashSize]byte) (string, bool, error) {
 	dir, err := folderFor(parent, name, hash, false)
 	if err != nil {
 		return "", false, err
@@ -495,7 +494,7 @@ func FindFolder(parent, name string, hash [card.ManifestHashSize]byte) (string, 
 	return dir, err == nil, nil
 }
 
-func folderFor(parent, name string, hash [card.ManifestHashSize]byte, create bool) (string, error) {
+func folderFor(parent, name string, hash [ManifestHashSize]byte, create bool) (string, error) {
 	want := hex.EncodeToString(hash[:]) + "\n"
 	for i := 1; i <= 100; i++ {
 		dir := filepath.Join(parent, name)

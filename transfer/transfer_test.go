@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"imageshare/card"
 	icrypto "imageshare/crypto"
 	"imageshare/study"
 )
@@ -46,7 +45,7 @@ type fixture struct {
 	files  []study.File
 	data   map[string][]byte
 	packed *Packed
-	offer  *card.Offer
+	offer  OfferRef
 	keys   *icrypto.Keys
 	srv    *Server
 }
@@ -88,7 +87,7 @@ func newFixture(t *testing.T, sizes []int, chunkSize int64) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var id card.OfferID
+	var id OfferID
 	rand.Read(id[:])
 	now := time.Now()
 	packed, err := Pack(context.Background(), files, PackOptions{
@@ -110,7 +109,7 @@ func newFixture(t *testing.T, sizes []int, chunkSize int64) *fixture {
 	t.Cleanup(func() { f.Close() })
 	srv := &Server{}
 	srv.Add(&Offer{ID: id, Verifier: keys.Verifier, Expires: packed.Manifest.Expires, SealedManifest: packed.SealedManifest, Extents: packed.Extents, Data: f})
-	offer := &card.Offer{Peer: "unused", Secret: secret, ID: id, Expires: packed.Manifest.Expires, ManifestHash: packed.ManifestHash}
+	offer := OfferRef{ID: id, ManifestHash: packed.ManifestHash}
 	return &fixture{files: files, data: data, packed: packed, offer: offer, keys: keys, srv: srv}
 }
 

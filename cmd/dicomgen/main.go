@@ -127,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var res *synthetic.Result
 	var err error
 	if *replicate != "" {
-		res, err = synthetic.Replicate(*replicate, *out, *copies, *seed)
+		res, err = synthetic.Replicate(ctx, *replicate, *out, *copies, *seed)
 	} else {
 		res, err = synthetic.Write(synthetic.Options{
 			Dir: *out, PatientName: *patient, Series: *series, Images: *images,

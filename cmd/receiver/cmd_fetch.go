@@ -542,7 +542,7 @@ func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *stri
 		},
 		Local:  string(r.h.ID()),
 		Remote: string(r.offer.Peer),
-		Offer:  r.offer,
+		Offer:  r.offer.Ref(),
 		Keys:   r.keys,
 	}
 	if *path == "direct" {

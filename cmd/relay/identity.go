@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"imageshare/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -121,28 +122,8 @@ func createIdentity(path string) error {
 	if err != nil {
 		return fmt.Errorf("encoding the relay's key: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".relay.key-*") // mode 0600
-	if err != nil {
+	if err := atomicfile.Create(path, b, 0o600); err != nil && !errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("writing the identity: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("writing the identity: %w", err)
-	}
-	if err := os.Link(tmp, path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("writing the identity: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

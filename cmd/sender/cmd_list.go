@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"imageshare/audit"
-	"imageshare/card"
 	"imageshare/console"
 	"imageshare/internal/printable"
 	"imageshare/spool"
 	"imageshare/study"
+	"imageshare/transfer"
 )
 
 func spoolFlags(name string, dir *string, asJSON *bool) *flag.FlagSet {
@@ -123,7 +123,7 @@ func runUnlock(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if len(pos) != 1 {
 		return &usageError{"sender unlock takes one offer ID (see sender list)"}
 	}
-	id, err := card.ParseOfferID(pos[0])
+	id, err := transfer.ParseOfferID(pos[0])
 	if err != nil {
 		return &usageError{err.Error()}
 	}
@@ -162,7 +162,7 @@ func runRevoke(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if len(pos) != 1 {
 		return &usageError{"sender revoke takes one offer ID (see sender list)"}
 	}
-	id, err := card.ParseOfferID(pos[0])
+	id, err := transfer.ParseOfferID(pos[0])
 	if err != nil {
 		return &usageError{err.Error()}
 	}

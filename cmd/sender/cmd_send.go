@@ -24,6 +24,7 @@ import (
 	"imageshare/console"
 	icrypto "imageshare/crypto"
 	"imageshare/discovery"
+	"imageshare/internal/atomicfile"
 	"imageshare/internal/printable"
 	"imageshare/spool"
 	"imageshare/study"
@@ -268,27 +269,7 @@ func issue(o *sendOptions, offer *card.Offer, packed *transfer.Packed, packTime 
 
 // writePrivate writes a file readable by its owner only, whole or not at all.
 func writePrivate(name string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".imageshare-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
+	return atomicfile.Write(name, data, 0o600)
 }
 
 // writeCardPNG draws the card, checks that it reads back as the URI, and
@@ -347,7 +328,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	var offerID card.OfferID
+	var offerID transfer.OfferID
 	if _, err := rand.Read(offerID[:]); err != nil {
 		return err
 	}
@@ -435,7 +416,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		opt.mode = "send"
 	}
-	srv, err := startServing(sp, opt, stderr)
+	srv, err := startServing(ctx, sp, opt, stderr)
 	if err != nil {
 		return err
 	}
@@ -492,7 +473,7 @@ wait:
 }
 
 // newRecord is what the spool keeps of the offer: no key that decrypts.
-func newRecord(id card.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *sendOptions, studies []study.Summary) *spool.Record {
+func newRecord(id transfer.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *sendOptions, studies []study.Summary) *spool.Record {
 	first := studies[0]
 	desc := first.Description
 	if len(studies) > 1 {

@@ -75,7 +75,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv, err := startServing(sp, servingOptions{listen: listen, relays: relays, identity: id, mode: "serve", quiet: true, js: js, trail: trail, me: me}, stderr)
+	srv, err := startServing(ctx, sp, servingOptions{listen: listen, relays: relays, identity: id, mode: "serve", quiet: true, js: js, trail: trail, me: me}, stderr)
 	if err != nil {
 		return err
 	}

@@ -14,9 +14,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"imageshare/audit"
-	"imageshare/card"
 	"imageshare/console"
 	"imageshare/discovery"
+	"imageshare/internal/streampeer"
 	"imageshare/spool"
 	"imageshare/study"
 	"imageshare/transfer"
@@ -42,7 +42,7 @@ type servingOptions struct {
 	// sender send that finds the spool's identity in use by another send.
 	identity crypto.PrivKey
 	// only, when set, limits the process to one offer (a sender send).
-	only *card.OfferID
+	only *transfer.OfferID
 	// mode, when set ("serve" or "send"), records the process in
 	// serving.json: the caller holds the spool's lock and its identity.
 	mode  string
@@ -56,12 +56,12 @@ type servingOptions struct {
 // opt.only. The process holding the spool's lock records who serves it,
 // for sends to hand their offers to (sender serve) or to know that the
 // spool's identity is taken (sender send).
-func startServing(sp *spool.Spool, opt servingOptions, stderr io.Writer) (*serving, error) {
+func startServing(ctx context.Context, sp *spool.Spool, opt servingOptions, stderr io.Writer) (*serving, error) {
 	h, err := startHost(opt.listen, opt.identity, stderr)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(ctx)
 	s := &serving{host: h, relays: opt.relays, srv: &transfer.Server{}, cancel: cancel,
 		d: &deliveries{stderr: stderr, js: opt.js, showProgress: !opt.quiet && opt.js == nil && console.IsTerminal(stderr), trail: opt.trail}}
 	// Announced on the LAN, for receivers whose card's addresses are
@@ -81,7 +81,7 @@ func startServing(sp *spool.Spool, opt servingOptions, stderr io.Writer) (*servi
 		s.warn(err)
 	}
 	h.SetStreamHandler(transfer.ProtocolID, func(st network.Stream) {
-		s.srv.Handle(ctx, st, discovery.StreamPeer(st))
+		s.srv.Handle(ctx, st, streampeer.Of(st))
 	})
 	if opt.mode != "" {
 		var addrs []string
@@ -178,8 +178,8 @@ func startHost(listen []string, id crypto.PrivKey, stderr io.Writer) (host.Host,
 		return h, nil
 	}
 	fmt.Fprintf(stderr, "sender: warning: port %d is taken (%v); using a free port, which the card lists\n", discovery.DefaultPort, err)
-	any := []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1", "/ip6/::/tcp/0", "/ip6/::/udp/0/quic-v1"}
-	h, err = discovery.NewHost(discovery.HostOptions{Identity: id, Listen: any})
+	anyPort := []string{"/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1", "/ip6/::/tcp/0", "/ip6/::/udp/0/quic-v1"}
+	h, err = discovery.NewHost(discovery.HostOptions{Identity: id, Listen: anyPort})
 	if err != nil {
 		return nil, &listenError{err}
 	}
@@ -195,24 +195,24 @@ type deliveries struct {
 	me           audit.Participant
 
 	mu      sync.Mutex
-	bars    map[card.OfferID]*console.Progress
-	sent    map[card.OfferID]int64
+	bars    map[transfer.OfferID]*console.Progress
+	sent    map[transfer.OfferID]int64
 	refused int
-	receipt map[card.OfferID]int
-	waiters map[card.OfferID]chan struct{}
+	receipt map[transfer.OfferID]int
+	waiters map[transfer.OfferID]chan struct{}
 }
 
 func (d *deliveries) init() {
 	if d.bars == nil {
-		d.bars = map[card.OfferID]*console.Progress{}
-		d.sent = map[card.OfferID]int64{}
-		d.receipt = map[card.OfferID]int{}
-		d.waiters = map[card.OfferID]chan struct{}{}
+		d.bars = map[transfer.OfferID]*console.Progress{}
+		d.sent = map[transfer.OfferID]int64{}
+		d.receipt = map[transfer.OfferID]int{}
+		d.waiters = map[transfer.OfferID]chan struct{}{}
 	}
 }
 
 // receiptChan is closed at the first verified receipt for id.
-func (d *deliveries) receiptChan(id card.OfferID) <-chan struct{} {
+func (d *deliveries) receiptChan(id transfer.OfferID) <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.init()
@@ -229,7 +229,7 @@ func (d *deliveries) receiptChan(id card.OfferID) <-chan struct{} {
 	return c
 }
 
-func (d *deliveries) receiptsFor(id card.OfferID) int {
+func (d *deliveries) receiptsFor(id transfer.OfferID) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.receipt[id]
@@ -363,7 +363,7 @@ func (d *deliveries) ended(rec *spool.Record, state spool.State) {
 	d.js.Emit(map[string]any{"type": "ended", "offer_id": rec.ID.String(), "state": state, "downloads": rec.Downloads()})
 }
 
-func (d *deliveries) report(id card.OfferID) {
+func (d *deliveries) report(id transfer.OfferID) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.init()

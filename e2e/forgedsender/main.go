@@ -21,6 +21,7 @@ import (
 	"imageshare/card"
 	icrypto "imageshare/crypto"
 	"imageshare/discovery"
+	"imageshare/internal/streampeer"
 	"imageshare/study"
 	"imageshare/transfer"
 )
@@ -62,7 +63,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	var id card.OfferID
+	var id transfer.OfferID
 	rand.Read(id[:])
 	work, err := os.MkdirTemp("", "forgedsender-")
 	if err != nil {
@@ -91,7 +92,7 @@ func run() error {
 	srv.Add(&transfer.Offer{ID: id, Verifier: keys.Verifier, Expires: packed.Manifest.Expires,
 		SealedManifest: packed.SealedManifest, Extents: packed.Extents, Data: data})
 	h.SetStreamHandler(transfer.ProtocolID, func(s network.Stream) {
-		srv.Handle(ctx, s, discovery.StreamPeer(s))
+		srv.Handle(ctx, s, streampeer.Of(s))
 	})
 	offer := &card.Offer{Peer: h.ID(), Addrs: discovery.CardAddrs(h, nil), Secret: secret, ID: id,
 		Expires: packed.Manifest.Expires, ManifestHash: packed.ManifestHash}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -66,9 +65,10 @@ func CTSeries(t testing.TB, n int) []string {
 // in the module cache.
 func LibraryTestdata(t testing.TB) string {
 	t.Helper()
+	// go test puts its own go command first on the test's PATH.
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		Missing(t, "no go command on PATH: %v", err)
 	}
 	out, err := exec.Command(goBin, "list", "-m", "-f", "{{.Dir}}", "github.com/suyashkumar/dicom").Output()
 	if err != nil || strings.TrimSpace(string(out)) == "" {
