@@ -125,9 +125,6 @@ func runFetch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.StringVar(&o.qr, "qr", "", "")
 	fs.StringVar(&o.uriFile, "uri-file", "", "")
 	pos, err := parseCommon(fs, args)
-	if errors.Is(err, errHelp) {
-		fmt.Fprint(stderr, usage)
-	}
 	if err != nil {
 		return err
 	}

@@ -166,13 +166,44 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	case len(args) > 0 && args[0] == "id":
 		err = runID(args[1:], stdout, stderr)
+		if errors.Is(err, errHelp) {
+			fmt.Fprint(stdout, idUsage)
+			return exitOK
+		}
 	case len(args) == 0 || strings.HasPrefix(args[0], "-"):
 		err = runRelay(ctx, args, stdout, stderr)
 	default:
 		err = &usageError{fmt.Sprintf("unknown command %q: relay takes options only, or the command id", args[0])}
 	}
+	if errors.Is(err, errHelp) {
+		printUsage(stdout)
+		return exitOK
+	}
 	return exitCode(err, stderr)
 }
+
+// idUsage is the help of "relay id".
+const idUsage = `Usage:
+    relay id [--identity FILE] [--json]
+
+relay id prints the relay's peer ID, making its identity (an Ed25519 key,
+readable by its owner only) if need be, so that senders can be set up with
+the relay's address before it first runs.
+
+Options:
+    --identity FILE   The relay's key (default as for relay).
+    --json            Print {"type":"id","peer_id":...,"identity":...}.
+
+Examples:
+    relay id
+    relay id --identity /var/lib/imageshare-relay/relay.key
+
+EXIT STATUS
+    0   the peer ID was printed
+    1   an error not listed below
+    2   bad usage
+    3   the identity file is malformed, unreadable, or readable by others
+`
 
 func printUsage(w io.Writer) {
 	fmt.Fprintf(w, usage, defaultPort, defaultMaxReservations, defaultMaxReservationsPerIP,
@@ -201,9 +232,6 @@ func exitCode(err error, stderr io.Writer) int {
 	var le *listenError
 	code := exitError
 	switch {
-	case errors.Is(err, errHelp):
-		printUsage(stderr)
-		return exitOK
 	case errors.As(err, &ue):
 		code = exitUsage
 		defer fmt.Fprintln(stderr, "hint: see relay --help")
