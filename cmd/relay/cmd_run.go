@@ -140,9 +140,8 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	err = srv.close()
 	js.Emit(map[string]any{"type": "stopped", "bytes_relayed": ev.bytes.Load()})
 	fmt.Fprintf(stderr, "relay: stopped after relaying %s\n", formatBytes(ev.bytes.Load()))
-	if cause := context.Cause(ctx); !errors.Is(cause, errTerminated) {
-		return cause
-	}
+	// The end of ctx (SIGTERM, or Ctrl-C) is a request to stop, not a
+	// failure: a service stopped cleanly exits 0.
 	if err != nil {
 		return fmt.Errorf("stopping: %w", err)
 	}

@@ -95,22 +95,21 @@ Examples:
     relay --json > relay-events.jsonl
 
 EXIT STATUS
-    0   stopped by SIGTERM (systemctl stop); relay id printed the peer ID
+    0   stopped by SIGTERM (systemctl stop) or SIGINT (Ctrl-C); relay id
+        printed the peer ID
     1   an error not listed below
     2   bad usage (the flag at fault is named)
     3   the identity file is malformed, unreadable, or readable by others
     5   cannot listen on an address (it is named), e.g. the port is taken
-    130 interrupted (Ctrl-C)
 `
 
 // Exit codes.
 const (
-	exitOK          = 0
-	exitError       = 1
-	exitUsage       = 2
-	exitIdentity    = 3
-	exitListen      = 5
-	exitInterrupted = 130
+	exitOK       = 0
+	exitError    = 1
+	exitUsage    = 2
+	exitIdentity = 3
+	exitListen   = 5
 )
 
 // usageError is a mistake on the command line.
@@ -132,7 +131,8 @@ func (e *listenError) Unwrap() error { return e.err }
 var (
 	errHelp = errors.New("help shown")
 	// errTerminated is the cause of the context's end on SIGTERM: the
-	// service manager stopping the relay, which is not a failure.
+	// service manager stopping the relay. Like Ctrl-C (SIGINT), it is not
+	// a failure.
 	errTerminated = errors.New("terminated")
 )
 
@@ -245,9 +245,6 @@ func exitCode(err error, stderr io.Writer) int {
 		if isAddrInUse(le.err) {
 			defer fmt.Fprintln(stderr, "hint: another program (another relay?) uses that port; stop it or choose another with --listen")
 		}
-	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(stderr, "relay: interrupted")
-		return exitInterrupted
 	}
 	fmt.Fprintf(stderr, "relay: error: %v\n", err)
 	return code
