@@ -126,7 +126,7 @@ func readStudy(ctx context.Context, o *sendOptions, src *sources, stderr io.Writ
 	var bar *console.Progress
 	scan, err := study.ScanPaths(ctx, src.paths, study.ScanOptions{Progress: func(done, total int) {
 		if bar == nil {
-			bar = console.NewProgress(stderr, int64(total), "reading", showProgress && total > 50)
+			bar = console.NewCounter(stderr, int64(total), "reading", "files", showProgress && total > 50)
 		}
 		bar.Set(int64(done))
 	}})
