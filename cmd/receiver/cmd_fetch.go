@@ -392,7 +392,10 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 	elapsed := time.Since(start)
 	fmt.Fprintf(stderr, "receiver: %d files (%s) verified against their hashes in %s\n", len(m.Files), study.FormatBytes(m.TotalSize()), elapsed.Round(time.Millisecond))
 	if r.reused > 0 {
-		fmt.Fprintf(stderr, "receiver: resumed: %s were already here, %s fetched\n", study.FormatBytes(r.reused), study.FormatBytes(r.fetched))
+		// reused counts the files' bytes, fetched the network's (sealed,
+		// compressed): say so, rather than add one to the other.
+		fmt.Fprintf(stderr, "receiver: resumed: %s of the files were already here and %s fetched (%s over the network)\n",
+			study.FormatBytes(r.reused), study.FormatBytes(m.TotalSize()-r.reused), study.FormatBytes(r.fetched))
 	}
 	if err := r.confirm(ctx); err != nil {
 		fmt.Fprintf(stderr, "receiver: warning: the study is complete here, but the sender was not told: %v\n", err)
