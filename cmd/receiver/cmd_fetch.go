@@ -114,7 +114,7 @@ func parseCommon(fs *flag.FlagSet, args []string) ([]string, error) {
 		return nil, errHelp
 	}
 	if err != nil {
-		return nil, &usageError{err.Error()}
+		return nil, &usageError{console.FlagMessage(err)}
 	}
 	return pos, nil
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
@@ -21,16 +20,12 @@ type relayOptions struct {
 	json     bool
 }
 
-// flagMessage spells the flag package's "-name" as "--name", as the help
-// does.
-var flagMessage = strings.NewReplacer("defined: -", "defined: --", "for flag -", "for flag --", "argument: -", "argument: --")
-
 // parseFlagError turns a flag package error into a usage error.
 func parseFlagError(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return errHelp
 	}
-	return &usageError{flagMessage.Replace(err.Error())}
+	return &usageError{console.FlagMessage(err)}
 }
 
 func parseRelay(args []string) (*relayOptions, error) {

@@ -81,7 +81,7 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 		return nil, errHelp
 	}
 	if err != nil {
-		return nil, &usageError{err.Error()}
+		return nil, &usageError{console.FlagMessage(err)}
 	}
 	o.paths = pos
 	if err := o.pacs.check(o); err != nil {
@@ -456,6 +456,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	trail.Record(audit.Export(srv.d.me, subject(rec)))
 	go srv.svc.Run(ctx, time.Second, srv.warn)
 	fmt.Fprintf(stderr, "sender: serving offer %s as %s until %s\n", offerID, srv.host.ID(), rec.Expires.Local().Format("2006-01-02 15:04 MST"))
+	printListening(stderr, srv.host.Addrs())
 	if !o.keep {
 		fmt.Fprintln(stderr, "sender: waiting for the receiving hospital; this stops once they confirm receipt (Ctrl-C to stop now)")
 	}

@@ -59,7 +59,7 @@ EXIT STATUS
     0   a receiver confirmed that every file arrived verified (or, with --keep,
         the card expired after serving; or the offer was handed to sender serve)
     1   an error not listed below
-    2   bad usage
+    2   bad usage, or a PATH that does not exist
     3   a file is not DICOM, is truncated or cannot be read (each is named),
         or a DICOMDIR or zip cannot be followed or is unsafe
     4   PATH (or the PACS) holds several studies or patients: say which with --study
