@@ -192,7 +192,7 @@ func readCard(o *fetchOptions, stdin io.Reader) (string, error) {
 		defer f.Close()
 		text, err := card.DecodeImage(f)
 		if err != nil {
-			return "", fmt.Errorf("%w from %s: %v", errCardRead, o.qr, err)
+			return "", fmt.Errorf("%w from %s: %w", errCardRead, o.qr, err)
 		}
 		return text, nil
 	case o.uriFile != "":

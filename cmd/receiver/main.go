@@ -265,6 +265,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if code == exitUsage {
 			fmt.Fprintln(stderr, "hint: see receiver --help")
 		}
+		if errors.Is(err, card.ErrNoQRCode) {
+			fmt.Fprintln(stderr, "hint: retake the photo closer, flat, filling the frame with the card, or read its text with --uri-file or -")
+		}
 	}
 	return code
 }
