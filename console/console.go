@@ -48,7 +48,7 @@ func (j *JSON) Emit(v any) {
 	j.w.Write(append(b, '\n'))
 }
 
-// Progress is a byte-counting progress bar: bytes, rate and time left. It
+// Progress is a progress bar: bytes (or files), rate and time left. It
 // draws only when its writer is a terminal and it is enabled. A nil
 // *Progress does nothing.
 type Progress struct {
@@ -60,21 +60,39 @@ func NewProgress(w io.Writer, total int64, description string, enabled bool) *Pr
 	if !enabled || !IsTerminal(w) {
 		return nil
 	}
-	return &Progress{bar: progressbar.NewOptions64(total,
+	return &Progress{bar: newBar(w, total, description, "")}
+}
+
+// NewCounter returns a bar for a total number of things, such as files,
+// named by unit ("files") in its count and rate, drawn on w when enabled.
+func NewCounter(w io.Writer, total int64, description, unit string, enabled bool) *Progress {
+	if !enabled || !IsTerminal(w) {
+		return nil
+	}
+	return &Progress{bar: newBar(w, total, description, unit)}
+}
+
+// newBar draws a bar on w: of bytes if unit is "", else of unit.
+func newBar(w io.Writer, total int64, description, unit string) *progressbar.ProgressBar {
+	opts := []progressbar.Option{
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(description),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionUseIECUnits(true),
 		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionThrottle(100 * time.Millisecond),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 		progressbar.OptionUseANSICodes(true),
-	)}
+	}
+	if unit == "" {
+		opts = append(opts, progressbar.OptionShowBytes(true), progressbar.OptionUseIECUnits(true))
+	} else {
+		opts = append(opts, progressbar.OptionShowIts(), progressbar.OptionSetItsString(unit))
+	}
+	return progressbar.NewOptions64(total, opts...)
 }
 
-// Add counts n more bytes.
+// Add counts n more bytes (or things).
 func (p *Progress) Add(n int64) {
 	if p != nil {
 		p.bar.Add64(n)

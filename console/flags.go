@@ -33,3 +33,13 @@ func ParseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = rest[1:]
 	}
 }
+
+// flagMessage spells the flag package's "-name" as "--name", as the help
+// does and as staff type it.
+var flagMessage = strings.NewReplacer("defined: -", "defined: --", "for flag -", "for flag --", "argument: -", "argument: --")
+
+// FlagMessage is a flag package error's message with each flag spelt as
+// in the help: "flag provided but not defined: --crad", not "-crad".
+func FlagMessage(err error) string {
+	return flagMessage.Replace(err.Error())
+}

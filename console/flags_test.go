@@ -4,6 +4,7 @@ import (
 	"flag"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -39,5 +40,20 @@ func TestParseInterleaved(t *testing.T) {
 	fs.SetOutput(io.Discard)
 	if _, err := ParseInterleaved(fs, []string{"a", "--nope"}); err == nil {
 		t.Error("an unknown flag after a positional argument was accepted")
+	}
+}
+
+func TestFlagMessageSpellsFlagsAsTheHelp(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Int("n", 0, "")
+	for _, args := range [][]string{{"--crad", "x"}, {"--n", "x"}, {"--n"}} {
+		err := fs.Parse(args)
+		if err == nil {
+			t.Fatalf("%q parsed", args)
+		}
+		if msg := FlagMessage(err); !strings.Contains(msg, " --") || strings.Contains(msg, " -c") || strings.Contains(msg, " -n") {
+			t.Errorf("%q: %q", args, msg)
+		}
 	}
 }

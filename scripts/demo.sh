@@ -5,6 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="$PWD/bin"
 work="$(mktemp -d "${TMPDIR:-/tmp}/imageshare-demo.XXXXXX")"
+# The demo's copy of the study, its card and what arrived go when it ends,
+# however it ends.
+sender=
+cleanup() {
+	[ -n "$sender" ] && kill "$sender" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
 export XDG_STATE_HOME="$work/state"
 
 sample="$PWD/../shared/dicom/ct-pancreas/CT_series"
@@ -23,7 +31,6 @@ echo "== Sending hospital: sender send"
 	--listen /ip4/127.0.0.1/tcp/0 --listen /ip4/127.0.0.1/udp/0/quic-v1 \
 	"$sample" >"$work/uri.txt" 2>"$work/sender.log" &
 sender=$!
-trap 'kill $sender 2>/dev/null || true' EXIT
 for _ in $(seq 1 600); do
 	[ -s "$work/card.png" ] && break
 	kill -0 $sender 2>/dev/null || { cat "$work/sender.log"; exit 1; }
@@ -36,7 +43,7 @@ echo
 echo "== Trauma center: receiver fetch --qr card.png"
 "$bin/receiver" fetch --yes --qr "$work/card.png" --out "$work/received" | tee "$work/dir.txt"
 wait $sender
-trap - EXIT
+sender=
 echo
 echo "== Sender after the receipt:"
 tail -n 2 "$work/sender.log"
@@ -46,4 +53,5 @@ echo "== Check: every file received is byte for byte the one sent"
 received="$(cat "$work/dir.txt")"
 (cd "$sample" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$work/sent.sha256"
 (cd "$received" && sha256sum --quiet -c "$work/sent.sha256")
-echo "   $(wc -l <"$work/sent.sha256") files identical (sha256sum -c); study in $received"
+echo "   $(wc -l <"$work/sent.sha256") files identical (sha256sum -c)"
+echo "   The demo's folder, with the study received and the card, is removed: $work"

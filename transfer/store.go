@@ -393,7 +393,7 @@ func (s *Store) complete(i int) error {
 			return s.diskError(err)
 		}
 	}
-	if err := s.root.Chmod(name, 0o644); err != nil {
+	if err := s.root.Chmod(name, placedMode()); err != nil {
 		return s.diskError(err)
 	}
 	if err := s.root.Rename(name, f.Path); err != nil {

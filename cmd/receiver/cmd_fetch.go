@@ -114,7 +114,7 @@ func parseCommon(fs *flag.FlagSet, args []string) ([]string, error) {
 		return nil, errHelp
 	}
 	if err != nil {
-		return nil, &usageError{err.Error()}
+		return nil, &usageError{console.FlagMessage(err)}
 	}
 	return pos, nil
 }
@@ -125,9 +125,6 @@ func runFetch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.StringVar(&o.qr, "qr", "", "")
 	fs.StringVar(&o.uriFile, "uri-file", "", "")
 	pos, err := parseCommon(fs, args)
-	if errors.Is(err, errHelp) {
-		fmt.Fprint(stderr, usage)
-	}
 	if err != nil {
 		return err
 	}
@@ -195,7 +192,7 @@ func readCard(o *fetchOptions, stdin io.Reader) (string, error) {
 		defer f.Close()
 		text, err := card.DecodeImage(f)
 		if err != nil {
-			return "", fmt.Errorf("%w from %s: %v", errCardRead, o.qr, err)
+			return "", fmt.Errorf("%w from %s: %w", errCardRead, o.qr, err)
 		}
 		return text, nil
 	case o.uriFile != "":
@@ -395,7 +392,10 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 	elapsed := time.Since(start)
 	fmt.Fprintf(stderr, "receiver: %d files (%s) verified against their hashes in %s\n", len(m.Files), study.FormatBytes(m.TotalSize()), elapsed.Round(time.Millisecond))
 	if r.reused > 0 {
-		fmt.Fprintf(stderr, "receiver: resumed: %s were already here, %s fetched\n", study.FormatBytes(r.reused), study.FormatBytes(r.fetched))
+		// reused counts the files' bytes, fetched the network's (sealed,
+		// compressed): say so, rather than add one to the other.
+		fmt.Fprintf(stderr, "receiver: resumed: %s of the files were already here and %s fetched (%s over the network)\n",
+			study.FormatBytes(r.reused), study.FormatBytes(m.TotalSize()-r.reused), study.FormatBytes(r.fetched))
 	}
 	if err := r.confirm(ctx); err != nil {
 		fmt.Fprintf(stderr, "receiver: warning: the study is complete here, but the sender was not told: %v\n", err)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"path/filepath"
 
@@ -18,9 +17,6 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	o := &fetchOptions{}
 	fs := newFlags("receiver import", o)
 	pos, err := parseCommon(fs, args)
-	if errors.Is(err, errHelp) {
-		fmt.Fprint(stderr, usage)
-	}
 	if err != nil {
 		return err
 	}

@@ -19,9 +19,6 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	o := &fetchOptions{}
 	fs := newFlags("receiver scan", o)
 	pos, err := parseCommon(fs, args)
-	if errors.Is(err, errHelp) {
-		fmt.Fprint(stderr, usage)
-	}
 	if err != nil {
 		return err
 	}

@@ -222,7 +222,7 @@ func main() {
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		printHelp(stderr, "")
 		return exitUsage
 	}
 	var err error
@@ -231,9 +231,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		// Refused before any flag is parsed: a parse error, a file that
 		// cannot be opened, an unknown command would all quote it.
 		err = &usageError{"the card's text was given on the command line, where other users can read it; pass it on standard input (-), with --uri-file, or scan it with --qr"}
-	case args[0] == "-h", args[0] == "-help", args[0] == "--help", args[0] == "help":
-		fmt.Fprint(stdout, usage)
+	case args[0] == "-h", args[0] == "-help", args[0] == "--help":
+		printHelp(stdout, "")
 		return exitOK
+	case args[0] == "help":
+		err = runHelp(args[1:], stdout)
 	case args[0] == "--version", args[0] == "-version", args[0] == "version":
 		fmt.Fprintln(stdout, "receiver", console.Version())
 		return exitOK
@@ -248,17 +250,23 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	default:
 		err = &usageError{fmt.Sprintf("unknown command %q: the commands are fetch, scan, import and audit", args[0])}
 	}
+	if errors.Is(err, errHelp) {
+		// "receiver COMMAND --help": that command's help, as a result.
+		printHelp(stdout, args[0])
+		return exitOK
+	}
 	code := exitCode(err)
 	switch {
 	case code == exitOK:
-	case errors.Is(err, errHelp):
-		return exitOK
 	case code == exitInterrupted:
 		fmt.Fprintln(stderr, "receiver: interrupted; files not yet verified were not kept under their names")
 	default:
 		fmt.Fprintf(stderr, "receiver: error: %v\n", err)
 		if code == exitUsage {
 			fmt.Fprintln(stderr, "hint: see receiver --help")
+		}
+		if errors.Is(err, card.ErrNoQRCode) {
+			fmt.Fprintln(stderr, "hint: retake the photo closer, flat, filling the frame with the card, or read its text with --uri-file or -")
 		}
 	}
 	return code

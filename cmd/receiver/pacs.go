@@ -274,7 +274,7 @@ func importStudy(ctx context.Context, o *fetchOptions, in *importInput, stderr i
 	}
 
 	fmt.Fprintf(stderr, "receiver: storing %d instances in the PACS at %s ...\n", len(files), p.redactedURL())
-	bar := console.NewProgress(stderr, int64(len(files)), "PACS", !o.quiet && !o.json)
+	bar := console.NewCounter(stderr, int64(len(files)), "PACS", "instances", !o.quiet && !o.json)
 	instances := make([]dicomweb.Instance, len(files))
 	for i := range files {
 		instances[i] = files[i].Instance

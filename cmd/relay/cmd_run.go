@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
@@ -21,16 +20,12 @@ type relayOptions struct {
 	json     bool
 }
 
-// flagMessage spells the flag package's "-name" as "--name", as the help
-// does.
-var flagMessage = strings.NewReplacer("defined: -", "defined: --", "for flag -", "for flag --", "argument: -", "argument: --")
-
 // parseFlagError turns a flag package error into a usage error.
 func parseFlagError(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return errHelp
 	}
-	return &usageError{flagMessage.Replace(err.Error())}
+	return &usageError{console.FlagMessage(err)}
 }
 
 func parseRelay(args []string) (*relayOptions, error) {
@@ -140,9 +135,8 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	err = srv.close()
 	js.Emit(map[string]any{"type": "stopped", "bytes_relayed": ev.bytes.Load()})
 	fmt.Fprintf(stderr, "relay: stopped after relaying %s\n", formatBytes(ev.bytes.Load()))
-	if cause := context.Cause(ctx); !errors.Is(cause, errTerminated) {
-		return cause
-	}
+	// The end of ctx (SIGTERM, or Ctrl-C) is a request to stop, not a
+	// failure: a service stopped cleanly exits 0.
 	if err != nil {
 		return fmt.Errorf("stopping: %w", err)
 	}

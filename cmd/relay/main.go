@@ -95,22 +95,21 @@ Examples:
     relay --json > relay-events.jsonl
 
 EXIT STATUS
-    0   stopped by SIGTERM (systemctl stop); relay id printed the peer ID
+    0   stopped by SIGTERM (systemctl stop) or SIGINT (Ctrl-C); relay id
+        printed the peer ID
     1   an error not listed below
     2   bad usage (the flag at fault is named)
     3   the identity file is malformed, unreadable, or readable by others
     5   cannot listen on an address (it is named), e.g. the port is taken
-    130 interrupted (Ctrl-C)
 `
 
 // Exit codes.
 const (
-	exitOK          = 0
-	exitError       = 1
-	exitUsage       = 2
-	exitIdentity    = 3
-	exitListen      = 5
-	exitInterrupted = 130
+	exitOK       = 0
+	exitError    = 1
+	exitUsage    = 2
+	exitIdentity = 3
+	exitListen   = 5
 )
 
 // usageError is a mistake on the command line.
@@ -132,7 +131,8 @@ func (e *listenError) Unwrap() error { return e.err }
 var (
 	errHelp = errors.New("help shown")
 	// errTerminated is the cause of the context's end on SIGTERM: the
-	// service manager stopping the relay, which is not a failure.
+	// service manager stopping the relay. Like Ctrl-C (SIGINT), it is not
+	// a failure.
 	errTerminated = errors.New("terminated")
 )
 
@@ -166,13 +166,44 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	case len(args) > 0 && args[0] == "id":
 		err = runID(args[1:], stdout, stderr)
+		if errors.Is(err, errHelp) {
+			fmt.Fprint(stdout, idUsage)
+			return exitOK
+		}
 	case len(args) == 0 || strings.HasPrefix(args[0], "-"):
 		err = runRelay(ctx, args, stdout, stderr)
 	default:
 		err = &usageError{fmt.Sprintf("unknown command %q: relay takes options only, or the command id", args[0])}
 	}
+	if errors.Is(err, errHelp) {
+		printUsage(stdout)
+		return exitOK
+	}
 	return exitCode(err, stderr)
 }
+
+// idUsage is the help of "relay id".
+const idUsage = `Usage:
+    relay id [--identity FILE] [--json]
+
+relay id prints the relay's peer ID, making its identity (an Ed25519 key,
+readable by its owner only) if need be, so that senders can be set up with
+the relay's address before it first runs.
+
+Options:
+    --identity FILE   The relay's key (default as for relay).
+    --json            Print {"type":"id","peer_id":...,"identity":...}.
+
+Examples:
+    relay id
+    relay id --identity /var/lib/imageshare-relay/relay.key
+
+EXIT STATUS
+    0   the peer ID was printed
+    1   an error not listed below
+    2   bad usage
+    3   the identity file is malformed, unreadable, or readable by others
+`
 
 func printUsage(w io.Writer) {
 	fmt.Fprintf(w, usage, defaultPort, defaultMaxReservations, defaultMaxReservationsPerIP,
@@ -201,9 +232,6 @@ func exitCode(err error, stderr io.Writer) int {
 	var le *listenError
 	code := exitError
 	switch {
-	case errors.Is(err, errHelp):
-		printUsage(stderr)
-		return exitOK
 	case errors.As(err, &ue):
 		code = exitUsage
 		defer fmt.Fprintln(stderr, "hint: see relay --help")
@@ -217,9 +245,6 @@ func exitCode(err error, stderr io.Writer) int {
 		if isAddrInUse(le.err) {
 			defer fmt.Fprintln(stderr, "hint: another program (another relay?) uses that port; stop it or choose another with --listen")
 		}
-	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(stderr, "relay: interrupted")
-		return exitInterrupted
 	}
 	fmt.Fprintf(stderr, "relay: error: %v\n", err)
 	return code

@@ -17,7 +17,7 @@ func TestHelpDocumentsExamplesAndExitCodes(t *testing.T) {
 		t.Fatalf("--help exited %d", code)
 	}
 	help := out.String()
-	for _, code := range []int{exitOK, exitError, exitUsage, exitIdentity, exitListen, exitInterrupted} {
+	for _, code := range []int{exitOK, exitError, exitUsage, exitIdentity, exitListen} {
 		if !strings.Contains(help, fmt.Sprintf("\n    %-3d ", code)) {
 			t.Errorf("--help does not document exit status %d", code)
 		}

@@ -49,7 +49,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		return nil, errHelp
 	}
 	if err != nil {
-		return nil, &usageError{err.Error()}
+		return nil, &usageError{console.FlagMessage(err)}
 	}
 	return pos, nil
 }

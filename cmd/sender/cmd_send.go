@@ -82,7 +82,7 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 		return nil, errHelp
 	}
 	if err != nil {
-		return nil, &usageError{err.Error()}
+		return nil, &usageError{console.FlagMessage(err)}
 	}
 	o.paths = pos
 	if err := o.pacs.check(o); err != nil {
@@ -127,7 +127,7 @@ func readStudy(ctx context.Context, o *sendOptions, src *sources, stderr io.Writ
 	var bar *console.Progress
 	scan, err := study.ScanPaths(ctx, src.paths, study.ScanOptions{Progress: func(done, total int) {
 		if bar == nil {
-			bar = console.NewProgress(stderr, int64(total), "reading", showProgress && total > 50)
+			bar = console.NewCounter(stderr, int64(total), "reading", "files", showProgress && total > 50)
 		}
 		bar.Set(int64(done))
 	}})
@@ -437,6 +437,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	trail.Record(audit.Export(srv.d.me, subject(rec)))
 	go srv.svc.Run(ctx, time.Second, srv.warn)
 	fmt.Fprintf(stderr, "sender: serving offer %s as %s until %s\n", offerID, srv.host.ID(), rec.Expires.Local().Format("2006-01-02 15:04 MST"))
+	printListening(stderr, srv.host.Addrs())
 	if !o.keep {
 		fmt.Fprintln(stderr, "sender: waiting for the receiving hospital; this stops once they confirm receipt (Ctrl-C to stop now)")
 	}

@@ -32,7 +32,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
 		}
-		return &usageError{err.Error()}
+		return &usageError{console.FlagMessage(err)}
 	}
 	if fs.NArg() > 0 {
 		return &usageError{"sender serve takes no arguments"}
@@ -90,9 +90,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	fmt.Fprintf(stderr, "sender: serving %d live offer(s) from %s as %s\n", live, sp.Dir, srv.host.ID())
-	for _, a := range srv.host.Addrs() {
-		fmt.Fprintf(stderr, "sender: listening on %s\n", a)
-	}
+	printListening(stderr, srv.host.Addrs())
 	js.Emit(map[string]any{"type": "serving", "spool": sp.Dir, "peer_id": srv.host.ID().String(), "live_offers": live})
 	srv.svc.Run(ctx, time.Second, srv.warn)
 	fmt.Fprintln(stderr, "sender: stopped; offers stay in the spool and are served again at the next start")

@@ -14,7 +14,6 @@ import (
 	"syscall"
 
 	"imageshare/console"
-	"imageshare/discovery"
 	"imageshare/study"
 )
 
@@ -80,7 +79,7 @@ Options for send:
                          is then not enough.
     --passcode-file FILE Require the passcode written in FILE (8 to 64 letters or digits).
     --listen MULTIADDR   Listen address (repeatable). Default: TCP and QUIC on
-                         port %d of every interface, or any free port if taken.
+                         port %[1]d of every interface, or any free port if taken.
     --relay MULTIADDR    A relay to keep a reservation with, as the relay prints
                          it (ending in /p2p/ and its ID; repeatable). The card
                          then lists the relayed address, by which a receiver
@@ -120,7 +119,7 @@ EXIT STATUS
     0   a receiver confirmed that every file arrived verified (or, with --keep,
         the card expired after serving; or the offer was handed to sender serve)
     1   an error not listed below
-    2   bad usage
+    2   bad usage, or a PATH that does not exist
     3   a file is not DICOM, is truncated or cannot be read (each is named),
         or a DICOMDIR or zip cannot be followed or is unsafe
     4   PATH (or the PACS, for --patient-id) holds several studies or
@@ -183,14 +182,16 @@ func main() {
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintf(stderr, usage, discovery.DefaultPort)
+		printHelp(stderr, "")
 		return exitUsage
 	}
 	var err error
 	switch args[0] {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprintf(stdout, usage, discovery.DefaultPort)
+	case "-h", "-help", "--help":
+		printHelp(stdout, "")
 		return exitOK
+	case "help":
+		err = runHelp(args[1:], stdout)
 	case "--version", "-version", "version":
 		fmt.Fprintln(stdout, "sender", console.Version())
 		return exitOK
@@ -209,6 +210,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	default:
 		err = &usageError{fmt.Sprintf("unknown command %q: the commands are send, serve, list, revoke, unlock and audit", args[0])}
 	}
+	if errors.Is(err, errHelp) {
+		// "sender COMMAND --help": that command's help, as a result.
+		printHelp(stdout, args[0])
+		return exitOK
+	}
 	return exitCode(err, stderr)
 }
 
@@ -226,9 +232,6 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	code := exitError
 	switch {
-	case errors.Is(err, errHelp):
-		fmt.Fprintf(stderr, usage, discovery.DefaultPort)
-		return exitOK
 	case errors.As(err, &ue):
 		code = exitUsage
 		defer fmt.Fprintln(stderr, "hint: see sender --help")

@@ -111,7 +111,7 @@ func (p *pacsSource) retrieve(ctx context.Context, o *sendOptions, dir string, s
 	// The study was picked here: the scan of dir must not pick again.
 	o.studies = nil
 	fmt.Fprintf(stderr, "sender: retrieving study %s from the PACS ...\n", uid)
-	bar := console.NewProgress(stderr, int64(expect), "retrieving", showProgress && expect > 0)
+	bar := console.NewCounter(stderr, int64(expect), "retrieving", "instances", showProgress && expect > 0)
 	files, err := c.RetrieveStudy(ctx, uid, dir, func(n int, _ int64) { bar.Set(int64(n)) })
 	bar.Finish()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"imageshare/audit"
 	"imageshare/console"
@@ -313,7 +314,7 @@ func (d *deliveries) event(e transfer.Event, rec *spool.Record) {
 	case transfer.EventBusy:
 		d.js.Emit(map[string]any{"type": "busy", "offer_id": e.Offer.String(), "peer_id": e.Remote})
 	case transfer.EventManifest:
-		fmt.Fprintf(d.stderr, "sender: receiver %s opened offer %s\n", e.Remote, e.Offer)
+		fmt.Fprintf(d.stderr, "sender: the receiving hospital opened offer %s\n", e.Offer)
 		d.js.Emit(map[string]any{"type": "manifest", "offer_id": e.Offer.String(), "peer_id": e.Remote})
 		if rec != nil && d.bars[e.Offer] == nil {
 			var total int64
@@ -345,7 +346,7 @@ func (d *deliveries) event(e transfer.Event, rec *spool.Record) {
 		if e.Err != nil {
 			fmt.Fprintf(d.stderr, "sender: warning: %v\n", e.Err)
 		}
-		fmt.Fprintf(d.stderr, "sender: receiver %s confirmed %d files (%s) of offer %s arrived verified\n", e.Remote, e.Files, study.FormatBytes(e.Total), e.Offer)
+		fmt.Fprintf(d.stderr, "sender: the receiving hospital confirmed %d files (%s) of offer %s arrived verified\n", e.Files, study.FormatBytes(e.Total), e.Offer)
 		d.js.Emit(map[string]any{"type": "receipt", "offer_id": e.Offer.String(), "peer_id": e.Remote, "files": e.Files, "bytes": e.Total})
 		if c, ok := d.waiters[e.Offer]; ok {
 			close(c)
@@ -377,4 +378,12 @@ func (d *deliveries) report(id transfer.OfferID) {
 		fmt.Fprintln(d.stderr, "sender: not delivered: no receiver fetched the study")
 	}
 	d.js.Emit(map[string]any{"type": "done", "offer_id": id.String(), "receipts": d.receipt[id], "sent_bytes": d.sent[id], "refused": d.refused})
+}
+
+// printListening prints the addresses and ports the sender listens on:
+// the hospital's IT opens them in the firewall.
+func printListening(stderr io.Writer, addrs []ma.Multiaddr) {
+	for _, a := range addrs {
+		fmt.Fprintf(stderr, "sender: listening on %s\n", a)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -63,6 +64,12 @@ func stageSources(ctx context.Context, o *sendOptions, stderr io.Writer, showPro
 	removeStale(stagingRoot, stderr)
 	if o.pacs.url != "" {
 		return s, stagePACS(ctx, o, s, stagingRoot, stderr, showProgress)
+	}
+	for _, p := range s.paths {
+		// A mistyped path is named plainly, before anything is read.
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return s, &usageError{fmt.Sprintf("no such file or folder: %s", p)}
+		}
 	}
 	for i, p := range s.paths {
 		if !isZip(p) {
