@@ -13,6 +13,11 @@
 // line torn by a crash, and Open ends such a line before it appends, so that
 // one crash costs one event.
 //
+// A command writes through a Trail (OpenTrail), which writes in the
+// background so that a libp2p callback never waits for a disk sync, and
+// folds a peer's repeated failures into one summary a minute (Repeats).
+// PrintTrail prints a trail for `sender audit` and `receiver audit`.
+//
 // # The event
 //
 // An event mirrors the DICOM audit message of PS3.15 A.5.1 (itself from

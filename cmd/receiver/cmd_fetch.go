@@ -43,7 +43,7 @@ type fetchOptions struct {
 	passcodeFile      string
 	audit             string
 	first             console.StringList // series to fetch first
-	trail             *console.Trail     // opened from audit
+	trail             *audit.Trail     // opened from audit
 	maxRate           float64            // bytes a second, 0 for no limit
 	connections       int                // to the sender, on a direct path
 	pacs              pacsOptions
@@ -160,7 +160,7 @@ func runFetch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	js := jsonOut(o, stdout)
-	if o.trail, err = console.OpenTrail("receiver", o.audit, stderr); err != nil {
+	if o.trail, err = audit.OpenTrail("receiver", o.audit, stderr); err != nil {
 		return err
 	}
 	defer o.trail.Close()
@@ -266,7 +266,7 @@ func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(strin
 }
 
 // auditOutcome records why a fetch failed, where that matters to security.
-func auditOutcome(t *console.Trail, me, from audit.Participant, offerID string, err error) {
+func auditOutcome(t *audit.Trail, me, from audit.Participant, offerID string, err error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, discovery.ErrImpostor):

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"imageshare/audit"
-	"imageshare/console"
 	"imageshare/study"
 )
 
@@ -36,7 +35,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// Reconciled copies are made beside the folder, in DIR's work area.
 	o.out = filepath.Dir(dir)
 	js := jsonOut(o, stdout)
-	if o.trail, err = console.OpenTrail("receiver", o.audit, stderr); err != nil {
+	if o.trail, err = audit.OpenTrail("receiver", o.audit, stderr); err != nil {
 		return err
 	}
 	defer o.trail.Close()

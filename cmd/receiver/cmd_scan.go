@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"imageshare/audit"
-	"imageshare/console"
 )
 
 // runScan reads one card a line from a keyboard-like scanner and fetches
@@ -42,7 +41,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	js := jsonOut(o, stdout)
 	var err2 error
-	if o.trail, err2 = console.OpenTrail("receiver", o.audit, stderr); err2 != nil {
+	if o.trail, err2 = audit.OpenTrail("receiver", o.audit, stderr); err2 != nil {
 		return err2
 	}
 	defer o.trail.Close()

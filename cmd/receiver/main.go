@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	"imageshare/audit"
 	"imageshare/card"
 	"imageshare/console"
 	"imageshare/discovery"
@@ -349,5 +350,5 @@ func runAudit(args []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return &usageError{"receiver audit takes no arguments"}
 	}
-	return console.PrintTrail("receiver", path, asJSON, stdout, stderr)
+	return audit.PrintTrail("receiver", path, asJSON, stdout, stderr)
 }

@@ -40,7 +40,7 @@ func runAudit(_ context.Context, args []string, stdout, stderr io.Writer) error 
 	if len(pos) > 0 {
 		return &usageError{"sender audit takes no arguments"}
 	}
-	return console.PrintTrail("sender", path, asJSON, stdout, stderr)
+	return audit.PrintTrail("sender", path, asJSON, stdout, stderr)
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
@@ -131,7 +131,7 @@ func runUnlock(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	trail, err := console.OpenTrail("sender", auditPath, stderr)
+	trail, err := audit.OpenTrail("sender", auditPath, stderr)
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func runRevoke(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	trail, err := console.OpenTrail("sender", auditPath, stderr)
+	trail, err := audit.OpenTrail("sender", auditPath, stderr)
 	if err != nil {
 		return err
 	}

@@ -296,7 +296,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		js = console.NewJSON(stdout)
 	}
 	showProgress := !o.quiet && console.IsTerminal(stderr)
-	trail, err := console.OpenTrail("sender", o.audit, stderr)
+	trail, err := audit.OpenTrail("sender", o.audit, stderr)
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("%s already serves the spool %s", who, sp.Dir)
 	}
 	defer unlock()
-	trail, err := console.OpenTrail("sender", auditPath, stderr)
+	trail, err := audit.OpenTrail("sender", auditPath, stderr)
 	if err != nil {
 		return err
 	}

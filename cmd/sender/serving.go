@@ -49,7 +49,7 @@ type servingOptions struct {
 	mode  string
 	quiet bool
 	js    *console.JSON
-	trail *console.Trail
+	trail *audit.Trail
 	me    audit.Participant
 }
 
@@ -192,7 +192,7 @@ type deliveries struct {
 	stderr       io.Writer
 	js           *console.JSON
 	showProgress bool
-	trail        *console.Trail
+	trail        *audit.Trail
 	me           audit.Participant
 
 	mu      sync.Mutex

@@ -1,4 +1,4 @@
-package console
+package audit
 
 import (
 	"bytes"
@@ -10,34 +10,32 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"imageshare/audit"
 )
 
 var (
-	testMe   = audit.Participant{Site: "St Elsewhere ED", Program: "sender", PID: 4242, User: "alice", Host: "ed-ws1", PeerID: "12D3KooWSender"}
-	testJunk = audit.Participant{PeerID: "12D3KooWJunk"}
+	testMe   = Participant{Site: "St Elsewhere ED", Program: "sender", PID: 4242, User: "alice", Host: "ed-ws1", PeerID: "12D3KooWSender"}
+	testJunk = Participant{PeerID: "12D3KooWJunk"}
 )
 
 // refuse records what the sender records for one refused stream
 // (cmd/sender/serving.go, deliveries.audit): a failed login and a Security
 // Alert, under whatever offer ID the stream named.
-func refuse(t *Trail, peer audit.Participant, i int) {
+func refuse(t *Trail, peer Participant, i int) {
 	offer := fmt.Sprintf("%016x", i)
-	t.Record(audit.UserAuthentication(peer, testMe, offer, errors.New("unknown offer")))
-	t.Record(audit.SecurityAlert(audit.AlertProofRefused, testMe, peer, offer, "unknown offer"))
+	t.Record(UserAuthentication(peer, testMe, offer, errors.New("unknown offer")))
+	t.Record(SecurityAlert(AlertProofRefused, testMe, peer, offer, "unknown offer"))
 }
 
 // readTrail returns the events of the trail at path.
-func readTrail(t *testing.T, path string) []audit.Event {
+func readTrail(t *testing.T, path string) []Event {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var events []audit.Event
-	if err := audit.Read(f, func(e audit.Event) error { events = append(events, e); return nil }); err != nil {
+	var events []Event
+	if err := Read(f, func(e Event) error { events = append(events, e); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return events
@@ -45,14 +43,14 @@ func readTrail(t *testing.T, path string) []audit.Event {
 
 // tally is what an auditor adds up: how many events of each kind the
 // lines stand for, a summary line counting as its count.
-func tally(events []audit.Event) map[string]int {
+func tally(events []Event) map[string]int {
 	n := map[string]int{}
 	for _, e := range events {
 		k := e.EventID.Meaning
 		if a, ok := e.Detail["alert"].(string); ok {
 			k += "/" + a
 		}
-		if e.Outcome != audit.Success {
+		if e.Outcome != Success {
 			k += " failed"
 		}
 		n[k] += e.Count()
@@ -64,7 +62,7 @@ func tally(events []audit.Event) map[string]int {
 // by 3.2 MB. The trail must grow by a small bound and still count them all.
 func TestTrailBoundsRefusalsFromOnePeer(t *testing.T) {
 	const streams = 5000
-	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	path := filepath.Join(t.TempDir(), "jsonl")
 	tr, err := OpenTrail("sender", path, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +100,7 @@ type gate struct {
 	writes int
 }
 
-func (g *gate) Record(e audit.Event) error {
+func (g *gate) Record(e Event) error {
 	<-g.open
 	g.mu.Lock()
 	g.writes++
@@ -114,7 +112,7 @@ func (g *gate) Record(e audit.Event) error {
 // does not, whatever the flood, and loses no clinical event.
 func TestTrailRecordDoesNotBlockOnAStalledDisk(t *testing.T) {
 	const streams, clinical = 5000, 1250 // more than the 1,024 events that once blocked Record
-	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	path := filepath.Join(t.TempDir(), "jsonl")
 	g := &gate{open: make(chan struct{})}
 	tr, err := openTrail("sender", path, os.Stderr, trailOptions{wrap: func(r recorder) recorder { g.inner = r; return g }})
 	if err != nil {
@@ -124,19 +122,19 @@ func TestTrailRecordDoesNotBlockOnAStalledDisk(t *testing.T) {
 	release := func() { once.Do(func() { close(g.open) }) }
 	t.Cleanup(release)
 
-	subj := audit.Subject{PatientID: "12345", PatientName: "DOE^JANE", StudyUIDs: []string{"1.2.3"}, OfferID: "0a1b2c3d4e5f6071"}
-	recv := audit.Participant{PeerID: "12D3KooWReceiver", Site: "Trauma Center"}
+	subj := Subject{PatientID: "12345", PatientName: "DOE^JANE", StudyUIDs: []string{"1.2.3"}, OfferID: "0a1b2c3d4e5f6071"}
+	recv := Participant{PeerID: "12D3KooWReceiver", Site: "Trauma Center"}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tr.Record(audit.ApplicationStart(testMe))
+		tr.Record(ApplicationStart(testMe))
 		for i := range streams {
 			refuse(tr, testJunk, i)
 			if i%4 == 0 {
-				tr.Record(audit.InstancesSent(testMe, recv, subj).With("seq", i))
+				tr.Record(InstancesSent(testMe, recv, subj).With("seq", i))
 			}
 		}
-		tr.Record(audit.ApplicationStop(testMe))
+		tr.Record(ApplicationStop(testMe))
 	}()
 	select {
 	case <-done:
@@ -157,7 +155,7 @@ func TestTrailRecordDoesNotBlockOnAStalledDisk(t *testing.T) {
 	// In the order recorded.
 	last := -1
 	for _, e := range events {
-		if e.EventID.Code != audit.CodeInstancesTransferred {
+		if e.EventID.Code != CodeInstancesTransferred {
 			continue
 		}
 		seq := int(e.Detail["seq"].(float64))
@@ -175,17 +173,17 @@ func TestTrailRecordDoesNotBlockOnAStalledDisk(t *testing.T) {
 // watch passes each write on to the log, then tells the test.
 type watch struct {
 	inner recorder
-	wrote chan audit.Event
+	wrote chan Event
 }
 
-func (w *watch) Record(e audit.Event) error {
+func (w *watch) Record(e Event) error {
 	err := w.inner.Record(e)
 	w.wrote <- e
 	return err
 }
 
 // next returns the next event written.
-func (w *watch) next(t *testing.T) audit.Event {
+func (w *watch) next(t *testing.T) Event {
 	t.Helper()
 	select {
 	case e := <-w.wrote:
@@ -209,8 +207,8 @@ func (c *clock) set(t time.Time) *clock { c.t = t; return c }
 // The first refusal is in the file at once; the repeats are in it, as one
 // line with their count, once the interval ends, while the trail is open.
 func TestTrailWritesTheSummaryWhenTheIntervalEnds(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	w := &watch{wrote: make(chan audit.Event, 16)}
+	path := filepath.Join(t.TempDir(), "jsonl")
+	w := &watch{wrote: make(chan Event, 16)}
 	clk := new(clock).set(time.Date(2026, 3, 1, 13, 2, 11, 0, time.UTC))
 	tick := make(chan time.Time)
 	tr, err := openTrail("sender", path, os.Stderr, trailOptions{
@@ -220,8 +218,8 @@ func TestTrailWritesTheSummaryWhenTheIntervalEnds(t *testing.T) {
 	}
 	defer tr.Close()
 
-	alert := func() audit.Event {
-		return audit.SecurityAlert(audit.AlertRateLimited, testMe, testJunk, "", "too many failed proofs from the peer's address")
+	alert := func() Event {
+		return SecurityAlert(AlertRateLimited, testMe, testJunk, "", "too many failed proofs from the peer's address")
 	}
 	tr.Record(alert())
 	if e := w.next(t); e.Count() != 1 {
@@ -255,13 +253,13 @@ func TestTrailWritesTheSummaryWhenTheIntervalEnds(t *testing.T) {
 // is bounded too, and counted.
 func TestTrailBoundsRefusalsFromNewPeers(t *testing.T) {
 	const streams = 5000
-	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	path := filepath.Join(t.TempDir(), "jsonl")
 	tr, err := OpenTrail("sender", path, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range streams {
-		refuse(tr, audit.Participant{PeerID: fmt.Sprintf("12D3KooWJunk%d", i)}, i)
+		refuse(tr, Participant{PeerID: fmt.Sprintf("12D3KooWJunk%d", i)}, i)
 	}
 	tr.Close()
 	fi, err := os.Stat(path)
@@ -271,7 +269,7 @@ func TestTrailBoundsRefusalsFromNewPeers(t *testing.T) {
 	t.Logf("%d refused streams from as many peers: the trail grew by %d bytes", streams, fi.Size())
 	// Each kind: a line for each of the first peers, and a line and a
 	// summary for the others.
-	if limit := int64(2*(audit.MaxRepeatPeers+2)) * 1024; fi.Size() > limit {
+	if limit := int64(2*(MaxRepeatPeers+2)) * 1024; fi.Size() > limit {
 		t.Errorf("the trail grew by %d bytes, want at most %d", fi.Size(), limit)
 	}
 	got := tally(readTrail(t, path))

@@ -1,13 +1,12 @@
-package console
+package audit
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"sync"
 	"time"
-
-	"imageshare/audit"
 )
 
 // Trail records audit events in the background, in order, so that a
@@ -15,7 +14,7 @@ import (
 // disk. Close drains it.
 //
 // A peer can cause a failure once a stream, thousands a second, so
-// failures are counted by audit.Repeats: the first of a kind from a peer in
+// failures are counted by Repeats: the first of a kind from a peer in
 // a minute is written, its repeats are written as one summary when the
 // minute ends, when the application stops, or on Close. Events waiting for
 // the disk are of two sorts. Failures written one by one wait in a queue of
@@ -25,16 +24,16 @@ import (
 // takes: no peer can cause one without the card, so they are few, and a
 // hospital's record of who received which patient is not dropped.
 type Trail struct {
-	log    *audit.Log
+	log    *Log
 	rec    recorder // log, or what a test wraps it in
 	now    func() time.Time
 	stderr io.Writer
 	prog   string
 
 	mu      sync.Mutex
-	queue   []audit.Event // waiting for the disk, in order
-	failing int           // Aggregated events in queue
-	repeats *audit.Repeats
+	queue   []Event // waiting for the disk, in order
+	failing int     // Aggregated events in queue
+	repeats *Repeats
 	closed  bool
 
 	wake chan struct{} // a token when queue grew or the trail closed
@@ -52,9 +51,9 @@ func OpenTrail(program, path string, stderr io.Writer) (*Trail, error) {
 	return openTrail(program, path, stderr, trailOptions{})
 }
 
-// recorder writes one event: an *audit.Log.
+// recorder writes one event: a *Log.
 type recorder interface {
-	Record(audit.Event) error
+	Record(Event) error
 }
 
 // trailOptions are for tests.
@@ -62,22 +61,22 @@ type trailOptions struct {
 	wrap     func(recorder) recorder // wraps the log, to stall or watch writes
 	now      func() time.Time        // time.Now
 	tick     <-chan time.Time        // when to write the summaries due; a ticker by default
-	interval time.Duration           // audit.RepeatInterval
+	interval time.Duration           // RepeatInterval
 }
 
 func openTrail(program, path string, stderr io.Writer, o trailOptions) (*Trail, error) {
 	if path == "" {
 		var err error
-		if path, err = audit.DefaultPath(program); err != nil {
+		if path, err = DefaultPath(program); err != nil {
 			return nil, fmt.Errorf("finding the audit trail: %w (give one with --audit FILE)", err)
 		}
 	}
-	l, err := audit.Open(path)
+	l, err := Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("opening the audit trail %s: %w (give another with --audit FILE)", path, err)
 	}
 	t := &Trail{log: l, rec: l, now: o.now, stderr: stderr, prog: program,
-		repeats: audit.NewRepeats(o.interval), wake: make(chan struct{}, 1), tick: o.tick, done: make(chan struct{})}
+		repeats: NewRepeats(o.interval), wake: make(chan struct{}, 1), tick: o.tick, done: make(chan struct{})}
 	if o.wrap != nil {
 		t.rec = o.wrap(l)
 	}
@@ -88,7 +87,7 @@ func openTrail(program, path string, stderr io.Writer, o trailOptions) (*Trail, 
 	if t.tick == nil {
 		interval := o.interval
 		if interval <= 0 {
-			interval = audit.RepeatInterval
+			interval = RepeatInterval
 		}
 		// A summary is written at most a tick after its interval ends.
 		tk := time.NewTicker(interval / 4)
@@ -133,7 +132,7 @@ func (t *Trail) run(stop func()) {
 // Record queues e, or counts it if it repeats a failure already written;
 // it never waits for the disk. A nil Trail records nothing, nor does a
 // closed one.
-func (t *Trail) Record(e audit.Event) {
+func (t *Trail) Record(e Event) {
 	if t == nil {
 		return
 	}
@@ -194,7 +193,7 @@ func (t *Trail) Close() {
 func PrintTrail(program, path string, asJSON bool, stdout, stderr io.Writer) error {
 	if path == "" {
 		var err error
-		if path, err = audit.DefaultPath(program); err != nil {
+		if path, err = DefaultPath(program); err != nil {
 			return err
 		}
 	}
@@ -203,13 +202,12 @@ func PrintTrail(program, path string, asJSON bool, stdout, stderr io.Writer) err
 		return fmt.Errorf("reading the audit trail: %w", err)
 	}
 	defer f.Close()
-	js := NewJSON(stdout)
-	err = audit.Read(f, func(e audit.Event) error {
+	enc := json.NewEncoder(stdout) // JSON Lines, as console.JSON writes them
+	err = Read(f, func(e Event) error {
 		if asJSON {
-			js.Emit(e)
-			return nil
+			return enc.Encode(e)
 		}
-		return audit.WriteText(stdout, e)
+		return WriteText(stdout, e)
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: warning: %v\n", program, err)
