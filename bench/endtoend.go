@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"imageshare/console"
+	"imageshare/internal/profile"
 )
 
 // placement says where the two sides of a run are.
@@ -108,7 +108,7 @@ func (b *bench) endToEnd(ctx context.Context, p placement) (*endToEnd, error) {
 func (b *bench) env(dir, run, side string) []string {
 	env := []string{"XDG_STATE_HOME=" + filepath.Join(dir, side+"-state")}
 	if b.c.profile != "" {
-		env = append(env, console.ProfileEnv+"="+filepath.Join(b.c.profile, run+"-"+side+".pprof"))
+		env = append(env, profile.CPUEnv+"="+filepath.Join(b.c.profile, run+"-"+side+".pprof"))
 	}
 	return env
 }

@@ -29,6 +29,7 @@ import (
 	"imageshare/console"
 	icrypto "imageshare/crypto"
 	"imageshare/discovery"
+	"imageshare/internal/cli"
 	"imageshare/internal/printable"
 	"imageshare/study"
 	"imageshare/transfer"
@@ -42,10 +43,10 @@ type fetchOptions struct {
 	timeout, retryFor time.Duration
 	passcodeFile      string
 	audit             string
-	first             console.StringList // series to fetch first
-	trail             *audit.Trail     // opened from audit
-	maxRate           float64            // bytes a second, 0 for no limit
-	connections       int                // to the sender, on a direct path
+	first             cli.StringList // series to fetch first
+	trail             *audit.Trail   // opened from audit
+	maxRate           float64        // bytes a second, 0 for no limit
+	connections       int            // to the sender, on a direct path
 	pacs              pacsOptions
 	configFile        string // --config: the station's receiver.toml
 	configUsed        string // the configuration read, "" if none
@@ -109,12 +110,12 @@ func newFlags(name string, o *fetchOptions) *flag.FlagSet {
 }
 
 func parseCommon(fs *flag.FlagSet, args []string) ([]string, error) {
-	pos, err := console.ParseInterleaved(fs, args)
+	pos, err := cli.ParseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil, errHelp
 	}
 	if err != nil {
-		return nil, &usageError{console.FlagMessage(err)}
+		return nil, &usageError{cli.FlagMessage(err)}
 	}
 	return pos, nil
 }

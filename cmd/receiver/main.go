@@ -20,6 +20,7 @@ import (
 	"imageshare/card"
 	"imageshare/console"
 	"imageshare/discovery"
+	"imageshare/internal/profile"
 	"imageshare/study"
 	"imageshare/transfer"
 )
@@ -214,7 +215,7 @@ func main() {
 		// well under 1% of the CPU (docs/PERFORMANCE.md).
 		debug.SetGCPercent(50)
 	}
-	stopProfile := console.StartProfile(os.Stderr)
+	stopProfile := profile.Start(os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stopProfile()
 	stop()

@@ -11,6 +11,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"imageshare/console"
+	"imageshare/internal/cli"
 )
 
 type relayOptions struct {
@@ -25,12 +26,12 @@ func parseFlagError(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return errHelp
 	}
-	return &usageError{console.FlagMessage(err)}
+	return &usageError{cli.FlagMessage(err)}
 }
 
 func parseRelay(args []string) (*relayOptions, error) {
 	o := &relayOptions{}
-	var listen console.StringList
+	var listen cli.StringList
 	fs := flag.NewFlagSet("relay", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.identity, "identity", "", "")

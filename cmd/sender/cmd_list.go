@@ -11,6 +11,7 @@ import (
 
 	"imageshare/audit"
 	"imageshare/console"
+	"imageshare/internal/cli"
 	"imageshare/internal/printable"
 	"imageshare/spool"
 	"imageshare/study"
@@ -44,12 +45,12 @@ func runAudit(_ context.Context, args []string, stdout, stderr io.Writer) error 
 }
 
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	pos, err := console.ParseInterleaved(fs, args)
+	pos, err := cli.ParseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil, errHelp
 	}
 	if err != nil {
-		return nil, &usageError{console.FlagMessage(err)}
+		return nil, &usageError{cli.FlagMessage(err)}
 	}
 	return pos, nil
 }

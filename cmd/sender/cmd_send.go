@@ -25,6 +25,7 @@ import (
 	icrypto "imageshare/crypto"
 	"imageshare/discovery"
 	"imageshare/internal/atomicfile"
+	"imageshare/internal/cli"
 	"imageshare/internal/printable"
 	"imageshare/spool"
 	"imageshare/study"
@@ -38,7 +39,7 @@ var (
 
 type sendOptions struct {
 	site, cardPNG, uriFile, report, spool string
-	studies, listen, relay                console.StringList
+	studies, listen, relay                cli.StringList
 	relays                                []peer.AddrInfo
 	allStudies, keep, json, quiet         bool
 	expires                               time.Duration
@@ -77,12 +78,12 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 	fs.StringVar(&o.pacs.credentialsFile, "dicomweb-credentials", "", "")
 	fs.StringVar(&o.pacs.patientID, "patient-id", "", "")
 	fs.StringVar(&o.pacs.studyDate, "study-date", "", "")
-	pos, err := console.ParseInterleaved(fs, args)
+	pos, err := cli.ParseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil, errHelp
 	}
 	if err != nil {
-		return nil, &usageError{console.FlagMessage(err)}
+		return nil, &usageError{cli.FlagMessage(err)}
 	}
 	o.paths = pos
 	if err := o.pacs.check(o); err != nil {

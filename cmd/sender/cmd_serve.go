@@ -10,6 +10,7 @@ import (
 
 	"imageshare/audit"
 	"imageshare/console"
+	"imageshare/internal/cli"
 	"imageshare/spool"
 )
 
@@ -17,7 +18,7 @@ import (
 // live offer of a spool with one stable identity, picks up offers that
 // `sender send` hands it, and resumes them after a restart.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var listen, relay console.StringList
+	var listen, relay cli.StringList
 	var dir, auditPath, site string
 	var asJSON bool
 	fs := flag.NewFlagSet("sender serve", flag.ContinueOnError)
@@ -32,7 +33,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
 		}
-		return &usageError{console.FlagMessage(err)}
+		return &usageError{cli.FlagMessage(err)}
 	}
 	if fs.NArg() > 0 {
 		return &usageError{"sender serve takes no arguments"}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"imageshare/console"
+	"imageshare/internal/profile"
 	"imageshare/study"
 )
 
@@ -173,7 +174,7 @@ func main() {
 	// that is no news for staff. imageshare itself never uses that logger.
 	log.SetOutput(io.Discard)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	stopProfile := console.StartProfile(os.Stderr)
+	stopProfile := profile.Start(os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stopProfile()
 	stop()

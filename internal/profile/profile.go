@@ -1,4 +1,8 @@
-package console
+// Package profile is the profiling a command does when the environment
+// asks for it: a CPU profile, an execution trace and a heap profile, each
+// written to the file an IMAGESHARE_* variable names. It is for make bench
+// and for developers, not for production use.
+package profile
 
 import (
 	"fmt"
@@ -8,29 +12,29 @@ import (
 	"runtime/trace"
 )
 
-// ProfileEnv names the environment variable that, when set to a file
+// CPUEnv names the environment variable that, when set to a file
 // name, makes a command write a CPU profile of its run there, for
 // "go tool pprof". make bench uses it (bench -profile); it is not meant
 // for production use.
-const ProfileEnv = "IMAGESHARE_CPUPROFILE"
+const CPUEnv = "IMAGESHARE_CPUPROFILE"
 
 // TraceEnv names the environment variable that, when set to a file name,
 // makes a command write an execution trace there, for "go tool trace":
 // where the CPU profile says what runs, the trace shows what waits.
 const TraceEnv = "IMAGESHARE_TRACE"
 
-// HeapProfileEnv names the environment variable that, when set to a file
+// HeapEnv names the environment variable that, when set to a file
 // name, makes a command write a heap profile there as it ends, for
 // "go tool pprof -sample_index=alloc_space" (what was allocated, and
 // where) or inuse_space (what the command still held at the end).
-const HeapProfileEnv = "IMAGESHARE_HEAPPROFILE"
+const HeapEnv = "IMAGESHARE_HEAPPROFILE"
 
-// StartProfile starts the CPU profile and the execution trace that
-// ProfileEnv and TraceEnv ask for, if any, and returns the function that
-// stops them and writes the heap profile HeapProfileEnv asks for. A
-// profile that cannot be started or written is reported on stderr and the
-// command runs without one.
-func StartProfile(stderr io.Writer) (stop func()) {
+// Start starts the CPU profile and the execution trace that CPUEnv and
+// TraceEnv ask for, if any, and returns the function that stops them and
+// writes the heap profile HeapEnv asks for. A profile that cannot be
+// started or written is reported on stderr and the command runs without
+// one.
+func Start(stderr io.Writer) (stop func()) {
 	stopTrace := startTrace(stderr)
 	stopCPU := startCPUProfile(stderr)
 	return func() {
@@ -41,7 +45,7 @@ func StartProfile(stderr io.Writer) (stop func()) {
 }
 
 func writeHeapProfile(stderr io.Writer) {
-	name := os.Getenv(HeapProfileEnv)
+	name := os.Getenv(HeapEnv)
 	if name == "" {
 		return
 	}
@@ -53,7 +57,7 @@ func writeHeapProfile(stderr io.Writer) {
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "warning: %s: %v\n", HeapProfileEnv, err)
+		fmt.Fprintf(stderr, "warning: %s: %v\n", HeapEnv, err)
 	}
 }
 
@@ -79,17 +83,17 @@ func startTrace(stderr io.Writer) (stop func()) {
 }
 
 func startCPUProfile(stderr io.Writer) (stop func()) {
-	name := os.Getenv(ProfileEnv)
+	name := os.Getenv(CPUEnv)
 	if name == "" {
 		return func() {}
 	}
 	f, err := os.Create(name)
 	if err != nil {
-		fmt.Fprintf(stderr, "warning: %s: %v\n", ProfileEnv, err)
+		fmt.Fprintf(stderr, "warning: %s: %v\n", CPUEnv, err)
 		return func() {}
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
-		fmt.Fprintf(stderr, "warning: %s: %v\n", ProfileEnv, err)
+		fmt.Fprintf(stderr, "warning: %s: %v\n", CPUEnv, err)
 		f.Close()
 		return func() {}
 	}
