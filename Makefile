@@ -32,8 +32,8 @@ clean:
 # The benchmark (issue 4): a large study of real CT, sender to receiver,
 # on loopback and, as root, over an emulated WAN, against raw baselines;
 # a table and bench-results.json. Not a test: targets are reported, not
-# enforced. go run ./bench --help says more; for example
+# enforced. go run ./cmd/bench --help says more; for example
 # make bench BENCHFLAGS='-size 300MB -skip-wan'.
 .PHONY: bench
 bench: build
-	$(GO) run ./bench $(BENCHFLAGS)
+	$(GO) run ./cmd/bench $(BENCHFLAGS)

@@ -4,7 +4,7 @@
 // CT, sent by the built sender and fetched by the built receiver over
 // loopback and over an emulated WAN, against the same bytes sent raw. It
 // is a benchmark, not a test: it reports targets as pass or fail and exits
-// 0 all the same. Run "go run ./bench --help" for its use.
+// 0 all the same. Run "go run ./cmd/bench --help" for its use.
 //
 // It is for Linux only: it reads wait4's rusage, and its WAN runs on
 // network namespaces, tc and TUN devices.
@@ -28,7 +28,7 @@ import (
 const usage = `bench measures imageshare's sender and receiver end to end.
 
 Usage:
-    go run ./bench [options]        (or: make bench BENCHFLAGS='...')
+    go run ./cmd/bench [options]        (or: make bench BENCHFLAGS='...')
 
 bench builds a study of about -size bytes by copying the CT series in
 ../shared/dicom/ct-pancreas/CT_series with fresh UIDs (or, without it, a
@@ -82,8 +82,8 @@ Options:
                     RUN-receiver.pprof, for "go tool pprof".
 
 Examples:
-    make build && go run ./bench -size 300MB
-    go run ./bench -skip-wan -out /tmp/loopback.json
+    make build && go run ./cmd/bench -size 300MB
+    go run ./cmd/bench -skip-wan -out /tmp/loopback.json
     make bench BENCHFLAGS='-size 2GB -rates 100mbit -delay 40ms'
 
 EXIT STATUS
@@ -163,7 +163,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bench: error: %v\n", err)
-		fmt.Fprintln(stderr, "hint: go run ./bench --help shows the options")
+		fmt.Fprintln(stderr, "hint: go run ./cmd/bench --help shows the options")
 		return 2
 	}
 	rep, err := benchmark(ctx, c, stderr)
