@@ -3,7 +3,6 @@ package transfer
 import (
 	"bufio"
 	"context"
-	"encoding/hex"
 	"fmt"
 	"hash"
 	"io"
@@ -285,7 +284,7 @@ func readChunks(ctx context.Context, files []study.File, chunkSize int64, out []
 		out[i] = File{
 			Path:     f.Rel,
 			Size:     f.Size,
-			BLAKE3:   hex.EncodeToString(h.Sum(nil)),
+			BLAKE3:   Hash(h.Sum(nil)),
 			Kind:     f.Kind,
 			StudyUID: f.StudyUID,
 			Series:   f.SeriesUID,
@@ -341,8 +340,7 @@ func readFileInto(ctx context.Context, f study.File, h hash.Hash, chunkSize int6
 }
 
 func sealChunk(c plainChunk, r age.Recipient) sealedChunk {
-	sum := blake3.Sum256(c.data)
-	meta := Chunk{Size: int64(len(c.data)), BLAKE3: hex.EncodeToString(sum[:]), Codec: CodecZstd}
+	meta := Chunk{Size: int64(len(c.data)), BLAKE3: blake3.Sum256(c.data), Codec: CodecZstd}
 	enc, err := chunkEncoder()
 	if err != nil {
 		return sealedChunk{index: c.index, err: fmt.Errorf("making the zstd encoder: %w", err)}
@@ -355,8 +353,7 @@ func sealChunk(c plainChunk, r age.Recipient) sealedChunk {
 	if err != nil {
 		return sealedChunk{index: c.index, err: err}
 	}
-	st := blake3.Sum256(s)
 	meta.Stored = int64(len(s))
-	meta.StoredBLAKE3 = hex.EncodeToString(st[:])
+	meta.StoredBLAKE3 = blake3.Sum256(s)
 	return sealedChunk{index: c.index, meta: meta, data: s}
 }

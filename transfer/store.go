@@ -235,7 +235,7 @@ func (s *Store) Resume() (int64, error) {
 		if !s.readChunk(start, b) {
 			continue
 		}
-		if sum := blake3.Sum256(b); hex.EncodeToString(sum[:]) != c.BLAKE3 {
+		if Hash(blake3.Sum256(b)) != c.BLAKE3 {
 			continue
 		}
 		s.done[ci] = true
@@ -292,7 +292,7 @@ func (s *Store) hashMatches(name string, f File) (bool, error) {
 	if err != nil {
 		return false, s.diskError(err)
 	}
-	return n == f.Size && hex.EncodeToString(h.Sum(nil)) == f.BLAKE3, nil
+	return n == f.Size && Hash(h.Sum(nil)) == f.BLAKE3, nil
 }
 
 func (s *Store) writeAt(i int, b []byte, off int64) error {
@@ -365,7 +365,7 @@ func (s *Store) complete(i int) error {
 	if err != nil {
 		return s.diskError(err)
 	}
-	if n != f.Size || hex.EncodeToString(h.Sum(nil)) != f.BLAKE3 {
+	if n != f.Size || Hash(h.Sum(nil)) != f.BLAKE3 {
 		s.root.Remove(name)
 		return &FileError{Path: f.Path, Err: fmt.Errorf("%w: BLAKE3 hash differs", ErrCorrupt)}
 	}
