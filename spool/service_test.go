@@ -3,7 +3,6 @@ package spool
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -67,8 +66,8 @@ func serveOffer(t *testing.T, keep bool, maxDownloads int) *servedOffer {
 		t.Fatal(err)
 	}
 	stored := make([][]byte, len(p.Manifest.Chunks))
-	for i, c := range p.Manifest.Chunks {
-		stored[i], _ = hex.DecodeString(c.StoredBLAKE3)
+	for i := range p.Manifest.Chunks {
+		stored[i] = p.Manifest.Chunks[i].StoredBLAKE3[:]
 	}
 	rec := &Record{ID: id, Created: now, Expires: now.Add(time.Hour), MaxDownloads: maxDownloads, Keep: keep, Verifier: keys.Verifier,
 		ManifestHash: p.ManifestHash[:], Extents: p.Extents, StoredHash: stored, Files: len(p.Manifest.Files), Bytes: p.Manifest.TotalSize()}

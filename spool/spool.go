@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 
+	"imageshare/discovery"
 	"imageshare/internal/atomicfile"
 	"imageshare/transfer"
 )
@@ -158,32 +158,8 @@ func (s *Spool) OfferDir(id transfer.OfferID) string {
 // Identity returns the sender's stable libp2p key, creating it the first
 // time. A stable key keeps cards valid when the sender restarts.
 func (s *Spool) Identity() (crypto.PrivKey, error) {
-	name := filepath.Join(s.Dir, "identity.key")
-	b, err := os.ReadFile(name)
-	if err == nil {
-		k, err := crypto.UnmarshalPrivateKey(b)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", name, err)
-		}
-		return k, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	k, _, err := crypto.GenerateEd25519Key(nil)
-	if err != nil {
-		return nil, err
-	}
-	b, err = crypto.MarshalPrivateKey(k)
-	if err != nil {
-		return nil, err
-	}
-	// Another process may create it at the same moment: link, not rename,
-	// so that the first one wins and both use it.
-	if err := atomicfile.Create(name, b, 0o600); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, err
-	}
-	return s.Identity()
+	k, _, err := discovery.LoadIdentity(filepath.Join(s.Dir, "identity.key"))
+	return k, err
 }
 
 // Save writes r atomically.

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -415,7 +414,7 @@ func openChunk(m *Manifest, i int, sealed []byte, keys *icrypto.Keys, a, b []byt
 	if int64(len(sealed)) != c.Stored {
 		return nil, false, &ChunkError{i, fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, len(sealed), c.Stored)}
 	}
-	if sum := blake3.Sum256(sealed); hex.EncodeToString(sum[:]) != c.StoredBLAKE3 {
+	if Hash(blake3.Sum256(sealed)) != c.StoredBLAKE3 {
 		return nil, false, &ChunkError{i, fmt.Errorf("%w: sealed bytes differ", ErrCorrupt)}
 	}
 	payload, err := icrypto.OpenInto(keys.Identity, sealed, a[:0:c.Size])
@@ -437,7 +436,7 @@ func openChunk(m *Manifest, i int, sealed []byte, keys *icrypto.Keys, a, b []byt
 	if int64(len(plain)) != c.Size {
 		return nil, false, &ChunkError{i, fmt.Errorf("%w: %d bytes, want %d", ErrCorrupt, len(plain), c.Size)}
 	}
-	if sum := blake3.Sum256(plain); hex.EncodeToString(sum[:]) != c.BLAKE3 {
+	if Hash(blake3.Sum256(plain)) != c.BLAKE3 {
 		return nil, false, &ChunkError{i, fmt.Errorf("%w: plaintext differs", ErrCorrupt)}
 	}
 	return plain, inA, nil

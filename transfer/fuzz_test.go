@@ -330,7 +330,7 @@ func checkAccepted(t *testing.T, m *Manifest, offer OfferID) {
 		if f.Size < 0 || f.Size > 1<<40 {
 			t.Fatalf("accepted size %d", f.Size)
 		}
-		if !isLowerHex(f.BLAKE3, 64) {
+		if !isLowerHex(f.BLAKE3.String(), 64) {
 			t.Fatalf("accepted hash %q", f.BLAKE3)
 		}
 		if f.Kind != "dicom" && f.Kind != "report" {
@@ -353,7 +353,7 @@ func checkAccepted(t *testing.T, m *Manifest, offer OfferID) {
 		if c.Codec != "zstd" && c.Codec != "none" {
 			t.Fatalf("accepted codec %q", c.Codec)
 		}
-		if !isLowerHex(c.BLAKE3, 64) || !isLowerHex(c.StoredBLAKE3, 64) {
+		if !isLowerHex(c.BLAKE3.String(), 64) || !isLowerHex(c.StoredBLAKE3.String(), 64) {
 			t.Fatalf("accepted chunk %d with hashes %q, %q", i, c.BLAKE3, c.StoredBLAKE3)
 		}
 	}
@@ -501,8 +501,7 @@ func FuzzOpenChunk(f *testing.F) {
 			if len(sealed) == 0 || len(sealed) > MaxSealedChunkSize {
 				return // no valid manifest says so
 			}
-			sum := blake3.Sum256(sealed)
-			c.Stored, c.StoredBLAKE3 = int64(len(sealed)), hex.EncodeToString(sum[:])
+			c.Stored, c.StoredBLAKE3 = int64(len(sealed)), blake3.Sum256(sealed)
 		}
 		var (
 			plain []byte
@@ -649,8 +648,7 @@ func FuzzServe(f *testing.F) {
 	hello := hb.Bytes()
 	var storedHash [][]byte
 	for _, c := range o.m.Chunks {
-		sum, _ := hex.DecodeString(c.StoredBLAKE3)
-		storedHash = append(storedHash, sum)
+		storedHash = append(storedHash, c.StoredBLAKE3[:])
 	}
 	for _, s := range loadSeeds(f, "FuzzServe") {
 		mode, _ := seedMode(f, s, serveModes)
@@ -938,7 +936,7 @@ func writeManifestSeeds(t *testing.T, o *seedOffer, write seedWriter) {
 		"chunk-missing.json": variant(func(m *Manifest) { m.Chunks = m.Chunks[1:] }),
 		"chunk-size.json":    variant(func(m *Manifest) { m.ChunkSize = MaxChunkSize + 1 }),
 		"codec.json":         variant(func(m *Manifest) { m.Chunks[0].Codec = "brotli" }),
-		"upper-hash.json":    variant(func(m *Manifest) { m.Files[0].BLAKE3 = strings.ToUpper(m.Files[0].BLAKE3) }),
+		"upper-hash.json":    bytes.Replace(offer, []byte(o.m.Files[0].BLAKE3.String()), []byte(strings.ToUpper(o.m.Files[0].BLAKE3.String())), 1),
 	}
 	for name, b := range seeds {
 		write("FuzzManifest", name, b)

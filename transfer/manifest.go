@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,7 +56,7 @@ type Manifest struct {
 type File struct {
 	Path     string     `json:"path"`
 	Size     int64      `json:"size"`
-	BLAKE3   string     `json:"blake3"`
+	BLAKE3   Hash       `json:"blake3"`
 	Kind     study.Kind `json:"kind"`
 	StudyUID string     `json:"study_uid,omitempty"`
 	Series   string     `json:"series_uid,omitempty"`
@@ -68,10 +67,10 @@ type File struct {
 // Codec, sealed with age into Stored bytes.
 type Chunk struct {
 	Size         int64  `json:"size"`
-	BLAKE3       string `json:"blake3"`
+	BLAKE3       Hash   `json:"blake3"`
 	Codec        string `json:"codec"`
 	Stored       int64  `json:"stored"`
-	StoredBLAKE3 string `json:"stored_blake3"`
+	StoredBLAKE3 Hash   `json:"stored_blake3"`
 }
 
 // TotalSize is the sum of the files' sizes.
@@ -162,8 +161,8 @@ func (m *Manifest) Validate(offer OfferID) error {
 		if f.Size < 0 || f.Size > 1<<40 {
 			return invalid(field+".size", "%d is not a file size", f.Size)
 		}
-		if !isHexHash(f.BLAKE3) {
-			return invalid(field+".blake3", "not a 32-byte hash")
+		if f.BLAKE3.IsZero() {
+			return invalid(field+".blake3", "missing")
 		}
 		if f.Kind != study.KindDICOM && f.Kind != study.KindReport {
 			return invalid(field+".kind", "unknown kind %q", f.Kind)
@@ -192,8 +191,8 @@ func (m *Manifest) Validate(offer OfferID) error {
 		if c.Codec != CodecZstd && c.Codec != CodecNone {
 			return invalid(field+".codec", "unknown codec %q", c.Codec)
 		}
-		if !isHexHash(c.BLAKE3) || !isHexHash(c.StoredBLAKE3) {
-			return invalid(field, "bad BLAKE3 hash")
+		if c.BLAKE3.IsZero() || c.StoredBLAKE3.IsZero() {
+			return invalid(field, "missing BLAKE3 hash")
 		}
 	}
 	return nil
@@ -239,11 +238,6 @@ func compareSlashFirst(a, b string) int {
 		return 1
 	}
 	return cmp.Compare(a[i], b[i])
-}
-
-func isHexHash(s string) bool {
-	b, err := hex.DecodeString(s)
-	return err == nil && len(b) == sha256.Size && s == strings.ToLower(s)
 }
 
 // validPath accepts a relative, slash-separated name that is safe to create

@@ -40,7 +40,7 @@ func TestValidateDeepFoldersIsLinear(t *testing.T) {
 		m.Chunks = nil
 		m.Files = make([]File, files)
 		for i := range m.Files {
-			m.Files[i] = File{Path: path(i), BLAKE3: strings.Repeat("ab", 32), Kind: study.KindDICOM}
+			m.Files[i] = File{Path: path(i), BLAKE3: Hash{0xab}, Kind: study.KindDICOM}
 		}
 		done := make(chan error, 1)
 		start := time.Now()
@@ -59,8 +59,8 @@ func TestValidateDeepFoldersIsLinear(t *testing.T) {
 	m := *fx.packed.Manifest
 	m.Chunks = nil
 	m.Files = []File{
-		{Path: deep + "x/y", BLAKE3: strings.Repeat("ab", 32), Kind: study.KindDICOM},
-		{Path: strings.ToUpper(deep) + "X", BLAKE3: strings.Repeat("ab", 32), Kind: study.KindDICOM},
+		{Path: deep + "x/y", BLAKE3: Hash{0xab}, Kind: study.KindDICOM},
+		{Path: strings.ToUpper(deep) + "X", BLAKE3: Hash{0xab}, Kind: study.KindDICOM},
 	}
 	var me *ManifestError
 	if err := m.Validate(fx.offer.ID); !errors.As(err, &me) || !strings.Contains(err.Error(), "both a file and the folder") {

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"math"
 	"sort"
 	"strconv"
 
@@ -16,20 +17,11 @@ import (
 func Order(m *Manifest, need []int, first []string) []int {
 	rank := seriesRanks(m, first)
 	chunkRank := make(map[int]int, len(need))
-	var off int64
-	fi := 0
+	l := newLayout(m)
 	for ci := range m.Chunks {
-		start, end := int64(ci)*m.ChunkSize, int64(ci)*m.ChunkSize+m.Chunks[ci].Size
-		best := int(^uint(0) >> 1)
-		for fi < len(m.Files) && off+m.Files[fi].Size <= start {
-			off += m.Files[fi].Size
-			fi++
-		}
-		for j, o := fi, off; j < len(m.Files) && o < end; j++ {
-			if m.Files[j].Size > 0 {
-				best = min(best, rank[fileKey(m.Files[j])])
-			}
-			o += m.Files[j].Size
+		best := math.MaxInt
+		for e := range l.extents(l.chunk(ci)) {
+			best = min(best, rank[fileKey(m.Files[e.File])])
 		}
 		chunkRank[ci] = best
 	}

@@ -3,7 +3,6 @@ package transfer
 import (
 	"bufio"
 	"context"
-	"encoding/hex"
 	"fmt"
 	"hash"
 	"io"
@@ -168,40 +167,37 @@ func Pack(ctx context.Context, files []study.File, opts PackOptions) (_ *Packed,
 	chunks := make([]Chunk, nchunks)
 	extents := make([]Extent, nchunks)
 	w := bufio.NewWriterSize(data, 1<<20)
-	pending := map[int]sealedChunk{}
-	var next int
 	var offset, done int64
+	order := make([]int, nchunks)
+	for i := range order {
+		order[i] = i
+	}
+	// The chunks are sealed in parallel and appended to the data file in
+	// order. Their tokens go back once they are written.
+	ordered := newInOrder(order, func(i int, c sealedChunk) error {
+		if _, err := w.Write(c.data); err != nil {
+			return fmt.Errorf("writing %s: %w", data.Name(), err)
+		}
+		chunks[i] = c.meta
+		extents[i] = Extent{Offset: offset, Length: int64(len(c.data))}
+		offset += int64(len(c.data))
+		done += c.meta.Size
+		if opts.Progress != nil {
+			opts.Progress(done, total)
+		}
+		return nil
+	})
 	var writeErr error
 	for s := range sealed {
 		if writeErr != nil {
 			continue // drain
 		}
+		if s.err == nil {
+			s.err = ordered.add(s.index, s, func() { <-tokens })
+		}
 		if s.err != nil {
 			writeErr = s.err
 			cancel(writeErr)
-			continue
-		}
-		pending[s.index] = s
-		for {
-			c, ok := pending[next]
-			if !ok {
-				break
-			}
-			delete(pending, next)
-			if _, err := w.Write(c.data); err != nil {
-				writeErr = fmt.Errorf("writing %s: %w", data.Name(), err)
-				cancel(writeErr)
-				break
-			}
-			chunks[next] = c.meta
-			extents[next] = Extent{Offset: offset, Length: int64(len(c.data))}
-			offset += int64(len(c.data))
-			done += c.meta.Size
-			next++
-			<-tokens
-			if opts.Progress != nil {
-				opts.Progress(done, total)
-			}
 		}
 	}
 	if readErr != nil {
@@ -213,8 +209,8 @@ func Pack(ctx context.Context, files []study.File, opts PackOptions) (_ *Packed,
 	if err := context.Cause(ctx); err != nil {
 		return nil, err
 	}
-	if next != nchunks {
-		return nil, fmt.Errorf("packed %d chunks of %d", next, nchunks)
+	if n := ordered.count(); n != nchunks {
+		return nil, fmt.Errorf("packed %d chunks of %d", n, nchunks)
 	}
 	if err := w.Flush(); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", data.Name(), err)
@@ -288,7 +284,7 @@ func readChunks(ctx context.Context, files []study.File, chunkSize int64, out []
 		out[i] = File{
 			Path:     f.Rel,
 			Size:     f.Size,
-			BLAKE3:   hex.EncodeToString(h.Sum(nil)),
+			BLAKE3:   Hash(h.Sum(nil)),
 			Kind:     f.Kind,
 			StudyUID: f.StudyUID,
 			Series:   f.SeriesUID,
@@ -344,8 +340,7 @@ func readFileInto(ctx context.Context, f study.File, h hash.Hash, chunkSize int6
 }
 
 func sealChunk(c plainChunk, r age.Recipient) sealedChunk {
-	sum := blake3.Sum256(c.data)
-	meta := Chunk{Size: int64(len(c.data)), BLAKE3: hex.EncodeToString(sum[:]), Codec: CodecZstd}
+	meta := Chunk{Size: int64(len(c.data)), BLAKE3: blake3.Sum256(c.data), Codec: CodecZstd}
 	enc, err := chunkEncoder()
 	if err != nil {
 		return sealedChunk{index: c.index, err: fmt.Errorf("making the zstd encoder: %w", err)}
@@ -358,8 +353,7 @@ func sealChunk(c plainChunk, r age.Recipient) sealedChunk {
 	if err != nil {
 		return sealedChunk{index: c.index, err: err}
 	}
-	st := blake3.Sum256(s)
 	meta.Stored = int64(len(s))
-	meta.StoredBLAKE3 = hex.EncodeToString(st[:])
+	meta.StoredBLAKE3 = blake3.Sum256(s)
 	return sealedChunk{index: c.index, meta: meta, data: s}
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"sync"
 
@@ -39,10 +38,10 @@ func (e *FileError) Unwrap() error { return e.Err }
 // study folder always holds a whole, verified file. Writes cannot leave the
 // folder, whatever names the manifest holds.
 type Store struct {
-	dir     string
-	root    *os.Root
-	m       *Manifest
-	offsets []int64
+	dir    string
+	root   *os.Root
+	m      *Manifest
+	layout *layout
 
 	mu        sync.Mutex
 	remaining []int64
@@ -80,15 +79,12 @@ func OpenStore(dir string, m *Manifest) (*Store, error) {
 		root.Close()
 		return nil, fmt.Errorf("%w: creating %s: %w", ErrDisk, path.Join(dir, stagingDir), err)
 	}
-	s := &Store{dir: dir, root: root, m: m, offsets: make([]int64, len(m.Files)), remaining: make([]int64, len(m.Files)),
+	s := &Store{dir: dir, root: root, m: m, layout: newLayout(m), remaining: make([]int64, len(m.Files)),
 		done: make([]bool, len(m.Chunks)), placed: make([]bool, len(m.Files)),
 		hashers: make([]hash.Hash, len(m.Files)), hashed: make([]int64, len(m.Files)),
 		slots: make(chan struct{}, 4), open: map[int]*os.File{}}
-	var off int64
 	for i, f := range m.Files {
-		s.offsets[i] = off
 		s.remaining[i] = f.Size
-		off += f.Size
 	}
 	return s, nil
 }
@@ -129,19 +125,15 @@ func (s *Store) Put(index int, plain []byte) error {
 		off  int64 // in the file
 	}
 	var pieces []piece
-	// The first file that ends after start.
-	i := sort.Search(len(s.m.Files), func(i int) bool { return s.offsets[i]+s.m.Files[i].Size > start })
-	for ; i < len(s.m.Files) && s.offsets[i] < end; i++ {
-		f := s.m.Files[i]
+	// Empty files cover no extent; Finish places them.
+	for e := range s.layout.extents(start, end) {
 		s.mu.Lock()
-		skip := f.Size == 0 || s.placed[i] // empty files are placed by Finish
+		skip := s.placed[e.File]
 		s.mu.Unlock()
 		if skip {
 			continue
 		}
-		from := max(start, s.offsets[i])
-		to := min(end, s.offsets[i]+f.Size)
-		pieces = append(pieces, piece{i, plain[from-start : to-start], from - s.offsets[i]})
+		pieces = append(pieces, piece{e.File, plain[e.At : e.At+e.Len], e.Off})
 	}
 	// The pieces are written while the files' hashes are taken (the
 	// hashing, whose stack is the larger, stays on this goroutine).
@@ -238,23 +230,20 @@ func (s *Store) Resume() (int64, error) {
 	var reused int64
 	buf := make([]byte, s.m.ChunkSize)
 	for ci, c := range s.m.Chunks {
-		start := int64(ci) * s.m.ChunkSize
+		start, end := s.layout.chunk(ci)
 		b := buf[:c.Size]
 		if !s.readChunk(start, b) {
 			continue
 		}
-		if sum := blake3.Sum256(b); hex.EncodeToString(sum[:]) != c.BLAKE3 {
+		if Hash(blake3.Sum256(b)) != c.BLAKE3 {
 			continue
 		}
 		s.done[ci] = true
 		reused += c.Size
-		end := start + c.Size
-		i := sort.Search(len(s.m.Files), func(i int) bool { return s.offsets[i]+s.m.Files[i].Size > start })
-		for ; i < len(s.m.Files) && s.offsets[i] < end; i++ {
-			if s.placed[i] || s.m.Files[i].Size == 0 {
-				continue
+		for e := range s.layout.extents(start, end) {
+			if !s.placed[e.File] {
+				s.remaining[e.File] -= e.Len
 			}
-			s.remaining[i] -= min(end, s.offsets[i]+s.m.Files[i].Size) - max(start, s.offsets[i])
 		}
 	}
 	for i, f := range s.m.Files {
@@ -270,24 +259,16 @@ func (s *Store) Resume() (int64, error) {
 // readChunk fills b with the stream's bytes from start, from the files
 // under their names or in staging; false when any are missing.
 func (s *Store) readChunk(start int64, b []byte) bool {
-	end := start + int64(len(b))
-	i := sort.Search(len(s.m.Files), func(i int) bool { return s.offsets[i]+s.m.Files[i].Size > start })
-	for ; i < len(s.m.Files) && s.offsets[i] < end; i++ {
-		f := s.m.Files[i]
-		if f.Size == 0 {
-			continue
-		}
-		from := max(start, s.offsets[i])
-		to := min(end, s.offsets[i]+f.Size)
-		name := partialName(i)
-		if s.placed[i] {
-			name = f.Path
+	for e := range s.layout.extents(start, start+int64(len(b))) {
+		name := partialName(e.File)
+		if s.placed[e.File] {
+			name = s.m.Files[e.File].Path
 		}
 		fh, err := s.root.Open(name)
 		if err != nil {
 			return false
 		}
-		_, err = fh.ReadAt(b[from-start:to-start], from-s.offsets[i])
+		_, err = fh.ReadAt(b[e.At:e.At+e.Len], e.Off)
 		fh.Close()
 		if err != nil {
 			return false
@@ -311,7 +292,7 @@ func (s *Store) hashMatches(name string, f File) (bool, error) {
 	if err != nil {
 		return false, s.diskError(err)
 	}
-	return n == f.Size && hex.EncodeToString(h.Sum(nil)) == f.BLAKE3, nil
+	return n == f.Size && Hash(h.Sum(nil)) == f.BLAKE3, nil
 }
 
 func (s *Store) writeAt(i int, b []byte, off int64) error {
@@ -384,7 +365,7 @@ func (s *Store) complete(i int) error {
 	if err != nil {
 		return s.diskError(err)
 	}
-	if n != f.Size || hex.EncodeToString(h.Sum(nil)) != f.BLAKE3 {
+	if n != f.Size || Hash(h.Sum(nil)) != f.BLAKE3 {
 		s.root.Remove(name)
 		return &FileError{Path: f.Path, Err: fmt.Errorf("%w: BLAKE3 hash differs", ErrCorrupt)}
 	}

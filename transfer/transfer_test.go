@@ -440,7 +440,7 @@ func TestValidateManifest(t *testing.T) {
 		"chunk missing":     func(m *Manifest) { m.Chunks = m.Chunks[1:] },
 		"huge chunk":        func(m *Manifest) { m.ChunkSize = MaxChunkSize + 1 },
 		"stored too big":    func(m *Manifest) { m.Chunks[0].Stored = MaxSealedChunkSize + 1 },
-		"bad hash":          func(m *Manifest) { m.Files[0].BLAKE3 = "abc" },
+		"missing hash":      func(m *Manifest) { m.Files[0].BLAKE3 = Hash{} },
 		"unknown codec":     func(m *Manifest) { m.Chunks[0].Codec = "brotli" },
 		"other offer":       func(m *Manifest) { m.OfferID = "0000000000000000" },
 		"future version":    func(m *Manifest) { m.Version = 2 },

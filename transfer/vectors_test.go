@@ -152,9 +152,16 @@ func TestChunkVectors(t *testing.T) {
 				}
 				return n
 			}
+			hash := func(key string) Hash {
+				var h Hash
+				if err := h.UnmarshalText([]byte(v.Must(t, key))); err != nil {
+					t.Fatalf("%s: %v", key, err)
+				}
+				return h
+			}
 			m := &Manifest{Chunks: make([]Chunk, i+1)}
-			m.Chunks[i] = Chunk{Size: num("size"), BLAKE3: v.Must(t, "blake3"), Codec: v.Must(t, "codec"),
-				Stored: num("stored"), StoredBLAKE3: v.Must(t, "stored-blake3")}
+			m.Chunks[i] = Chunk{Size: num("size"), BLAKE3: hash("blake3"), Codec: v.Must(t, "codec"),
+				Stored: num("stored"), StoredBLAKE3: hash("stored-blake3")}
 			sealed := v.Data(t)
 			plain, err := OpenChunk(m, i, sealed, k)
 			ok, class := v.Expect()
@@ -484,8 +491,8 @@ func writeTransferVectors(t *testing.T) {
 	cw := vectors.NewWriter("chunk")
 	chunkKV := func(expect, comment string, i int, ch Chunk) []string {
 		return []string{"expect", expect, "comment", comment, "secret", secretHex, "index", fmt.Sprint(i),
-			"size", fmt.Sprint(ch.Size), "codec", ch.Codec, "blake3", ch.BLAKE3,
-			"stored", fmt.Sprint(ch.Stored), "stored-blake3", ch.StoredBLAKE3, "body", "raw"}
+			"size", fmt.Sprint(ch.Size), "codec", ch.Codec, "blake3", ch.BLAKE3.String(),
+			"stored", fmt.Sprint(ch.Stored), "stored-blake3", ch.StoredBLAKE3.String(), "body", "raw"}
 	}
 	names := []string{"0-none", "1-zstd", "2-zstd-last"}
 	comments := []string{"4096 bytes that do not shrink, stored as they are", "4096 bytes compressed with zstd", fmt.Sprintf("the last chunk, %d bytes, compressed with zstd", m.Chunks[2].Size)}
@@ -499,8 +506,7 @@ func writeTransferVectors(t *testing.T) {
 	fl[len(fl)/2] ^= 0x01
 	cw.Add("flipped-byte", fl, chunkKV("error corrupt", "chunk 1 with one byte changed: its stored-blake3 no longer matches", 1, m.Chunks[1])...)
 	re := m.Chunks[1]
-	sum := blake3.Sum256(fl)
-	re.StoredBLAKE3 = hex.EncodeToString(sum[:])
+	re.StoredBLAKE3 = blake3.Sum256(fl)
 	cw.Add("flipped-byte-rehashed", fl, chunkKV("error unauthenticated", "chunk 1 with one byte changed, and its stored-blake3 made to match: age refuses it", 1, re)...)
 	small := m.Chunks[0]
 	small.Size--

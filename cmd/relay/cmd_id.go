@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"imageshare/console"
+	"imageshare/discovery"
 )
 
 // runID is `relay id`: it prints the relay's peer ID, making its identity
@@ -30,7 +31,7 @@ func runID(args []string, stdout, stderr io.Writer) error {
 			return &usageError{"no home folder to keep the relay's identity in: give --identity FILE"}
 		}
 	}
-	key, created, err := loadIdentity(identity)
+	key, created, err := discovery.LoadIdentity(identity)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"imageshare/console"
+	"imageshare/discovery"
 	"imageshare/internal/cli"
 )
 
@@ -90,7 +91,7 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	key, created, err := loadIdentity(o.identity)
+	key, created, err := discovery.LoadIdentity(o.identity)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"imageshare/console"
+	"imageshare/discovery"
 )
 
 const usage = `relay lets receivers reach senders that are behind a NAT or firewall.
@@ -228,7 +229,7 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitOK
 	}
 	var ue *usageError
-	var ie *identityError
+	var ie *discovery.IdentityError
 	var le *listenError
 	code := exitError
 	switch {
@@ -237,8 +238,8 @@ func exitCode(err error, stderr io.Writer) int {
 		defer fmt.Fprintln(stderr, "hint: see relay --help")
 	case errors.As(err, &ie):
 		code = exitIdentity
-		if ie.hint != "" {
-			defer fmt.Fprintln(stderr, "hint:", ie.hint)
+		if ie.Hint != "" {
+			defer fmt.Fprintln(stderr, "hint:", ie.Hint)
 		}
 	case errors.As(err, &le):
 		code = exitListen

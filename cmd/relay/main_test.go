@@ -119,7 +119,7 @@ func TestIdentityFile(t *testing.T) {
 	if err := os.Chmod(key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, msg, code := id(); code != exitIdentity || !strings.Contains(msg, key) || !strings.Contains(msg, "not a relay key") {
+	if _, msg, code := id(); code != exitIdentity || !strings.Contains(msg, key) || !strings.Contains(msg, "not an Ed25519 key") {
 		t.Errorf("garbage: exit %d, want %d, naming the file: %s", code, exitIdentity, msg)
 	}
 	// The relay itself refuses it too, before it listens.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -482,8 +481,8 @@ func newRecord(id transfer.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *s
 		desc = fmt.Sprintf("%s (+%d more studies)", desc, len(studies)-1)
 	}
 	stored := make([][]byte, len(p.Manifest.Chunks))
-	for i, c := range p.Manifest.Chunks {
-		stored[i], _ = hex.DecodeString(c.StoredBLAKE3)
+	for i := range p.Manifest.Chunks {
+		stored[i] = p.Manifest.Chunks[i].StoredBLAKE3[:]
 	}
 	return &spool.Record{
 		ID:           id,
