@@ -51,7 +51,7 @@ type fixture struct {
 }
 
 // makeFiles writes files of the given sizes: half compressible, half not.
-func makeFiles(t *testing.T, sizes []int) ([]study.File, map[string][]byte) {
+func makeFiles(t testing.TB, sizes []int) ([]study.File, map[string][]byte) {
 	t.Helper()
 	dir := t.TempDir()
 	var files []study.File
@@ -76,7 +76,7 @@ func makeFiles(t *testing.T, sizes []int) ([]study.File, map[string][]byte) {
 	return files, data
 }
 
-func newFixture(t *testing.T, sizes []int, chunkSize int64) *fixture {
+func newFixture(t testing.TB, sizes []int, chunkSize int64) *fixture {
 	t.Helper()
 	files, data := makeFiles(t, sizes)
 	secret, err := icrypto.NewSecret()
