@@ -22,6 +22,20 @@ import (
 // being received. Nothing in it has been verified.
 const stagingDir = ".imageshare"
 
+// IncomingDir is the folder, under the folder a study is fetched into,
+// where a study is built until it is verified: Commit then moves it up
+// beside the studies before it. A program watching that folder (a PACS
+// import) sees only whole studies.
+const IncomingDir = ".incoming"
+
+// lockName is the file, in a study folder, that a receiver fetching into
+// it holds locked.
+var lockName = path.Join(stagingDir, "lock")
+
+// ErrFolderBusy: another receiver is fetching the same study into the same
+// folder now.
+var ErrFolderBusy = errors.New("another receiver is already fetching this study")
+
 // FileError reports a received file that failed verification, or could not
 // be written.
 type FileError struct {
@@ -39,7 +53,8 @@ func (e *FileError) Unwrap() error { return e.Err }
 // folder, whatever names the manifest holds.
 type Store struct {
 	dir    string
-	root   *os.Root
+	root   *os.Root // nil once committed
+	lock   *os.File // held locked until Close
 	m      *Manifest
 	layout *layout
 
@@ -66,7 +81,8 @@ type Store struct {
 }
 
 // OpenStore prepares dir, which is created if needed, to receive m. m must
-// have been validated.
+// have been validated. It fails with ErrFolderBusy while another Store, in this
+// process or another, has dir open.
 func OpenStore(dir string, m *Manifest) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: creating the study folder: %w", ErrDisk, err)
@@ -79,7 +95,15 @@ func OpenStore(dir string, m *Manifest) (*Store, error) {
 		root.Close()
 		return nil, fmt.Errorf("%w: creating %s: %w", ErrDisk, path.Join(dir, stagingDir), err)
 	}
-	s := &Store{dir: dir, root: root, m: m, layout: newLayout(m), remaining: make([]int64, len(m.Files)),
+	lock, err := lockFolder(root)
+	if err != nil {
+		root.Close()
+		if !errors.Is(err, ErrFolderBusy) {
+			err = fmt.Errorf("%w: locking %s: %w", ErrDisk, dir, err)
+		}
+		return nil, err
+	}
+	s := &Store{dir: dir, root: root, lock: lock, m: m, layout: newLayout(m), remaining: make([]int64, len(m.Files)),
 		done: make([]bool, len(m.Chunks)), placed: make([]bool, len(m.Files)),
 		hashers: make([]hash.Hash, len(m.Files)), hashed: make([]int64, len(m.Files)),
 		slots: make(chan struct{}, 4), open: map[int]*os.File{}}
@@ -89,8 +113,37 @@ func OpenStore(dir string, m *Manifest) (*Store, error) {
 	return s, nil
 }
 
-// Dir is the study folder.
+// lockFolder opens the study folder's lock file and locks it, or fails
+// with ErrFolderBusy. The file stays when unlocked: removing it would let a
+// third receiver lock a new file while a second holds the old one.
+func lockFolder(root *os.Root) (*os.File, error) {
+	f, err := root.OpenFile(lockName, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if !canLock {
+		return nil, f.Close()
+	}
+	held, err := tryLock(f)
+	if err == nil && held {
+		err = ErrFolderBusy
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// Dir is the study folder: in IncomingDir until Commit.
 func (s *Store) Dir() string { return s.dir }
+
+// Verified is how many files are verified and under their names.
+func (s *Store) Verified() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.verified
+}
 
 // Close releases the folder, once the files being placed are placed.
 // Files not yet verified stay in the staging folder.
@@ -102,7 +155,16 @@ func (s *Store) Close() error {
 		delete(s.open, i)
 	}
 	s.mu.Unlock()
-	return s.root.Close()
+	var err error
+	if s.root != nil {
+		err = s.root.Close()
+		s.root = nil
+	}
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+	return err
 }
 
 func partialName(i int) string { return path.Join(stagingDir, "partial", strconv.Itoa(i)) }
@@ -436,12 +498,50 @@ func (s *Store) Finish() error {
 	if err := s.root.RemoveAll(path.Join(stagingDir, "partial")); err != nil {
 		return s.diskError(err)
 	}
-	s.root.Remove(stagingDir) // fails, as it should, when not empty
 	if d, err := os.Open(s.dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
 	return nil
+}
+
+// Commit moves a study that Finish found whole out of IncomingDir, to
+// beside the studies before it, and returns the folder it is now in. A
+// study folder that was not in IncomingDir (one fetched again after it
+// was complete) stays where it is.
+func (s *Store) Commit() (string, error) {
+	final := finalFolder(s.dir)
+	if final == s.dir {
+		return s.dir, nil
+	}
+	if _, err := os.Lstat(final); err == nil {
+		return "", fmt.Errorf("%w: %s is in the way of the study in %s", ErrDisk, final, s.dir)
+	}
+	// The lock stays held across the move: the open file goes with it.
+	if s.root != nil {
+		s.root.Close()
+		s.root = nil
+	}
+	if err := os.Rename(s.dir, final); err != nil {
+		return "", s.diskError(err)
+	}
+	os.Remove(filepath.Dir(s.dir)) // IncomingDir, once it holds no other study
+	s.dir = final
+	if d, err := os.Open(filepath.Dir(final)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return final, nil
+}
+
+// finalFolder is where the study folder dir goes once whole: out of
+// IncomingDir if it is in one, else dir itself.
+func finalFolder(dir string) string {
+	up := filepath.Dir(dir)
+	if filepath.Base(up) != IncomingDir {
+		return dir
+	}
+	return filepath.Join(filepath.Dir(up), filepath.Base(dir))
 }
 
 // markerName is the file, in a study folder, that names the offer whose
@@ -450,13 +550,16 @@ func (s *Store) Finish() error {
 var markerName = path.Join(stagingDir, "manifest-hash")
 
 // ClaimFolder returns the study folder, under parent, for the offer whose
-// sealed manifest has hash (the card's ManifestHash): parent/name if that
-// folder is new or its marker holds hash, otherwise the first of name-2,
-// name-3, … that is. A new folder is made with its marker. A folder's name
-// comes from the card, whose offer ID is no secret, so a forged card could
-// otherwise resume into an earlier study's folder and rename its own files
-// over that study's verified ones; the same manifest hash means the same
-// sealed manifest, which only the card's secret opens.
+// sealed manifest has hash (the card's ManifestHash). A name is taken if
+// neither parent/name nor parent/IncomingDir/name exists, or the one that
+// does has a marker holding hash; otherwise the first of name-2, name-3, …
+// that is. A study not yet whole is built in parent/IncomingDir/name, made
+// with its marker, and Store.Commit moves it to parent/name; a study
+// complete already is returned where it is. A folder's name comes from the
+// card, whose offer ID is no secret, so a forged card could otherwise
+// resume into an earlier study's folder and rename its own files over that
+// study's verified ones; the same manifest hash means the same sealed
+// manifest, which only the card's secret opens.
 func ClaimFolder(parent, name string, hash [ManifestHashSize]byte) (string, error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrDisk, err)
@@ -478,33 +581,85 @@ func FindFolder(parent, name string, hash [ManifestHashSize]byte) (string, bool,
 func folderFor(parent, name string, hash [ManifestHashSize]byte, create bool) (string, error) {
 	want := hex.EncodeToString(hash[:]) + "\n"
 	for i := 1; i <= 100; i++ {
-		dir := filepath.Join(parent, name)
+		base := name
 		if i > 1 {
-			dir = fmt.Sprintf("%s-%d", dir, i)
+			base = fmt.Sprintf("%s-%d", name, i)
 		}
-		var err error
-		if create {
-			err = os.Mkdir(dir, 0o755)
-		} else if _, err = os.Lstat(dir); err == nil {
-			err = fs.ErrExist
-		} else if errors.Is(err, fs.ErrNotExist) {
-			return dir, nil
-		}
-		if errors.Is(err, fs.ErrExist) {
+		final := filepath.Join(parent, base)
+		incoming := filepath.Join(parent, IncomingDir, base)
+		taken := false
+		for _, dir := range []string{final, incoming} {
+			_, err := os.Lstat(dir)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return "", fmt.Errorf("%w: %w", ErrDisk, err)
+			}
 			if b, err := readMarker(dir); err == nil && string(b) == want {
 				return dir, nil
 			}
-			continue // another offer's, or nobody's
+			taken = true // another offer's, or nobody's
+			break
 		}
+		if taken {
+			continue
+		}
+		if !create {
+			return incoming, nil
+		}
+		won, err := claimNew(incoming, want)
 		if err != nil {
 			return "", fmt.Errorf("%w: creating the study folder: %w", ErrDisk, err)
 		}
-		if err := writeMarker(dir, want); err != nil {
-			return "", fmt.Errorf("%w: marking %s: %w", ErrDisk, dir, err)
+		if won {
+			return incoming, nil
 		}
-		return dir, nil
+		// Another receiver made it first: it is ours too if its marker is.
+		if b, err := readMarker(incoming); err == nil && string(b) == want {
+			return incoming, nil
+		}
 	}
 	return "", fmt.Errorf("%w: %s and 99 more folders of that name hold other studies", ErrDisk, filepath.Join(parent, name))
+}
+
+// claimNew makes dir with its marker, at once: the folder is made and
+// marked under a temporary name and renamed to dir, so that another
+// receiver never sees dir without its marker. It reports false if dir
+// exists already.
+func claimNew(dir, marker string) (bool, error) {
+	var tmp string
+	var err error
+	// A Commit of another study removes IncomingDir once it is empty: made
+	// again, it is tried once more.
+	for range 2 {
+		if err = os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return false, err
+		}
+		if tmp, err = os.MkdirTemp(filepath.Dir(dir), ".claim-"); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return false, err
+	}
+	if err := writeMarker(tmp, marker); err != nil {
+		os.RemoveAll(tmp)
+		return false, err
+	}
+	err = os.Rename(tmp, dir)
+	if err == nil {
+		return true, nil
+	}
+	os.RemoveAll(tmp)
+	if _, serr := os.Lstat(dir); serr == nil {
+		return false, nil
+	}
+	return false, err
 }
 
 // StillNeeded returns about how many bytes a fetch of m into dir has yet

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -284,6 +285,10 @@ func auditOutcome(t *audit.Trail, me, from audit.Participant, offerID string, er
 func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm func(string) (bool, error), stdout, stderr io.Writer, js *console.JSON, me, from *audit.Participant, start time.Time) (*fetchResult, error) {
 	var err error
 	js.Emit(map[string]any{"type": "card", "offer_id": offer.ID.String(), "peer_id": offer.Peer.String(), "expires": offer.Expires, "passcode": offer.Passcode})
+	// Found now, not after connecting and showing the study.
+	if err := checkWritable(o.out); err != nil {
+		return nil, err
+	}
 	if time.Now().After(offer.Expires) {
 		fmt.Fprintf(stderr, "receiver: warning: the card says it expired at %s; asking the sender anyway\n", offer.Expires.Local().Format("2006-01-02 15:04 MST"))
 	}
@@ -321,6 +326,17 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 		r.limit.AllowN(time.Now(), transfer.MaxSealedChunkSize) // start with no burst
 	}
 	defer r.close()
+	res, err := r.run(ctx, confirm, stdout, stderr, js, me, from)
+	if errors.Is(err, context.Canceled) && r.store != nil {
+		err = &interruptedError{verified: r.store.Verified(), files: len(r.store.Manifest().Files), dir: r.store.Dir(), err: err}
+	}
+	return res, err
+}
+
+// run is fetchOffer once its host is up: the attempts, then the checks of
+// what arrived.
+func (r *receive) run(ctx context.Context, confirm func(string) (bool, error), stdout, stderr io.Writer, js *console.JSON, me, from *audit.Participant) (*fetchResult, error) {
+	o, offer, start := r.o, r.offer, r.start
 	var m *transfer.Manifest
 	var path string
 	retry := backoff{until: time.Now().Add(o.retryFor), verbose: o.verbose}
@@ -366,11 +382,13 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 		if permanent(err) || !retry.wait(ctx, err, stderr, js) {
 			return nil, err
 		}
-		dropSuspectConns(h, offer.Peer, err)
+		dropSuspectConns(r.h, offer.Peer, err)
 	}
 	if err := r.store.Finish(); err != nil {
 		return nil, err
 	}
+	// Still in the incoming folder: nothing watching --out sees the study
+	// until its headers are checked too, and its record is written.
 	dir := r.store.Dir()
 	from.Site, from.Address = m.Site, r.addr
 	// Every file matched its hash, but the hashes came from the sender's
@@ -389,6 +407,10 @@ func fetchOffer(ctx context.Context, o *fetchOptions, offer *card.Offer, confirm
 	}
 	if err := newReceivedRecord(m).write(dir); err != nil {
 		return nil, fmt.Errorf("%w: %v", transfer.ErrDisk, err)
+	}
+	dir, err := r.store.Commit()
+	if err != nil {
+		return nil, err
 	}
 	elapsed := time.Since(start)
 	fmt.Fprintf(stderr, "receiver: %d files (%s) verified against their hashes in %s\n", len(m.Files), study.FormatBytes(m.TotalSize()), elapsed.Round(time.Millisecond))
@@ -490,9 +512,12 @@ func (r *receive) watchSeries(m *transfer.Manifest, st *transfer.Store) {
 			r.firstSeries = after
 		}
 		se := info[f.Series]
+		// Where the series can be opened now: the study's folder is
+		// moved into place only once the whole study is verified.
+		at := filepath.Join(st.Dir(), filepath.FromSlash(path.Dir(f.Path)))
 		r.bar.Clear()
-		fmt.Fprintf(r.stderr, "receiver: series %d (%s, %d images) is complete and verified, after %s\n", se.Number, printable.String(se.Description), se.Images, after.Round(10*time.Millisecond))
-		r.js.Emit(map[string]any{"type": "series_complete", "series_uid": f.Series, "number": se.Number, "description": se.Description, "images": se.Images, "seconds": after.Seconds()})
+		fmt.Fprintf(r.stderr, "receiver: series %d (%s, %d images) is complete and verified, after %s, in %s\n", se.Number, printable.String(se.Description), se.Images, after.Round(10*time.Millisecond), printable.String(at))
+		r.js.Emit(map[string]any{"type": "series_complete", "series_uid": f.Series, "number": se.Number, "description": se.Description, "images": se.Images, "seconds": after.Seconds(), "dir": at})
 	}
 }
 
@@ -564,6 +589,9 @@ func (r *receive) attempt(ctx context.Context, m **transfer.Manifest, path *stri
 			return err
 		}
 		st, err := transfer.OpenStore(dir, mm)
+		if errors.Is(err, transfer.ErrFolderBusy) {
+			return fmt.Errorf("%w into %s", err, r.o.out)
+		}
 		if err != nil {
 			return err
 		}
@@ -778,6 +806,34 @@ func (r *receive) checkSpace(m *transfer.Manifest) error {
 	return nil
 }
 
+// checkWritable makes out if need be and writes a file in it, so that a
+// folder that cannot be written is found before anyone is connected to.
+func checkWritable(out string) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("%w into %s: %w", transfer.ErrDisk, out, err)
+	}
+	f, err := os.CreateTemp(out, ".imageshare-check-")
+	if err != nil {
+		return fmt.Errorf("%w into %s: %w", transfer.ErrDisk, out, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// interruptedError: the fetch was cancelled (Ctrl-C). What was verified
+// stays, and the same command resumes. It wraps context.Canceled.
+type interruptedError struct {
+	verified, files int
+	dir             string // the study folder
+	err             error
+}
+
+func (e *interruptedError) Error() string {
+	return fmt.Sprintf("interrupted: %d of %d files are verified and kept in %s; the same command resumes, fetching only the rest", e.verified, e.files, e.dir)
+}
+
+func (e *interruptedError) Unwrap() error { return e.err }
+
 // confirm tells the sender, retrying briefly, that the study arrived.
 func (r *receive) confirm(ctx context.Context) error {
 	var err error
@@ -809,7 +865,7 @@ func permanent(err error) bool {
 		discovery.ErrImpostor, discovery.ErrNoAddrs,
 		transfer.ErrUnauthorized, transfer.ErrLocked, transfer.ErrExpired, transfer.ErrRevoked,
 		transfer.ErrUsedUp, transfer.ErrManifestMismatch, transfer.ErrCannotDecrypt, transfer.ErrUnavailable,
-		transfer.ErrBadRequest, transfer.ErrDisk,
+		transfer.ErrBadRequest, transfer.ErrDisk, transfer.ErrFolderBusy,
 	} {
 		if errors.Is(err, p) {
 			return true

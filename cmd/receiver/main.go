@@ -261,7 +261,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch {
 	case code == exitOK:
 	case code == exitInterrupted:
-		fmt.Fprintln(stderr, "receiver: interrupted; files not yet verified were not kept under their names")
+		var ie *interruptedError
+		if errors.As(err, &ie) {
+			fmt.Fprintf(stderr, "receiver: %v\n", ie)
+		} else {
+			fmt.Fprintln(stderr, "receiver: interrupted; files not yet verified were not kept under their names")
+		}
 	default:
 		fmt.Fprintf(stderr, "receiver: error: %v\n", err)
 		if code == exitUsage {

@@ -230,11 +230,17 @@ func quoteValue(s string) string {
 }
 
 // quarantine renames the study folder dir so that no folder-watching
-// import takes it in: "refused-" and its name.
+// import takes it in: "refused-" and its name, beside the studies received
+// (out of transfer.IncomingDir, if dir is in it, for staff to find).
 // A folder of that name from an earlier refusal is kept: "-2", "-3"…
 // follow.
 func quarantine(dir string) (string, error) {
-	base := filepath.Join(filepath.Dir(dir), "refused-"+filepath.Base(dir))
+	parent := filepath.Dir(dir)
+	if filepath.Base(parent) == transfer.IncomingDir {
+		defer os.Remove(parent) // once it holds no other study
+		parent = filepath.Dir(parent)
+	}
+	base := filepath.Join(parent, "refused-"+filepath.Base(dir))
 	to := base
 	for i := 2; ; i++ {
 		if _, err := os.Lstat(to); errors.Is(err, fs.ErrNotExist) {
