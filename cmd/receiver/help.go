@@ -13,9 +13,12 @@ const fetchUsage = `Usage:
 
 receiver fetch reads the card, connects to the sending hospital, shows who
 and what the study is, and asks before fetching it (unless --yes). Every
-file is verified before it appears under its own name, in a study folder
-inside DIR; the same command resumes an interrupted fetch. The card is
-never given on the command line, where other users could read it.
+file is verified before it appears under its own name. The study is built
+in DIR/.incoming/study-… and moved to DIR/study-… once all of it is
+verified, so a folder-watching import never takes in half a study; the
+same command resumes an interrupted fetch, and a second receiver of the
+same study into DIR is refused while one runs. The card is never given on
+the command line, where other users could read it.
 
 Options:
     --out DIR          Folder to save studies in (required).
