@@ -87,7 +87,9 @@ func TestDiskFull(t *testing.T) {
 		}
 		if d.Type().IsRegular() && p != filler {
 			rel, _ := filepath.Rel(out, p)
-			parts := strings.SplitN(rel, string(filepath.Separator), 2)
+			// The unfinished study is in DIR/.incoming/study-….
+			inStudy := strings.TrimPrefix(rel, ".incoming"+string(filepath.Separator))
+			parts := strings.SplitN(inStudy, string(filepath.Separator), 2)
 			want, err := os.ReadFile(filepath.Join(src, parts[1]))
 			got, _ := os.ReadFile(p)
 			if err != nil || !bytes.Equal(want, got) {
