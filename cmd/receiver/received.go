@@ -16,6 +16,7 @@ import (
 	"imageshare/audit"
 	"imageshare/console"
 	"imageshare/dicomweb"
+	"imageshare/internal/atomicfile"
 	"imageshare/study"
 	"imageshare/transfer"
 )
@@ -66,23 +67,7 @@ func (r *receivedRecord) write(dir string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".received-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Write(path, append(b, '\n'), 0o600)
 }
 
 // readReceivedRecord reads the record of the study folder dir; nil and no

@@ -113,55 +113,43 @@ func shownState(r *spool.Record, now time.Time) spool.State {
 // runUnlock is `sender unlock ID`: an offer locked after too many failed
 // proofs serves its card again, with a fresh budget.
 func runUnlock(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	var dir, auditPath string
-	var asJSON bool
-	fs := spoolFlags("sender unlock", &dir, &asJSON)
-	fs.StringVar(&auditPath, "audit", "", "")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return &usageError{"sender unlock takes one offer ID (see sender list)"}
-	}
-	id, err := transfer.ParseOfferID(pos[0])
-	if err != nil {
-		return &usageError{err.Error()}
-	}
-	sp, err := spool.Open(dir)
-	if err != nil {
-		return err
-	}
-	trail, err := audit.OpenTrail("sender", auditPath, stderr)
-	if err != nil {
-		return err
-	}
-	defer trail.Close()
-	r, err := sp.Unlock(id)
-	if err != nil {
-		return err
-	}
-	trail.Record(audit.OfferUnlocked(audit.Local("sender", r.Site), subject(r)))
-	fmt.Fprintf(stderr, "sender: unlocked offer %s (%s, %s %s); its card works again, with a fresh budget of %d failed attempts\n",
-		id, study.FormatName(r.PatientName), study.FormatDate(r.StudyDate), r.Description, spool.ProofBudget)
-	if asJSON {
-		console.NewJSON(stdout).Emit(map[string]any{"type": "unlocked", "offer_id": id.String()})
-	}
-	return nil
+	return changeOffer("unlock", "unlocked", args, stdout, stderr, func(sp *spool.Spool, id transfer.OfferID, trail *audit.Trail) (string, error) {
+		r, err := sp.Unlock(id)
+		if err != nil {
+			return "", err
+		}
+		trail.Record(audit.OfferUnlocked(audit.Local("sender", r.Site), subject(r)))
+		return fmt.Sprintf("unlocked offer %s (%s); its card works again, with a fresh budget of %d failed attempts",
+			id, offerText(r), spool.ProofBudget), nil
+	})
 }
 
 // runRevoke is `sender revoke ID`: the card stops working at once.
 func runRevoke(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	return changeOffer("revoke", "revoked", args, stdout, stderr, func(sp *spool.Spool, id transfer.OfferID, trail *audit.Trail) (string, error) {
+		r, err := sp.Revoke(id)
+		if err != nil {
+			return "", err
+		}
+		trail.Record(audit.OfferRevoked(audit.Local("sender", r.Site), subject(r)))
+		return fmt.Sprintf("revoked offer %s (%s); its encrypted data is deleted and its card no longer works", id, offerText(r)), nil
+	})
+}
+
+// changeOffer runs `sender VERB ID`: it opens the spool and the audit
+// trail, lets change act on the offer and record it, and reports what it
+// said, with {"type":done,"offer_id":…} under --json.
+func changeOffer(verb, done string, args []string, stdout, stderr io.Writer, change func(*spool.Spool, transfer.OfferID, *audit.Trail) (string, error)) error {
 	var dir, auditPath string
 	var asJSON bool
-	fs := spoolFlags("sender revoke", &dir, &asJSON)
+	fs := spoolFlags("sender "+verb, &dir, &asJSON)
 	fs.StringVar(&auditPath, "audit", "", "")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return &usageError{"sender revoke takes one offer ID (see sender list)"}
+		return &usageError{"sender " + verb + " takes one offer ID (see sender list)"}
 	}
 	id, err := transfer.ParseOfferID(pos[0])
 	if err != nil {
@@ -176,15 +164,19 @@ func runRevoke(_ context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer trail.Close()
-	r, err := sp.Revoke(id)
+	said, err := change(sp, id, trail)
 	if err != nil {
 		return err
 	}
-	trail.Record(audit.OfferRevoked(audit.Local("sender", r.Site), subject(r)))
-	fmt.Fprintf(stderr, "sender: revoked offer %s (%s, %s %s); its encrypted data is deleted and its card no longer works\n",
-		id, study.FormatName(r.PatientName), study.FormatDate(r.StudyDate), printable.String(r.Description))
+	fmt.Fprintln(stderr, "sender: "+said)
 	if asJSON {
-		console.NewJSON(stdout).Emit(map[string]any{"type": "revoked", "offer_id": id.String()})
+		console.NewJSON(stdout).Emit(map[string]any{"type": done, "offer_id": id.String()})
 	}
 	return nil
+}
+
+// offerText names an offer's study for staff: patient, date and
+// description, the description made safe for the terminal.
+func offerText(r *spool.Record) string {
+	return fmt.Sprintf("%s, %s %s", study.FormatName(r.PatientName), study.FormatDate(r.StudyDate), printable.String(r.Description))
 }
