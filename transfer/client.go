@@ -214,7 +214,8 @@ func (c *Client) Manifest(ctx context.Context) (*Manifest, error) {
 
 // Fetch fetches the chunks in need, verifies each against m, and hands its
 // plaintext to put in the order of need, one call at a time. progress, if
-// set, is called with the sealed bytes of each chunk received. On an
+// set, is called with the sealed bytes of each chunk received, also one
+// call at a time, whichever stream received it. On an
 // error, the chunks not yet given to put are to be fetched again.
 //
 // It is a pipeline. Each stream has a goroutine that keeps up to window
@@ -237,6 +238,16 @@ func (c *Client) Fetch(ctx context.Context, m *Manifest, need []int, put func(in
 		window = DefaultWindow
 	}
 	streams = min(streams, len(need))
+	if progress != nil {
+		// The streams receive at once; the caller's counter need not know.
+		var mu sync.Mutex
+		report := progress
+		progress = func(n int64) {
+			mu.Lock()
+			defer mu.Unlock()
+			report(n)
+		}
+	}
 	queue := make(chan int, len(need))
 	for _, i := range need {
 		queue <- i
