@@ -34,18 +34,57 @@ type JSON struct {
 // NewJSON returns a JSON Lines writer to w.
 func NewJSON(w io.Writer) *JSON { return &JSON{w: w} }
 
-// Emit writes v, which should carry a "type" field, as one line.
-func (j *JSON) Emit(v any) {
+// Event is what the sessions (package receive and package send) report: a
+// struct whose JSON is the event's fields, named by EventType.
+type Event interface {
+	EventType() string
+}
+
+// Emit writes the event e as one line: {"type":e.EventType(), ...its
+// fields}. Fields named "type" in e's JSON are not allowed.
+//
+// TODO(issue 14): while the commands move to typed events, e may still be
+// a map with a "type" key; Emit will take only an Event.
+func (j *JSON) Emit(e any) {
 	if j == nil {
 		return
 	}
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if ev, ok := e.(Event); ok {
+		b, err = MarshalEvent(ev)
+	} else {
+		b, err = json.Marshal(e)
+	}
 	if err != nil {
 		b, _ = json.Marshal(map[string]string{"type": "error", "message": err.Error()})
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.w.Write(append(b, '\n'))
+}
+
+// MarshalEvent returns e's JSON with "type" first: the line --json writes.
+func MarshalEvent(e Event) ([]byte, error) {
+	fields, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	typ, err := json.Marshal(e.EventType())
+	if err != nil {
+		return nil, err
+	}
+	if len(fields) < 2 || fields[0] != '{' {
+		return nil, fmt.Errorf("event %s is not a JSON object", e.EventType())
+	}
+	b := append([]byte(`{"type":`), typ...)
+	if rest := fields[1:]; len(rest) > 1 {
+		b = append(b, ',')
+		b = append(b, rest...)
+	} else {
+		b = append(b, '}')
+	}
+	return b, nil
 }
 
 // Progress is a progress bar: bytes (or files), rate and time left. It
