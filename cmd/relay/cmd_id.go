@@ -43,7 +43,7 @@ func runID(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("deriving the peer ID: %w", err)
 	}
 	if asJSON {
-		console.NewJSON(stdout).Emit(map[string]any{"type": "id", "peer_id": id.String(), "identity": identity})
+		console.NewJSON(stdout).Emit(ID{PeerID: id.String(), Identity: identity})
 		return nil
 	}
 	fmt.Fprintln(stdout, id)

@@ -131,11 +131,11 @@ func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stderr, "relay: serving as %s; limits: %d reservations, %d per IP address, %d relayed connections per peer, %d-byte buffers, reservations last %s\n",
 		srv.host.ID(), o.limits.maxReservations, o.limits.maxReservationsPerIP, o.limits.maxCircuits, o.limits.bufferSize, shortDuration(o.limits.reservationTTL))
-	js.Emit(map[string]any{"type": "ready", "peer_id": srv.host.ID().String(), "addrs": list})
+	js.Emit(Ready{PeerID: srv.host.ID().String(), Addrs: list})
 
 	<-ctx.Done()
 	err = srv.close()
-	js.Emit(map[string]any{"type": "stopped", "bytes_relayed": ev.bytes.Load()})
+	js.Emit(Stopped{BytesRelayed: ev.bytes.Load()})
 	fmt.Fprintf(stderr, "relay: stopped after relaying %s\n", formatBytes(ev.bytes.Load()))
 	// The end of ctx (SIGTERM, or Ctrl-C) is a request to stop, not a
 	// failure: a service stopped cleanly exits 0.

@@ -45,13 +45,102 @@ func newEvents(text io.Writer, js *console.JSON) *events {
 	return &events{text: text, js: js, now: time.Now, asked: map[peer.ID]bool{}}
 }
 
-// emit writes one event: msg on the text writer, or fields with their
-// type and time as a JSON line.
-func (e *events) emit(typ string, fields map[string]any, msg string) {
+// The events --json writes, each with the time it happened.
+type (
+	// Stamp is when an event happened, RFC 3339 in UTC.
+	Stamp struct {
+		Time string `json:"time"`
+	}
+	// ReservationRequest: a peer asked to be reachable through the relay.
+	ReservationRequest struct {
+		Stamp
+		Peer string `json:"peer"`
+		Addr string `json:"addr"`
+	}
+	// CircuitRequest: a peer asked for a relayed connection to another.
+	CircuitRequest struct {
+		Stamp
+		Src     string `json:"src"`
+		SrcAddr string `json:"src_addr"`
+		Dst     string `json:"dst"`
+	}
+	// ReservationGranted: a new reservation; Held counts them.
+	ReservationGranted struct {
+		Stamp
+		Held int `json:"held"`
+	}
+	// ReservationsEnded: Count reservations expired or lost their peer.
+	ReservationsEnded struct {
+		Stamp
+		Count int `json:"count"`
+		Held  int `json:"held"`
+	}
+	// ReservationRefused: a reservation was refused, and why.
+	ReservationRefused struct {
+		Stamp
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	}
+	// CircuitOpened: a relayed connection opened; Open counts them.
+	CircuitOpened struct {
+		Stamp
+		Open int `json:"open"`
+	}
+	// CircuitClosed: a relayed connection closed after Seconds.
+	CircuitClosed struct {
+		Stamp
+		Seconds      float64 `json:"seconds"`
+		Open         int     `json:"open"`
+		BytesRelayed int64   `json:"bytes_relayed"`
+	}
+	// CircuitRefused: a relayed connection was refused, and why.
+	CircuitRefused struct {
+		Stamp
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	}
+	// Ready: the relay serves, as PeerID at Addrs.
+	Ready struct {
+		PeerID string   `json:"peer_id"`
+		Addrs  []string `json:"addrs"`
+	}
+	// Stopped: the relay stopped, having relayed BytesRelayed.
+	Stopped struct {
+		BytesRelayed int64 `json:"bytes_relayed"`
+	}
+	// ID: the relay's peer ID, and the file of its identity.
+	ID struct {
+		PeerID   string `json:"peer_id"`
+		Identity string `json:"identity"`
+	}
+)
+
+func (ReservationRequest) EventType() string { return "reservation_request" }
+func (CircuitRequest) EventType() string     { return "circuit_request" }
+func (ReservationGranted) EventType() string { return "reservation_granted" }
+func (ReservationsEnded) EventType() string  { return "reservations_ended" }
+func (ReservationRefused) EventType() string { return "reservation_refused" }
+func (CircuitOpened) EventType() string      { return "circuit_opened" }
+func (CircuitClosed) EventType() string      { return "circuit_closed" }
+func (CircuitRefused) EventType() string     { return "circuit_refused" }
+func (Ready) EventType() string              { return "ready" }
+func (Stopped) EventType() string            { return "stopped" }
+func (ID) EventType() string                 { return "id" }
+
+func (s *Stamp) stamp(t time.Time) { s.Time = t.UTC().Format(time.RFC3339Nano) }
+
+// stamped is an event that carries its time.
+type stamped interface {
+	console.Event
+	stamp(time.Time)
+}
+
+// emit writes one event: msg on the text writer, or ev, stamped with the
+// time, as a JSON line.
+func (e *events) emit(ev stamped, msg string) {
 	if e.js != nil {
-		fields["type"] = typ
-		fields["time"] = e.now().UTC().Format(time.RFC3339Nano)
-		e.js.Emit(fields)
+		ev.stamp(e.now())
+		e.js.Emit(ev)
 		return
 	}
 	if e.text != nil {
@@ -80,7 +169,7 @@ func (e *events) AllowReserve(p peer.ID, a ma.Multiaddr) bool {
 	e.asked[p] = true
 	e.mu.Unlock()
 	if first {
-		e.emit("reservation_request", map[string]any{"peer": p.String(), "addr": a.String()},
+		e.emit(&ReservationRequest{Peer: p.String(), Addr: a.String()},
 			fmt.Sprintf("reservation asked for by %s from %s", p, a))
 	}
 	return true
@@ -88,7 +177,7 @@ func (e *events) AllowReserve(p peer.ID, a ma.Multiaddr) bool {
 
 // AllowConnect logs a request for a relayed connection.
 func (e *events) AllowConnect(src peer.ID, srcAddr ma.Multiaddr, dst peer.ID) bool {
-	e.emit("circuit_request", map[string]any{"src": src.String(), "src_addr": srcAddr.String(), "dst": dst.String()},
+	e.emit(&CircuitRequest{Src: src.String(), SrcAddr: srcAddr.String(), Dst: dst.String()},
 		fmt.Sprintf("relayed connection asked for by %s (%s) to %s", src, srcAddr, dst))
 	return true
 }
@@ -106,7 +195,7 @@ func (e *events) ReservationAllowed(isRenewal bool) {
 	e.held++
 	held := e.held
 	e.mu.Unlock()
-	e.emit("reservation_granted", map[string]any{"held": held},
+	e.emit(&ReservationGranted{Held: held},
 		fmt.Sprintf("reservation granted (%d held)", held))
 }
 
@@ -120,7 +209,7 @@ func (e *events) ReservationClosed(n int) {
 	e.held = max(e.held-n, 0)
 	held := e.held
 	e.mu.Unlock()
-	e.emit("reservations_ended", map[string]any{"count": n, "held": held},
+	e.emit(&ReservationsEnded{Count: n, Held: held},
 		fmt.Sprintf("%d reservation(s) ended, by expiry or disconnection (%d held)", n, held))
 }
 
@@ -130,7 +219,7 @@ func (e *events) ReservationRequestHandled(status pbv2.Status) {
 		return
 	}
 	reason := refusalReason(status)
-	e.emit("reservation_refused", map[string]any{"status": status.String(), "reason": reason},
+	e.emit(&ReservationRefused{Status: status.String(), Reason: reason},
 		fmt.Sprintf("reservation refused: %s (%s)", reason, status))
 }
 
@@ -140,7 +229,7 @@ func (e *events) ConnectionOpened() {
 	e.open++
 	open := e.open
 	e.mu.Unlock()
-	e.emit("circuit_opened", map[string]any{"open": open},
+	e.emit(&CircuitOpened{Open: open},
 		fmt.Sprintf("relayed connection opened (%d open)", open))
 }
 
@@ -151,7 +240,7 @@ func (e *events) ConnectionClosed(d time.Duration) {
 	open := e.open
 	e.mu.Unlock()
 	total := e.bytes.Load()
-	e.emit("circuit_closed", map[string]any{"seconds": d.Seconds(), "open": open, "bytes_relayed": total},
+	e.emit(&CircuitClosed{Seconds: d.Seconds(), Open: open, BytesRelayed: total},
 		fmt.Sprintf("relayed connection closed after %v (%d open, %s relayed since start)", d.Round(time.Second), open, formatBytes(total)))
 }
 
@@ -161,7 +250,7 @@ func (e *events) ConnectionRequestHandled(status pbv2.Status) {
 		return
 	}
 	reason := refusalReason(status)
-	e.emit("circuit_refused", map[string]any{"status": status.String(), "reason": reason},
+	e.emit(&CircuitRefused{Status: status.String(), Reason: reason},
 		fmt.Sprintf("relayed connection refused: %s (%s)", reason, status))
 }
 
