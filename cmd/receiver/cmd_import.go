@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"imageshare/audit"
+	rcv "imageshare/receive"
 	"imageshare/study"
 )
 
@@ -40,7 +41,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer o.trail.Close()
 	app := audit.Local("receiver", "")
-	in, err := folderInput(ctx, dir)
+	in, err := rcv.FolderInput(ctx, dir)
 	var mismatch *study.MismatchError
 	if errors.As(err, &mismatch) {
 		reportMismatch(o, stderr, js, mismatch, app, audit.Participant{}, "")
@@ -48,14 +49,36 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err == nil {
 		var res *importResult
 		res, err = importToPACS(ctx, o, in, stderr, js, app)
-		uids := make([]string, len(in.studies))
-		for i, s := range in.studies {
+		uids := make([]string, len(in.Studies))
+		for i, s := range in.Studies {
 			uids[i] = s.StudyUID
 		}
-		js.Emit(map[string]any{"type": "summary", "dir": dir, "study_uid": uids[0], "study_uids": uids, "pacs": res})
+		js.Emit(&importSummaryEvent{Dir: dir, StudyUID: uids[0], StudyUIDs: uids, PACS: res})
 	}
 	if err != nil {
-		js.Emit(map[string]any{"type": "error", "exit_code": exitCode(err), "message": err.Error()})
+		js.Emit(&importErrorEvent{ExitCode: exitCode(err), Message: err.Error()})
 	}
 	return err
 }
+
+// importSummaryEvent is the last line of receiver import --json when the
+// folder could be read: what the PACS holds (null if nothing was tried).
+type importSummaryEvent struct {
+	Dir       string            `json:"dir"`
+	StudyUID  string            `json:"study_uid"` // the first of StudyUIDs
+	StudyUIDs []string          `json:"study_uids"`
+	PACS      *rcv.ImportResult `json:"pacs"`
+}
+
+// importErrorEvent is the last line of receiver import --json when it
+// fails: the exit code and the message on stderr.
+type importErrorEvent struct {
+	ExitCode int    `json:"exit_code"`
+	Message  string `json:"message"`
+}
+
+// EventType names the event in JSON.
+func (*importSummaryEvent) EventType() string { return "summary" }
+
+// EventType names the event in JSON.
+func (*importErrorEvent) EventType() string { return "error" }

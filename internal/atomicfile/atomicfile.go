@@ -10,6 +10,7 @@ package atomicfile
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,6 +22,13 @@ func Write(name string, data []byte, perm fs.FileMode) error {
 	return write(name, data, perm, false)
 }
 
+// WriteFrom writes what fill writes to name with permission perm,
+// replacing what name held, without holding it in memory: if fill
+// returns an error, name is left as it was and the error is returned.
+func WriteFrom(name string, perm fs.FileMode, fill func(w io.Writer) error) error {
+	return writeFrom(name, perm, false, fill)
+}
+
 // Create writes data to name with permission perm if name does not exist.
 // If it does, it is left as it is and the error wraps fs.ErrExist: of
 // writers racing to create one name, the first wins and the others can
@@ -30,6 +38,15 @@ func Create(name string, data []byte, perm fs.FileMode) error {
 }
 
 func write(name string, data []byte, perm fs.FileMode, link bool) error {
+	return writeFrom(name, perm, link, func(w io.Writer) error {
+		if _, err := w.Write(data); err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+func writeFrom(name string, perm fs.FileMode, link bool, fill func(io.Writer) error) error {
 	dir := filepath.Dir(name)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".*.tmp")
 	if err != nil {
@@ -45,7 +62,10 @@ func write(name string, data []byte, perm fs.FileMode, link bool) error {
 	}()
 	err = f.Chmod(perm)
 	if err == nil {
-		_, err = f.Write(data)
+		if err = fill(f); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err == nil {
 		err = f.Sync()

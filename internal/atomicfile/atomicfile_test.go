@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -130,4 +131,33 @@ func onlyName(t *testing.T, dir, name string) {
 		}
 		t.Errorf("folder holds %q, want only %s", names, name)
 	}
+}
+
+// A fill that fails part way leaves the old content, and no temporary
+// file, behind.
+func TestWriteFromFails(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "copy.dcm")
+	if err := Write(name, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	broken := errors.New("truncated")
+	err := WriteFrom(name, 0o600, func(w io.Writer) error {
+		w.Write(payload(1))
+		return broken
+	})
+	if err != broken {
+		t.Fatalf("WriteFrom = %v, want the fill's error as it is", err)
+	}
+	if b, err := os.ReadFile(name); err != nil || string(b) != "old" {
+		t.Errorf("holds %q, %v; want the old content", b, err)
+	}
+	onlyName(t, dir, "copy.dcm")
+	if err := WriteFrom(name, 0o600, func(w io.Writer) error { _, err := w.Write(payload(2)); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(name); !bytes.Equal(b, payload(2)) {
+		t.Errorf("holds %d bytes, want the new content", len(b))
+	}
+	onlyName(t, dir, "copy.dcm")
 }
