@@ -40,8 +40,8 @@ type Event interface {
 	EventType() string
 }
 
-// Emit writes the event e as one line: {"type":e.EventType(), ...its
-// fields}. Fields named "type" in e's JSON are not allowed.
+// Emit writes the event e as one line, its fields and "type":
+// e.EventType() (MarshalEvent). A field named "type" is not allowed.
 //
 // TODO(issue 14): while the commands move to typed events, e may still be
 // a map with a "type" key; Emit will take only an Event.
@@ -64,27 +64,25 @@ func (j *JSON) Emit(e any) {
 	j.w.Write(append(b, '\n'))
 }
 
-// MarshalEvent returns e's JSON with "type" first: the line --json writes.
+// MarshalEvent returns the line --json writes for e: its fields and its
+// "type", with the keys in sorted order, as the commands wrote them before
+// their events were typed, so that a script's patterns still match.
 func MarshalEvent(e Event) ([]byte, error) {
 	fields, err := json.Marshal(e)
 	if err != nil {
 		return nil, err
 	}
-	typ, err := json.Marshal(e.EventType())
-	if err != nil {
-		return nil, err
-	}
-	if len(fields) < 2 || fields[0] != '{' {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(fields, &m); err != nil || m == nil {
 		return nil, fmt.Errorf("event %s is not a JSON object", e.EventType())
 	}
-	b := append([]byte(`{"type":`), typ...)
-	if rest := fields[1:]; len(rest) > 1 {
-		b = append(b, ',')
-		b = append(b, rest...)
-	} else {
-		b = append(b, '}')
+	if _, ok := m["type"]; ok {
+		return nil, fmt.Errorf("event %s has a field named type", e.EventType())
 	}
-	return b, nil
+	if m["type"], err = json.Marshal(e.EventType()); err != nil {
+		return nil, err
+	}
+	return json.Marshal(m)
 }
 
 // Progress is a progress bar: bytes (or files), rate and time left. It
