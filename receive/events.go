@@ -116,23 +116,27 @@ type Saved struct {
 // (Result.Summary), once it has done what it does after the session (the
 // command line's import into the PACS).
 type Summary struct {
-	Attempts    int      `json:"attempts"`
-	Bytes       int64    `json:"bytes"`
-	Connections int      `json:"connections"`
-	Dir         string   `json:"dir"`
-	Fetched     int64    `json:"fetched_bytes"`
-	Files       int      `json:"files"`
-	FirstSeries float64  `json:"first_series_seconds"`
-	OfferID     string   `json:"offer_id"`
-	PACS        any      `json:"pacs,omitempty"` // the face's import, if any
-	Path        string   `json:"path"`
-	Reused      int64    `json:"reused_bytes"`
-	Seconds     float64  `json:"seconds"`
-	StudyUID    string   `json:"study_uid"`
-	StudyUIDs   []string `json:"study_uids"`
-	Verified    bool     `json:"verified"`
+	Attempts    int     `json:"attempts"`
+	Bytes       int64   `json:"bytes"`
+	Connections int     `json:"connections"`
+	Dir         string  `json:"dir"`
+	Fetched     int64   `json:"fetched_bytes"`
+	Files       int     `json:"files"`
+	FirstSeries float64 `json:"first_series_seconds"`
+	OfferID     string  `json:"offer_id"`
+	PACS        any     `json:"pacs,omitempty"` // the face's import, if any
+	Path        string  `json:"path"`
+	Reused      int64   `json:"reused_bytes"`
+	// Seconds is the time from the start of the fetch until the study
+	// was in place, less the time spent waiting for staff: at the
+	// question, and for the passcode. "verified … in" says it too.
+	Seconds   float64  `json:"seconds"`
+	StudyUID  string   `json:"study_uid"`
+	StudyUIDs []string `json:"study_uids"`
+	Verified  bool     `json:"verified"`
 }
 
+// EventType names each event in its JSON line.
 func (Card) EventType() string           { return "card" }
 func (Connecting) EventType() string     { return "connecting" }
 func (Connected) EventType() string      { return "connected" }

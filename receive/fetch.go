@@ -63,6 +63,7 @@ type Options struct {
 	retryDelay time.Duration           // the first wait between attempts; 1 s if 0
 	noLAN      bool                    // no mDNS
 	onAttempt  func(s *session)        // before each attempt's fetch of chunks
+	clock      func() time.Time        // nil: time.Now
 }
 
 // Arrived is a study whole and verified, not yet in place.
@@ -155,8 +156,9 @@ func Fetch(ctx context.Context, o Options, offer *card.Offer, events func(Event)
 	if events == nil {
 		events = func(Event) {}
 	}
-	s := &session{o: o, offer: offer, events: events, start: time.Now(),
+	s := &session{o: o, offer: offer, events: events,
 		me: audit.Local("receiver", ""), from: audit.Participant{PeerID: offer.Peer.String()}}
+	s.start = s.now()
 	res, err := s.fetch(ctx)
 	s.auditOutcome(err)
 	return res, err
@@ -170,12 +172,19 @@ func (s *session) emit(e Event) {
 
 // elapsed is the time since the fetch began, less the time spent waiting
 // for staff.
-func (s *session) elapsed() time.Duration { return time.Since(s.start) - s.waited }
+func (s *session) elapsed() time.Duration { return s.now().Sub(s.start) - s.waited }
+
+func (s *session) now() time.Time {
+	if s.o.clock != nil {
+		return s.o.clock()
+	}
+	return time.Now()
+}
 
 // ask runs a question to staff, its time not counted in elapsed.
 func (s *session) ask(f func() error) error {
-	t := time.Now()
-	defer func() { s.waited += time.Since(t) }()
+	t := s.now()
+	defer func() { s.waited += s.now().Sub(t) }()
 	return f()
 }
 
@@ -217,7 +226,7 @@ func (s *session) fetch(ctx context.Context) (*Result, error) {
 	defer s.close()
 	res, err := s.run(ctx)
 	if errors.Is(err, context.Canceled) && s.store != nil {
-		err = &InterruptedError{Verified: s.store.Verified(), Files: len(s.m.Files), Dir: s.store.Dir(), Err: err}
+		err = &InterruptedError{Verified: s.store.Verified(), Files: len(s.store.Manifest().Files), Dir: s.store.Dir(), Err: err}
 	}
 	return res, err
 }

@@ -80,6 +80,30 @@ func TestFetchWhole(t *testing.T) {
 	}
 }
 
+// The time staff spend at the question is not the fetch's: "verified …
+// in" and the summary leave it out.
+func TestFetchSecondsLeaveOutTheQuestion(t *testing.T) {
+	s := recvServe(t, 1, 2)
+	o := recvOptions(t)
+	var skew atomic.Int64 // the test's clock runs an hour ahead once asked
+	o.clock = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	o.Confirm = func(*transfer.Manifest) (bool, error) { skew.Add(int64(time.Hour)); return true, nil }
+	var ev recvEvents
+	res, err := Fetch(context.Background(), o, s.card, ev.add)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := recvOf[Verified](&ev)[0]
+	if res.Seconds >= 3600 || v.Seconds != res.Seconds || res.Summary().Seconds != res.Seconds {
+		t.Errorf("an hour at the question, and the fetch took %.0f s (verified in %.0f s)", res.Seconds, v.Seconds)
+	}
+	for _, se := range recvOf[SeriesComplete](&ev) {
+		if se.Seconds >= 3600 {
+			t.Errorf("series after %.0f s", se.Seconds)
+		}
+	}
+}
+
 // Declined at the question: nothing is fetched, no study folder is made,
 // the sender is not told.
 func TestFetchDeclined(t *testing.T) {
