@@ -24,6 +24,8 @@ import (
 	"imageshare/transfer"
 )
 
+// fetchOptions are the flags of receiver fetch, scan and import, and what
+// they open.
 type fetchOptions struct {
 	out, qr, uriFile  string
 	yes, json, quiet  bool
@@ -39,9 +41,6 @@ type fetchOptions struct {
 	pacs              pacsOptions
 	configFile        string // --config: the station's receiver.toml
 	configUsed        string // the configuration read, "" if none
-	// freeSpace tells the bytes free on the disk that holds a folder, and
-	// whether it could; nil is study.FreeBytes. Tests set it.
-	freeSpace func(dir string) (uint64, bool)
 }
 
 // maxConnections bounds --connections: the sender serves at most 16
@@ -243,7 +242,7 @@ func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(strin
 	defer printer.close()
 	ro := receive.Options{
 		Out: o.out, Timeout: o.timeout, RetryFor: o.retryFor, First: o.first,
-		MaxRate: o.maxRate, Connections: o.connections, Trail: o.trail, FreeSpace: o.freeSpace,
+		MaxRate: o.maxRate, Connections: o.connections, Trail: o.trail,
 		Passcode:     func() (string, error) { return readPasscode(o) },
 		CheckOffer:   func(m *transfer.Manifest) error { return o.pacs.checkStudies(m.Studies) },
 		CheckArrived: func(ctx context.Context, a *receive.Arrived) error { return checkArrived(ctx, o, a, stderr, js) },
