@@ -78,7 +78,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 					return ferr
 				}
 				fmt.Fprintf(stderr, "receiver: error: card %d: %v\n", n, ferr)
-				js.Emit(map[string]any{"type": "error", "card": n, "exit_code": exitCode(ferr), "message": ferr.Error()})
+				js.Emit(fetchErrorEvent{Card: n, ExitCode: exitCode(ferr), Message: ferr.Error()})
 				last = ferr
 				failed++
 			}

@@ -21,6 +21,7 @@ import (
 	"imageshare/console"
 	"imageshare/discovery"
 	"imageshare/internal/profile"
+	"imageshare/receive"
 	"imageshare/study"
 	"imageshare/transfer"
 )
@@ -197,7 +198,6 @@ func (e *usageError) Error() string { return e.msg }
 
 var (
 	errHelp     = errors.New("help shown")
-	errDeclined = errors.New("declined: nothing was fetched")
 	errCardRead = errors.New("cannot read the card")
 )
 
@@ -261,7 +261,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch {
 	case code == exitOK:
 	case code == exitInterrupted:
-		var ie *interruptedError
+		var ie *receive.InterruptedError
 		if errors.As(err, &ie) {
 			fmt.Fprintf(stderr, "receiver: %v\n", ie)
 		} else {
@@ -311,7 +311,7 @@ func exitCode(err error) int {
 		return exitImport
 	case errors.Is(err, errCardRead), errors.Is(err, card.ErrMalformed):
 		return exitBadCard
-	case errors.Is(err, errPasscode):
+	case errors.Is(err, receive.ErrPasscode):
 		return exitWrongCard
 	case errors.Is(err, discovery.ErrImpostor),
 		errors.Is(err, transfer.ErrUnauthorized),
@@ -329,7 +329,7 @@ func exitCode(err error) int {
 		return exitUsedUp
 	case errors.Is(err, transfer.ErrCorrupt):
 		return exitCorrupt
-	case errors.Is(err, errDeclined):
+	case errors.Is(err, receive.ErrDeclined):
 		return exitDeclined
 	case errors.Is(err, transfer.ErrDisk):
 		return exitDisk

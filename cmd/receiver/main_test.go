@@ -12,6 +12,7 @@ import (
 
 	"imageshare/card"
 	"imageshare/discovery"
+	"imageshare/receive"
 	"imageshare/transfer"
 )
 
@@ -35,7 +36,7 @@ func TestExitCodes(t *testing.T) {
 		{&transfer.RemoteError{Code: transfer.CodeUsedUp}, exitUsedUp},
 		{&transfer.ChunkError{Index: 1, Err: transfer.ErrCorrupt}, exitCorrupt},
 		{&transfer.ManifestError{Field: "files", Err: errors.New("bad")}, exitCorrupt},
-		{errDeclined, exitDeclined},
+		{receive.ErrDeclined, exitDeclined},
 		{fmt.Errorf("%w into /x: no space left on device", transfer.ErrDisk), exitDisk},
 		{context.Canceled, exitInterrupted},
 		{fmt.Errorf("%w: 3 of 134 instances not stored", errImportPartial), exitImport},

@@ -1,7 +1,7 @@
-package main
+package receive
 
 import (
-	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,19 +23,18 @@ func TestNotEnoughSpaceRefusedEarly(t *testing.T) {
 		Files: []transfer.File{{Path: "a/1.dcm", Size: 3 << 20}, {Path: "a/2.dcm", Size: 2 << 20}}}
 	free := uint64(4 << 20)
 	asked := false
-	r := &receive{o: &fetchOptions{out: out, freeSpace: func(dir string) (uint64, bool) {
+	s := &session{o: Options{Out: out, FreeSpace: func(dir string) (uint64, bool) {
 		if _, err := os.Stat(dir); err != nil {
 			t.Errorf("free space asked of %s: %v", dir, err)
 		}
 		return free, true
-	}}, offer: &offer}
-	confirm := func(string) (bool, error) { asked = true; return true, nil }
+	}, Confirm: func(*transfer.Manifest) (bool, error) { asked = true; return true, nil }},
+		offer: &offer, events: func(Event) {}}
 
-	var stderr bytes.Buffer
-	r.stderr = &stderr
-	err := r.show(m, confirm)
-	if code := exitCode(err); code != exitDisk {
-		t.Fatalf("5 MiB into 4 MiB free: exit %d (%v), want %d", code, err, exitDisk)
+	err := s.decide(m)
+	var se *transfer.SpaceError
+	if !errors.As(err, &se) || !errors.Is(err, transfer.ErrDisk) {
+		t.Fatalf("5 MiB into 4 MiB free: %v, want a SpaceError", err)
 	}
 	if asked {
 		t.Error("asked before refusing")
@@ -60,7 +59,7 @@ func TestNotEnoughSpaceRefusedEarly(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "a", "1.dcm"), make([]byte, 3<<20), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.show(m, confirm); err != nil || !asked {
+	if err := s.decide(m); err != nil || !asked {
 		t.Fatalf("resume needing 2 MiB of 4 MiB free: %v, asked %v", err, asked)
 	}
 }
