@@ -275,11 +275,11 @@ func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(strin
 // of reach of a folder-watching import. One that is gets its record.
 func checkArrived(ctx context.Context, o *fetchOptions, a *receive.Arrived, stderr io.Writer, js *console.JSON) error {
 	m := a.Manifest
-	if err := study.CheckReceived(ctx, a.Dir, m.Studies, manifestExpected(m)); err != nil {
+	if err := study.CheckReceived(ctx, a.Dir, m.Studies, receive.ManifestExpected(m)); err != nil {
 		var mismatch *study.MismatchError
 		if errors.As(err, &mismatch) {
 			reportMismatch(o, stderr, js, mismatch, a.Me, a.From, a.OfferID)
-			if refused, rerr := quarantine(a.Dir); rerr == nil {
+			if refused, rerr := receive.Quarantine(a.Dir); rerr == nil {
 				fmt.Fprintf(stderr, "receiver: the files are kept for inspection in %s; nothing was sent to the PACS, and the sender was not told the study arrived\n", refused)
 			} else {
 				fmt.Fprintf(stderr, "receiver: warning: the files stay in %s (%v): do not import them\n", a.Dir, rerr)
@@ -287,7 +287,7 @@ func checkArrived(ctx context.Context, o *fetchOptions, a *receive.Arrived, stde
 		}
 		return err
 	}
-	if err := newReceivedRecord(m).write(a.Dir); err != nil {
+	if err := receive.NewRecord(m).Write(a.Dir); err != nil {
 		return fmt.Errorf("%w: %v", transfer.ErrDisk, err)
 	}
 	return nil

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 
 	"imageshare/audit"
-	rcv "imageshare/receive"
+	"imageshare/receive"
 	"imageshare/study"
 )
 
@@ -41,7 +41,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer o.trail.Close()
 	app := audit.Local("receiver", "")
-	in, err := rcv.FolderInput(ctx, dir)
+	in, err := receive.FolderInput(ctx, dir)
 	var mismatch *study.MismatchError
 	if errors.As(err, &mismatch) {
 		reportMismatch(o, stderr, js, mismatch, app, audit.Participant{}, "")
@@ -64,10 +64,10 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // importSummaryEvent is the last line of receiver import --json when the
 // folder could be read: what the PACS holds (null if nothing was tried).
 type importSummaryEvent struct {
-	Dir       string            `json:"dir"`
-	StudyUID  string            `json:"study_uid"` // the first of StudyUIDs
-	StudyUIDs []string          `json:"study_uids"`
-	PACS      *rcv.ImportResult `json:"pacs"`
+	Dir       string                `json:"dir"`
+	StudyUID  string                `json:"study_uid"` // the first of StudyUIDs
+	StudyUIDs []string              `json:"study_uids"`
+	PACS      *receive.ImportResult `json:"pacs"`
 }
 
 // importErrorEvent is the last line of receiver import --json when it

@@ -18,6 +18,7 @@ import (
 	icrypto "imageshare/crypto"
 	"imageshare/discovery"
 	"imageshare/internal/streampeer"
+	"imageshare/receive"
 	"imageshare/study"
 	"imageshare/synthetic"
 	"imageshare/transfer"
@@ -117,7 +118,7 @@ func TestFetchCommand(t *testing.T) {
 	if !summary.Verified || summary.Files != 4 || filepath.Dir(summary.Dir) != out {
 		t.Errorf("summary %+v", summary)
 	}
-	if _, err := os.Stat(filepath.Join(summary.Dir, filepath.FromSlash(receivedName))); err != nil {
+	if _, err := os.Stat(filepath.Join(summary.Dir, filepath.FromSlash(receive.RecordName))); err != nil {
 		t.Errorf("no record: %v", err)
 	}
 	for _, s := range []string{"receiver: connecting to ", "Transfer:     ", "receiver: series 1 (", "receiver: 4 files (", "receiver: study saved in " + summary.Dir} {

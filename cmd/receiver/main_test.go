@@ -124,8 +124,8 @@ func TestPACSOptions(t *testing.T) {
 			t.Errorf("%s: the error shows the password: %v", c.name, err)
 		}
 	}
-	if got := dicomName("TRAUMA, ALPHA"); got != "TRAUMA^ALPHA" {
-		t.Errorf(`dicomName("TRAUMA, ALPHA") = %q`, got)
+	if got := (&pacsOptions{name: "TRAUMA, ALPHA"}).changes().PatientName; got != "TRAUMA^ALPHA" {
+		t.Errorf(`--local-name "TRAUMA, ALPHA" is written %q`, got)
 	}
 }
 

@@ -11,8 +11,7 @@ import (
 	"imageshare/audit"
 	"imageshare/console"
 	"imageshare/dicomweb"
-	// Named rcv while cmd_fetch.go has a type named receive.
-	rcv "imageshare/receive"
+	"imageshare/receive"
 	"imageshare/reconcile"
 	"imageshare/study"
 	"imageshare/transfer"
@@ -37,15 +36,15 @@ type pacsOptions struct {
 
 // changes are the local values the PACS copies get.
 func (p *pacsOptions) changes() reconcile.Changes {
-	return rcv.Local{PatientID: p.patientID, Issuer: p.issuer, Accession: p.accession, Name: p.name,
+	return receive.Local{PatientID: p.patientID, Issuer: p.issuer, Accession: p.accession, Name: p.name,
 		BirthDate: p.birthDate, Sex: p.sex}.Changes()
 }
 
 func (p *pacsOptions) reconciles() bool { return p.changes() != reconcile.Changes{} }
 
 // importOptions are the options of the import into the PACS.
-func (p *pacsOptions) importOptions() rcv.ImportOptions {
-	return rcv.ImportOptions{URL: p.url, CredentialsFile: p.credentialsFile, Changes: p.changes(), BatchBytes: int64(p.batch)}
+func (p *pacsOptions) importOptions() receive.ImportOptions {
+	return receive.ImportOptions{URL: p.url, CredentialsFile: p.credentialsFile, Changes: p.changes(), BatchBytes: int64(p.batch)}
 }
 
 // namesPatient reports whether the options name one patient: they cannot
@@ -100,27 +99,23 @@ func configPathOrDefault(path string) string {
 // checkStudies refuses local values that cannot apply to the offer's
 // studies: one local accession number names one study.
 func (p *pacsOptions) checkStudies(studies []study.Summary) error {
-	o := rcv.ImportOptions{URL: p.url, Changes: p.changes()}
-	if p.url != "" && errors.Is(o.CheckStudies(studies), rcv.ErrOneAccession) {
+	o := receive.ImportOptions{URL: p.url, Changes: p.changes()}
+	if p.url != "" && errors.Is(o.CheckStudies(studies), receive.ErrOneAccession) {
 		return &usageError{fmt.Sprintf("--local-accession names one study, and this offer holds %d; fetch without it, then give each study its accession in the PACS", len(studies))}
 	}
 	return nil
 }
 
-// dicomName turns "TRAUMA, ALPHA" into the DICOM person name
-// "TRAUMA^ALPHA", as --local-name is written.
-func dicomName(s string) string { return rcv.Local{Name: s}.Changes().PatientName }
-
 // redactedURL is the PACS address as it may be printed and logged.
-func (p *pacsOptions) redactedURL() string { return rcv.RedactedURL(p.url) }
+func (p *pacsOptions) redactedURL() string { return receive.RedactedURL(p.url) }
 
 // errImportPartial: the study is verified and saved in the folder, but
 // some of its instances are not in the PACS.
-var errImportPartial = rcv.ErrImportPartial
+var errImportPartial = receive.ErrImportPartial
 
 type (
-	importInput  = rcv.ImportInput
-	importResult = rcv.ImportResult
+	importInput  = receive.ImportInput
+	importResult = receive.ImportResult
 )
 
 // importToPACS stores the verified study in into the PACS (receive.Import),
@@ -137,12 +132,16 @@ func importToPACS(ctx context.Context, o *fetchOptions, in *importInput, stderr 
 	opts.WorkDir = filepath.Join(o.out, ".imageshare")
 	opts.Trail, opts.Station = o.trail, me
 	p := &importPrinter{stderr: stderr, js: js, bars: !o.quiet && !o.json}
-	return rcv.Import(ctx, opts, in, p.event)
+	return receive.Import(ctx, opts, in, p.event)
 }
 
 // manifestInput is the study just received, in dir.
-func manifestInput(m *transfer.Manifest, dir string) *importInput { return rcv.ManifestInput(m, dir) }
+func manifestInput(m *transfer.Manifest, dir string) *importInput {
+	return receive.ManifestInput(m, dir)
+}
 
 // describeChanges says what reconciliation changes, e.g.
 // `patient ID "SYN000005" → "MRN123"`.
-func describeChanges(s study.Summary, c reconcile.Changes) string { return rcv.DescribeChanges(s, c) }
+func describeChanges(s study.Summary, c reconcile.Changes) string {
+	return receive.DescribeChanges(s, c)
+}

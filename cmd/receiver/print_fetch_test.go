@@ -84,10 +84,10 @@ func TestFetchJSON(t *testing.T) {
 	j.event(receive.Upgraded{})
 	j.event(receive.Verified{Files: 1})
 	j.event(receive.Saved{Dir: "in/s"})
-	want := `{"type":"card","expires":"2026-01-02T03:04:05Z","offer_id":"o1","passcode":false,"peer_id":"p1"}
-{"type":"connected","addr":"/ip4/127.0.0.1/tcp/1","path":"direct","seconds":0.5}
-{"type":"series_complete","description":"AX","dir":"in/s","images":3,"number":1,"seconds":1,"series_uid":"1.2"}
-{"type":"retry","after_seconds":1,"attempt":2,"message":"m"}
+	want := `{"expires":"2026-01-02T03:04:05Z","offer_id":"o1","passcode":false,"peer_id":"p1","type":"card"}
+{"addr":"/ip4/127.0.0.1/tcp/1","path":"direct","seconds":0.5,"type":"connected"}
+{"description":"AX","dir":"in/s","images":3,"number":1,"seconds":1,"series_uid":"1.2","type":"series_complete"}
+{"after_seconds":1,"attempt":2,"message":"m","type":"retry"}
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
@@ -105,13 +105,13 @@ func TestFetchJSON(t *testing.T) {
 		b.Reset()
 		s := receive.Summary{OfferID: "o", Path: "direct", PACS: c.pacs, Verified: true}
 		console.NewJSON(&b).Emit(s)
-		if !strings.HasPrefix(b.String(), `{"type":"summary","attempts":0,`) || !strings.Contains(b.String(), c.want) {
+		if !strings.HasPrefix(b.String(), `{"attempts":0,`) || !strings.Contains(b.String(), c.want) {
 			t.Errorf("summary %s, want %s", b.String(), c.want)
 		}
 	}
 	b.Reset()
 	console.NewJSON(&b).Emit(fetchErrorEvent{Card: 2, ExitCode: 3, Message: "m"})
-	if got := b.String(); got != `{"type":"error","card":2,"exit_code":3,"message":"m"}`+"\n" {
+	if got := b.String(); got != `{"card":2,"exit_code":3,"message":"m","type":"error"}`+"\n" {
 		t.Errorf("error %s", got)
 	}
 }

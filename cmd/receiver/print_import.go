@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"imageshare/console"
-	rcv "imageshare/receive"
+	"imageshare/receive"
 )
 
 // importPrinter prints the events of an import into the PACS, and of the
@@ -20,16 +20,16 @@ type importPrinter struct {
 }
 
 // event prints e, one at a time.
-func (p *importPrinter) event(e rcv.ImportEvent) {
+func (p *importPrinter) event(e receive.ImportEvent) {
 	p.text(e)
 	p.json(e)
 }
 
 // json writes the events --json has always carried: progress, the end of
 // the import, and a refused study. The others are for staff.
-func (p *importPrinter) json(e rcv.ImportEvent) {
+func (p *importPrinter) json(e receive.ImportEvent) {
 	switch e.(type) {
-	case *rcv.PACSProgress, *rcv.Imported, *rcv.Mismatch:
+	case *receive.PACSProgress, *receive.Imported, *receive.Mismatch:
 		p.js.Emit(e)
 	}
 }
@@ -38,22 +38,22 @@ func (p *importPrinter) json(e rcv.ImportEvent) {
 // past it, 20 and a count (all of them are in --json).
 const maxListed = 25
 
-func (p *importPrinter) text(e rcv.ImportEvent) {
+func (p *importPrinter) text(e receive.ImportEvent) {
 	w := p.stderr
 	switch e := e.(type) {
-	case *rcv.Reconciling:
+	case *receive.Reconciling:
 		fmt.Fprintf(w, "receiver: reconciling for the PACS: %s (the folder keeps the sender's originals)\n", e.Changes)
-	case *rcv.ReportNotStored:
+	case *receive.ReportNotStored:
 		fmt.Fprintf(w, "receiver: warning: the report %s stays in the folder only: %s\n", e.File, e.Reason)
-	case *rcv.Storing:
+	case *receive.Storing:
 		fmt.Fprintf(w, "receiver: storing %d instances in the PACS at %s ...\n", e.Instances, e.URL)
 		p.bar = console.NewCounter(w, int64(e.Instances), "PACS", "instances", p.bars)
-	case *rcv.PACSProgress:
+	case *receive.PACSProgress:
 		p.bar.Set(int64(e.Settled))
-	case *rcv.Imported:
+	case *receive.Imported:
 		p.bar.Finish()
 		p.imported(e)
-	case *rcv.Mismatch:
+	case *receive.Mismatch:
 		fmt.Fprintln(w, "receiver: REFUSED: the files received are not the study that was shown; they may be another patient's. Nothing goes to the PACS.")
 		for i, m := range e.Mismatches {
 			if i == 20 && len(e.Mismatches) > maxListed {
@@ -68,7 +68,7 @@ func (p *importPrinter) text(e rcv.ImportEvent) {
 
 // imported says what the PACS holds, and if not all, what stays in the
 // folder and how to store it again.
-func (p *importPrinter) imported(e *rcv.Imported) {
+func (p *importPrinter) imported(e *receive.Imported) {
 	w := p.stderr
 	if len(e.Failed) == 0 {
 		took := time.Duration(e.Seconds * float64(time.Second)).Round(time.Millisecond)
