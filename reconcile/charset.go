@@ -8,9 +8,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	dtag "github.com/suyashkumar/dicom/pkg/tag"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
+
+	"imageshare/internal/dataset"
 )
 
 // charsetKind is what Coerce can do with a Specific Character Set.
@@ -126,28 +127,6 @@ func textVR(vr string) bool {
 	return false
 }
 
-// dictVR returns the VR of a tag in implicit VR: from the standard's
-// dictionary (github.com/suyashkumar/dicom's, PS3.6), LO for private
-// creators, "" for private elements and tags the dictionary lacks.
-func dictVR(t tag) string {
-	g, e := t.group(), t.element()
-	switch {
-	case e == 0:
-		return "UL"
-	case g%2 == 1 && e >= 0x10 && e <= 0xFF:
-		return "LO"
-	case g%2 == 1:
-		return ""
-	case g >= 0x5000 && g <= 0x501E, g >= 0x6000 && g <= 0x601E:
-		g &= 0xFF00 // repeating groups: curves and overlays
-	}
-	info, err := dtag.Find(dtag.Tag{Group: g, Element: e})
-	if err != nil || len(info.VRs) == 0 {
-		return ""
-	}
-	return info.VRs[0]
-}
-
 // maxText is the longest text value a conversion to UTF-8 reads into
 // memory.
 const maxText = 16 << 20
@@ -170,7 +149,7 @@ func (cv *converter) refuse(d *decoder, h header, what string) error {
 }
 
 // element converts the next element, with everything nested in it.
-func (cv *converter) element(d *decoder, w *sink, ts syntax, depth int) error {
+func (cv *converter) element(d *decoder, w *sink, ts dataset.Syntax, depth int) error {
 	h, err := d.header(ts)
 	if err != nil {
 		return err
@@ -183,18 +162,18 @@ func (cv *converter) element(d *decoder, w *sink, ts syntax, depth int) error {
 		return d.value(&sink{w: io.Discard}, h, ts, depth, nil)
 	}
 	vr := h.vr
-	if ts.implicit {
-		vr = dictVR(h.tag)
+	if ts.Implicit {
+		vr = dataset.DictionaryVR(dataset.Tag(h.tag))
 	}
 	switch {
-	case vr == "SQ" || ts.implicit && h.vl == undefinedLength:
-		w.Write(ts.appendHeader(nil, h.tag, "SQ", undefinedLength))
+	case vr == "SQ" || ts.Implicit && h.vl == dataset.UndefinedLength:
+		w.Write(ts.AppendHeader(nil, dataset.Tag(h.tag), "SQ", dataset.UndefinedLength))
 		return cv.items(d, w, h, ts, depth+1, nil)
-	case h.vr == "UN" && h.vl == undefinedLength:
+	case h.vr == "UN" && h.vl == dataset.UndefinedLength:
 		// A sequence read without a dictionary: implicit VR inside.
-		w.Write(ts.appendHeader(nil, h.tag, "UN", undefinedLength))
-		return cv.items(d, w, h, implicitLE, depth+1, nil)
-	case h.vl == undefinedLength:
+		w.Write(ts.AppendHeader(nil, dataset.Tag(h.tag), "UN", dataset.UndefinedLength))
+		return cv.items(d, w, h, dataset.ImplicitLE, depth+1, nil)
+	case h.vl == dataset.UndefinedLength:
 		w.Write(h.raw[:h.n])
 		return d.value(w, h, ts, depth, nil) // encapsulated pixel data
 	case textVR(vr):
@@ -217,7 +196,7 @@ func (cv *converter) element(d *decoder, w *sink, ts syntax, depth int) error {
 }
 
 // text converts the value of text element h.
-func (cv *converter) text(d *decoder, w *sink, h header, ts syntax, vr string) error {
+func (cv *converter) text(d *decoder, w *sink, h header, ts dataset.Syntax, vr string) error {
 	if h.vl > maxText {
 		return fmt.Errorf("reconcile: element %s %s: a text value of %d bytes, over the %d MiB a conversion to UTF-8 reads", h.tag, d.where(h.at), h.vl, maxText>>20)
 	}
@@ -232,10 +211,10 @@ func (cv *converter) text(d *decoder, w *sink, h header, ts syntax, vr string) e
 	if len(u)%2 == 1 {
 		u = append(u, ' ')
 	}
-	if !longVR(vr) && len(u) > maxShort {
+	if !dataset.LongVR(vr) && len(u) > maxShort {
 		return cv.refuse(d, h, fmt.Sprintf("would take %d bytes in UTF-8, over the %d of VR %s", len(u), maxShort, vr))
 	}
-	w.Write(ts.appendHeader(nil, h.tag, vr, uint32(len(u))))
+	w.Write(ts.AppendHeader(nil, dataset.Tag(h.tag), vr, uint32(len(u))))
 	w.Write(u)
 	return w.err
 }
@@ -245,12 +224,12 @@ const maxShort = 0xFFFE
 
 // items converts the items of sequence h, whose header has been read, and
 // writes last, if not nil, as its last item before its delimiter.
-func (cv *converter) items(d *decoder, w *sink, h header, ts syntax, depth int, last []byte) error {
-	if depth > maxDepth {
-		return fmt.Errorf("%w: sequences nested deeper than %d in element %s %s", ErrMalformed, maxDepth, h.tag, d.where(h.at))
+func (cv *converter) items(d *decoder, w *sink, h header, ts dataset.Syntax, depth int, last []byte) error {
+	if depth > dataset.MaxDepth {
+		return fmt.Errorf("%w: sequences nested deeper than %d in element %s %s", ErrMalformed, dataset.MaxDepth, h.tag, d.where(h.at))
 	}
 	end := int64(-1)
-	if h.vl != undefinedLength {
+	if h.vl != dataset.UndefinedLength {
 		end = d.off + int64(h.vl)
 	}
 	for end < 0 || d.off < end {
@@ -266,7 +245,7 @@ func (cv *converter) items(d *decoder, w *sink, h header, ts syntax, depth int, 
 		}
 		if ownCharset(d, ts) {
 			w.Write(it.raw[:it.n])
-			if it.vl == undefinedLength {
+			if it.vl == dataset.UndefinedLength {
 				err = d.itemElements(w, h, ts, depth)
 			} else {
 				err = d.copyN(w, int64(it.vl), h)
@@ -276,8 +255,8 @@ func (cv *converter) items(d *decoder, w *sink, h header, ts syntax, depth int, 
 			}
 			continue
 		}
-		w.Write(ts.appendHeader(nil, tagItem, "", undefinedLength))
-		if it.vl == undefinedLength {
+		w.Write(ts.AppendHeader(nil, dataset.Tag(tagItem), "", dataset.UndefinedLength))
+		if it.vl == dataset.UndefinedLength {
 			for {
 				t, err := d.peekTag(ts)
 				if err != nil {
@@ -304,33 +283,33 @@ func (cv *converter) items(d *decoder, w *sink, h header, ts syntax, depth int, 
 				return fmt.Errorf("%w: an element runs past the end of its item in element %s %s", ErrMalformed, h.tag, d.where(h.at))
 			}
 		}
-		w.Write(ts.appendHeader(nil, tagItemDelimitation, "", 0))
+		w.Write(ts.AppendHeader(nil, dataset.Tag(tagItemDelimitation), "", 0))
 	}
 	if end >= 0 && d.off != end {
 		return fmt.Errorf("%w: an item runs past the end of element %s %s", ErrMalformed, h.tag, d.where(h.at))
 	}
 	w.Write(last)
-	w.Write(ts.appendHeader(nil, tagSequenceDelimitation, "", 0))
+	w.Write(ts.AppendHeader(nil, dataset.Tag(tagSequenceDelimitation), "", 0))
 	return w.err
 }
 
 // ownCharset reports whether the item whose header has just been read
 // starts with a Specific Character Set (0008,0005), after a group length
 // if any.
-func ownCharset(d *decoder, ts syntax) bool {
+func ownCharset(d *decoder, ts dataset.Syntax) bool {
 	b, _ := d.peek(16)
 	at := func(i int) tag {
 		if len(b) < i+4 {
 			return 0
 		}
-		return tag(ts.bo.Uint16(b[i:]))<<16 | tag(ts.bo.Uint16(b[i+2:]))
+		return tag(ts.ByteOrder.Uint16(b[i:]))<<16 | tag(ts.ByteOrder.Uint16(b[i+2:]))
 	}
 	return at(0) == tagSpecificCharacterSet || at(0) == 0x00080000 && at(12) == tagSpecificCharacterSet
 }
 
 // bytes converts the elements in b, encoded in ts, and returns them. at
 // is where they are, as the decoder that read them describes it.
-func (cv *converter) bytes(b []byte, ts syntax, at *decoder) ([]byte, error) {
+func (cv *converter) bytes(b []byte, ts dataset.Syntax, at *decoder) ([]byte, error) {
 	var out bytes.Buffer
 	d := &decoder{br: bufio.NewReader(bytes.NewReader(b)), off: at.off, inflated: at.inflated, within: at.within}
 	w := &sink{w: &out}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"imageshare/internal/dataset"
 )
 
 // TestCoerceCharsets checks where a value that is not ASCII goes: into the
@@ -103,20 +105,20 @@ func TestCoerceCharsets(t *testing.T) {
 func TestCoerceCharsetRefused(t *testing.T) {
 	tests := []struct {
 		name    string
-		ts      syntax
+		ts      dataset.Syntax
 		uid     string
 		charset string
 		text    string
 		private bool // a private element, not ASCII
 		err     string
 	}{
-		{"ISO 2022", explicitLE, uidExplicitVRLittleEndian, `\ISO 2022 IR 87`, "", false,
+		{"ISO 2022", dataset.ExplicitLE, dataset.UIDExplicitVRLittleEndian, `\ISO 2022 IR 87`, "", false,
 			`reconcile: (0008,0005) Specific Character Set: is "\\ISO 2022 IR 87", with ISO 2022 code extensions, which cannot hold the new value of (0010,0010) Patient's Name, and a file in it cannot be converted to UTF-8 (ISO_IR 192)`},
-		{"unknown", explicitLE, uidExplicitVRLittleEndian, "ISO-IR 100", "", false,
+		{"unknown", dataset.ExplicitLE, dataset.UIDExplicitVRLittleEndian, "ISO-IR 100", "", false,
 			`reconcile: (0008,0005) Specific Character Set: is "ISO-IR 100", a character set Coerce does not know, which cannot hold`},
-		{"ASCII that is not", explicitLE, uidExplicitVRLittleEndian, "", "M\xfcller", false,
+		{"ASCII that is not", dataset.ExplicitLE, dataset.UIDExplicitVRLittleEndian, "", "M\xfcller", false,
 			`reconcile: (0008,0005) Specific Character Set: is absent, i.e. ASCII; the new value of (0010,0010) Patient's Name needs the file converted to UTF-8 (ISO_IR 192), but element (0008,0090) Referring Physician's Name at byte 316 holds characters outside that character set`},
-		{"implicit private", implicitLE, uidImplicitVRLittleEndian, "ISO_IR 100", "", true,
+		{"implicit private", dataset.ImplicitLE, dataset.UIDImplicitVRLittleEndian, "ISO_IR 100", "", true,
 			`reconcile: (0008,0005) Specific Character Set: is "ISO_IR 100"; the new value of (0010,0010) Patient's Name needs the file converted to UTF-8 (ISO_IR 192), but element (0019,1010) at byte `},
 	}
 	for _, tt := range tests {
@@ -137,7 +139,7 @@ func TestCoerceCharsetRefused(t *testing.T) {
 		})
 	}
 	// In explicit VR the private element has a VR: converted.
-	in := withPrivate(t, explicitLE, uidExplicitVRLittleEndian, "ISO_IR 100")
+	in := withPrivate(t, dataset.ExplicitLE, dataset.UIDExplicitVRLittleEndian, "ISO_IR 100")
 	if _, err := coerce(t, in, Changes{PatientName: "王^小明"}, testMod); err != nil {
 		t.Errorf("Coerce of a file in explicit VR with a private text element: %v", err)
 	}
@@ -146,11 +148,11 @@ func TestCoerceCharsetRefused(t *testing.T) {
 // withPrivate makes a synthetic file with a private element (0019,1010)
 // LO whose value is not ASCII, without its pixel data: a decoder in
 // implicit VR cannot know it is text.
-func withPrivate(t *testing.T, ts syntax, uid, charset string) []byte {
+func withPrivate(t *testing.T, ts dataset.Syntax, uid, charset string) []byte {
 	in := syntheticFile(t, ts, uid, syntheticOptions{charset: charset, noPixels: true})
 	// The private group goes after group 0010 and before group 0020.
-	i := strings.Index(string(in), string(ts.appendText(nil, tagStudyInstanceUID, "UI", "1.2.3.4.5.1")))
-	private := ts.appendText(nil, 0x00190010, "LO", "ACME")
-	private = ts.appendText(private, 0x00191010, "LO", "Gr\xfc\xdfe")
+	i := strings.Index(string(in), string(ts.AppendText(nil, dataset.Tag(tagStudyInstanceUID), "UI", "1.2.3.4.5.1")))
+	private := ts.AppendText(nil, 0x00190010, "LO", "ACME")
+	private = ts.AppendText(private, 0x00191010, "LO", "Gr\xfc\xdfe")
 	return append(append(append([]byte(nil), in[:i]...), private...), in[i:]...)
 }

@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"imageshare/internal/dataset"
 )
 
 // Changes are the local values of an instance's identifiers. An empty field
@@ -191,10 +193,10 @@ func Coerce(src io.Reader, dst io.Writer, c Changes, m Modification) error {
 	// A deflated data set is read through rec, which keeps the deflated
 	// bytes until it is known whether they are copied as they are.
 	var rec *recorder
-	if ts.deflated {
+	if ts.Deflated {
 		rec = &recorder{r: br}
 		d = &decoder{br: bufio.NewReaderSize(flate.NewReader(rec), readBuffer), inflated: true}
-		ts = explicitLE
+		ts = dataset.ExplicitLE
 	}
 	hd, err := d.head(ts)
 	if err != nil {
@@ -234,7 +236,7 @@ func Coerce(src io.Reader, dst io.Writer, c Changes, m Modification) error {
 
 // copyUnchanged copies the rest of a file nothing in which changes: its
 // data set is walked all the same, to find a truncated file.
-func copyUnchanged(d *decoder, out *sink, hd *head, ts syntax, rec *recorder) error {
+func copyUnchanged(d *decoder, out *sink, hd *head, ts dataset.Syntax, rec *recorder) error {
 	if rec == nil {
 		out.Write(hd.buf)
 		return d.rest(out, ts, nil)
@@ -272,7 +274,7 @@ type headElement struct {
 }
 
 // head reads the top-level elements through (0010,1002).
-func (d *decoder) head(ts syntax) (*head, error) {
+func (d *decoder) head(ts dataset.Syntax) (*head, error) {
 	var buf bytes.Buffer
 	s := &sink{w: &buf, limit: maxHead,
 		limitErr: fmt.Errorf("%w: the elements up to (0010,1002) take more than %d MiB", ErrMalformed, maxHead>>20)}
@@ -300,7 +302,7 @@ func (d *decoder) head(ts syntax) (*head, error) {
 		if err != nil {
 			return nil, err
 		}
-		hd.els = append(hd.els, headElement{tag: t, start: start, end: buf.Len(), hlen: h.n, undefined: h.vl == undefinedLength})
+		hd.els = append(hd.els, headElement{tag: t, start: start, end: buf.Len(), hlen: h.n, undefined: h.vl == dataset.UndefinedLength})
 	}
 	hd.buf = buf.Bytes()
 	if e := hd.find(tagSpecificCharacterSet); e != nil {
@@ -338,12 +340,12 @@ type rewrite struct {
 	accession string     // the new accession number, encoded; "" if it stays
 	requests  []byte     // Request Attributes Sequence (0040,0275) as read, once read
 	m         Modification
-	ts        syntax
+	ts        dataset.Syntax
 }
 
 // plan finds which of ws change the file's values, what else changes with
 // them, and the character set to write them in.
-func plan(hd *head, ws []want, ts syntax) (*rewrite, error) {
+func plan(hd *head, ws []want, ts dataset.Syntax) (*rewrite, error) {
 	from := parseCharset(hd.charset)
 	p := &rewrite{out: from, ts: ts}
 	changed := map[tag]want{}
@@ -376,13 +378,13 @@ func plan(hd *head, ws []want, ts syntax) (*rewrite, error) {
 			return nil, valueError(tagSpecificCharacterSet, "is %s, which cannot hold the new value of %s, and a file in it cannot be converted to UTF-8 (%s)", from, t, charsetUTF8)
 		}
 		p.out, p.conv = utf8Charset, &converter{from: from, why: t}
-		p.add(hd, tagSpecificCharacterSet, "CS", ts.appendText(nil, tagSpecificCharacterSet, "CS", charsetUTF8), false)
+		p.add(hd, tagSpecificCharacterSet, "CS", ts.AppendText(nil, dataset.Tag(tagSpecificCharacterSet), "CS", charsetUTF8), false)
 		break
 	}
 	for _, t := range order {
 		w := changed[t]
 		v, _ := p.out.encode(w.value)
-		p.add(hd, t, w.vr, ts.appendText(nil, t, w.vr, string(v)), false)
+		p.add(hd, t, w.vr, ts.AppendText(nil, dataset.Tag(t), w.vr, string(v)), false)
 	}
 	_, newID := changed[tagPatientID]
 	_, newIssuer := changed[tagIssuerOfPatientID]
@@ -448,7 +450,7 @@ func (p *rewrite) changes(g uint16) bool {
 // writeHead writes the elements of hd with the edits made: values replaced,
 // removed or inserted in tag order, group lengths of changed groups
 // dropped, and with a conversion, the values as read converted.
-func writeHead(w *sink, hd *head, p *rewrite, ts syntax) error {
+func writeHead(w *sink, hd *head, p *rewrite, ts dataset.Syntax) error {
 	type piece struct {
 		tag tag
 		b   []byte
@@ -502,16 +504,16 @@ func (p *rewrite) modificationItem() []byte {
 		if ed.original != nil {
 			originals = append(originals, ed.original...)
 		} else {
-			originals = ts.appendHeader(originals, ed.tag, ed.vr, 0)
+			originals = ts.AppendHeader(originals, dataset.Tag(ed.tag), ed.vr, 0)
 		}
 	}
 	originals = append(originals, p.requests...)
 	utf := p.out.kind == csUTF8
-	b := ts.appendSequence(nil, tagModifiedAttributesSeq, originals)
-	b = ts.appendText(b, tagAttributeModificationDT, "DT", p.m.Time.Format("20060102150405.000000-0700"))
-	b = ts.appendText(b, tagModifyingSystem, "LO", fitLO(p.m.System, utf))
-	b = ts.appendText(b, tagSourceOfPreviousValues, "LO", fitLO(p.m.Source, utf))
-	return ts.appendText(b, tagReasonForModification, "CS", p.m.Reason)
+	b := ts.AppendSequence(nil, dataset.Tag(tagModifiedAttributesSeq), originals)
+	b = ts.AppendText(b, dataset.Tag(tagAttributeModificationDT), "DT", p.m.Time.Format("20060102150405.000000-0700"))
+	b = ts.AppendText(b, dataset.Tag(tagModifyingSystem), "LO", fitLO(p.m.System, utf))
+	b = ts.AppendText(b, dataset.Tag(tagSourceOfPreviousValues), "LO", fitLO(p.m.Source, utf))
+	return ts.AppendText(b, dataset.Tag(tagReasonForModification), "CS", p.m.Reason)
 }
 
 // fitLO makes s a valid LO value: one line without backslashes, in
@@ -549,10 +551,10 @@ func fitLO(s string, utf bool) string {
 // appended to Original Attributes Sequence (0400,0561), or the sequence
 // inserted where its tag sorts, group lengths of changed groups dropped,
 // and with a conversion, every value converted.
-func (d *decoder) rest(w *sink, ts syntax, p *rewrite) error {
+func (d *decoder) rest(w *sink, ts dataset.Syntax, p *rewrite) error {
 	inserted := p == nil
 	insert := func() {
-		w.Write(ts.appendSequence(nil, tagOriginalAttributesSeq, p.modificationItem()))
+		w.Write(ts.AppendSequence(nil, dataset.Tag(tagOriginalAttributesSeq), p.modificationItem()))
 		inserted = true
 	}
 	for {
@@ -622,7 +624,7 @@ func (d *decoder) rest(w *sink, ts syntax, p *rewrite) error {
 
 // requests reads Request Attributes Sequence (0040,0275), keeps it for the
 // originals, and writes it with the new accession number.
-func (d *decoder) requests(w *sink, ts syntax, p *rewrite) error {
+func (d *decoder) requests(w *sink, ts dataset.Syntax, p *rewrite) error {
 	at := d.off
 	el, err := d.readRequests(ts)
 	if err != nil {
@@ -644,28 +646,28 @@ func (d *decoder) requests(w *sink, ts syntax, p *rewrite) error {
 
 // appendItem copies the Original Attributes Sequence that comes next with
 // the new item appended.
-func (d *decoder) appendItem(w *sink, ts syntax, p *rewrite) error {
+func (d *decoder) appendItem(w *sink, ts dataset.Syntax, p *rewrite) error {
 	h, err := d.header(ts)
 	if err != nil {
 		return err
 	}
-	if !ts.implicit && h.vr != "SQ" {
+	if !ts.Implicit && h.vr != "SQ" {
 		return fmt.Errorf("%w: element %s %s has VR %s, not SQ", ErrMalformed, h.tag, d.where(h.at), h.vr)
 	}
-	last := ts.appendItem(nil, p.modificationItem())
+	last := ts.AppendItem(nil, p.modificationItem())
 	if p.conv != nil {
-		w.Write(ts.appendHeader(nil, h.tag, "SQ", undefinedLength))
+		w.Write(ts.AppendHeader(nil, dataset.Tag(h.tag), "SQ", dataset.UndefinedLength))
 		return p.conv.items(d, w, h, ts, 1, last)
 	}
-	if h.vl == undefinedLength {
+	if h.vl == dataset.UndefinedLength {
 		w.Write(h.raw[:h.n])
 		return d.items(w, h, ts, 1, last)
 	}
 	n := int64(h.vl) + int64(len(last))
-	if n > maxLength {
+	if n > dataset.MaxLength {
 		return fmt.Errorf("%w: element %s %s is too long to take another item", ErrMalformed, h.tag, d.where(h.at))
 	}
-	w.Write(ts.appendHeader(nil, h.tag, "SQ", uint32(n)))
+	w.Write(ts.AppendHeader(nil, dataset.Tag(h.tag), "SQ", uint32(n)))
 	if err := d.copyN(w, int64(h.vl), h); err != nil {
 		return err
 	}

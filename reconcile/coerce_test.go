@@ -15,6 +15,8 @@ import (
 
 	"imageshare/internal/testenv"
 	"imageshare/study"
+
+	"imageshare/internal/dataset"
 )
 
 var (
@@ -476,8 +478,8 @@ func compareDumps(a, b []*dump, path string) string {
 // TestCoerceValues tests the checks of new values, at the boundaries of
 // their lengths.
 func TestCoerceValues(t *testing.T) {
-	latin1 := syntheticFile(t, explicitLE, uidExplicitVRLittleEndian, syntheticOptions{charset: "ISO_IR 100"})
-	utf8File := syntheticFile(t, explicitLE, uidExplicitVRLittleEndian, syntheticOptions{charset: "ISO_IR 192"})
+	latin1 := syntheticFile(t, dataset.ExplicitLE, dataset.UIDExplicitVRLittleEndian, syntheticOptions{charset: "ISO_IR 100"})
+	utf8File := syntheticFile(t, dataset.ExplicitLE, dataset.UIDExplicitVRLittleEndian, syntheticOptions{charset: "ISO_IR 192"})
 	s := strings.Repeat
 	pn64 := s("A", 30) + "^" + s("B", 33)
 	tests := []struct {

@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-)
 
-// maxDepth is how deep sequences may nest; real files stay under ten.
-const maxDepth = 64
+	"imageshare/internal/dataset"
+)
 
 // readBuffer is the decoder's read buffer, and the largest piece it copies
 // at once.
@@ -74,7 +73,7 @@ func (d *decoder) more() (bool, error) {
 }
 
 // peekTag returns the tag of the next element without reading it.
-func (d *decoder) peekTag(ts syntax) (tag, error) {
+func (d *decoder) peekTag(ts dataset.Syntax) (tag, error) {
 	b, err := d.peek(4)
 	if err != nil {
 		return 0, err
@@ -82,11 +81,11 @@ func (d *decoder) peekTag(ts syntax) (tag, error) {
 	if len(b) < 4 {
 		return 0, fmt.Errorf("%w: the data ends inside the tag of an element %s", ErrTruncated, d.where(d.off))
 	}
-	return tag(ts.bo.Uint16(b))<<16 | tag(ts.bo.Uint16(b[2:])), nil
+	return tag(ts.Tag(b)), nil
 }
 
 // header reads the header of the next element, item or delimiter.
-func (d *decoder) header(ts syntax) (header, error) {
+func (d *decoder) header(ts dataset.Syntax) (header, error) {
 	h := header{at: d.off}
 	b, err := d.peek(12)
 	if err != nil {
@@ -95,23 +94,13 @@ func (d *decoder) header(ts syntax) (header, error) {
 	if len(b) < 8 {
 		return h, fmt.Errorf("%w: the data ends inside the header of an element %s", ErrTruncated, d.where(h.at))
 	}
-	h.tag = tag(ts.bo.Uint16(b))<<16 | tag(ts.bo.Uint16(b[2:]))
+	dh, ok := ts.DecodeHeader(b)
+	h.tag, h.vr, h.vl, h.n = tag(dh.Tag), dh.VR, dh.Length, dh.Size
 	switch {
-	case ts.implicit || h.tag.group() == 0xFFFE:
-		h.vl, h.n = ts.bo.Uint32(b[4:]), 8
-	default:
-		h.vr = string(b[4:6])
-		switch {
-		case longVR(h.vr):
-			if len(b) < 12 {
-				return h, fmt.Errorf("%w: the data ends inside the header of element %s %s", ErrTruncated, h.tag, d.where(h.at))
-			}
-			h.vl, h.n = ts.bo.Uint32(b[8:]), 12
-		case shortVR(h.vr):
-			h.vl, h.n = uint32(ts.bo.Uint16(b[6:])), 8
-		default:
-			return h, fmt.Errorf("%w: element %s %s has an unknown VR %q", ErrMalformed, h.tag, d.where(h.at), h.vr)
-		}
+	case h.vr != "" && !dataset.KnownVR(h.vr):
+		return h, fmt.Errorf("%w: element %s %s has an unknown VR %q", ErrMalformed, h.tag, d.where(h.at), h.vr)
+	case !ok:
+		return h, fmt.Errorf("%w: the data ends inside the header of element %s %s", ErrTruncated, h.tag, d.where(h.at))
 	}
 	copy(h.raw[:], b[:h.n])
 	d.br.Discard(h.n)
@@ -144,7 +133,7 @@ func (d *decoder) copyN(w *sink, n int64, h header) error {
 }
 
 // element copies the next element, with everything nested in it, to w.
-func (d *decoder) element(w *sink, ts syntax, depth int) (header, error) {
+func (d *decoder) element(w *sink, ts dataset.Syntax, depth int) (header, error) {
 	h, err := d.header(ts)
 	if err != nil {
 		return h, err
@@ -159,29 +148,43 @@ func (d *decoder) element(w *sink, ts syntax, depth int) (header, error) {
 // value copies the value of h, whose header has been read, to w. For a
 // sequence of undefined length, last (if not nil) is written as its last
 // item, before its delimiter.
-func (d *decoder) value(w *sink, h header, ts syntax, depth int, last []byte) error {
-	if h.vl != undefinedLength {
+func (d *decoder) value(w *sink, h header, ts dataset.Syntax, depth int, last []byte) error {
+	switch l, inner := layout(dataset.Header{VR: h.vr, Length: h.vl}, ts); {
+	case l == dataset.Sequence:
+		return d.items(w, h, inner, depth+1, last)
+	case h.vl != dataset.UndefinedLength:
 		return d.copyN(w, int64(h.vl), h)
-	}
-	switch {
-	case ts.implicit || h.vr == "SQ":
-		return d.items(w, h, ts, depth+1, last)
-	case h.vr == "UN":
-		// A sequence that was read without a dictionary: its content is
-		// implicit VR little endian (PS3.5 6.2.2).
-		return d.items(w, h, implicitLE, depth+1, last)
-	case h.vr == "OB" || h.vr == "OW":
-		// Encapsulated pixel data: items of defined length.
-		return d.items(w, h, ts, depth+1, last)
 	}
 	return fmt.Errorf("%w: element %s %s has VR %s and an undefined length", ErrMalformed, h.tag, d.where(h.at), h.vr)
 }
 
+// layout is how the value of h, in ts, is read: of undefined length, a
+// sequence, or encapsulated pixel data, is items (of implicit VR little
+// endian inside UN: a sequence read without a dictionary, PS3.5 6.2.2);
+// anything of defined length is bytes, copied without looking inside.
+func layout(h dataset.Header, ts dataset.Syntax) (dataset.Layout, dataset.Syntax) {
+	switch {
+	case !h.Undefined():
+	case h.VR == "UN":
+		return dataset.Sequence, dataset.ImplicitLE
+	case ts.Implicit, h.VR == "SQ", h.VR == "OB", h.VR == "OW":
+		return dataset.Sequence, ts
+	}
+	return dataset.Bytes, ts
+}
+
+// decodeKnown decodes a header, and not one with a VR PS3.5 does not
+// define.
+func decodeKnown(ts dataset.Syntax, b []byte) (dataset.Header, bool) {
+	h, ok := ts.DecodeHeader(b)
+	return h, ok && (h.VR == "" || dataset.KnownVR(h.VR))
+}
+
 // items copies the items of sequence h to w, up to and including its
 // delimiter, writing last before the delimiter.
-func (d *decoder) items(w *sink, h header, ts syntax, depth int, last []byte) error {
-	if depth > maxDepth {
-		return fmt.Errorf("%w: sequences nested deeper than %d in element %s %s", ErrMalformed, maxDepth, h.tag, d.where(h.at))
+func (d *decoder) items(w *sink, h header, ts dataset.Syntax, depth int, last []byte) error {
+	if depth > dataset.MaxDepth {
+		return fmt.Errorf("%w: sequences nested deeper than %d in element %s %s", ErrMalformed, dataset.MaxDepth, h.tag, d.where(h.at))
 	}
 	for {
 		it, err := d.header(ts)
@@ -200,7 +203,7 @@ func (d *decoder) items(w *sink, h header, ts syntax, depth int, last []byte) er
 		switch {
 		case it.tag != tagItem:
 			return fmt.Errorf("%w: %s %s inside element %s %s", ErrMalformed, it.tag, d.where(it.at), h.tag, d.where(h.at))
-		case it.vl == undefinedLength:
+		case it.vl == dataset.UndefinedLength:
 			err = d.itemElements(w, h, ts, depth)
 		default:
 			err = d.copyN(w, int64(it.vl), h)
@@ -213,7 +216,7 @@ func (d *decoder) items(w *sink, h header, ts syntax, depth int, last []byte) er
 
 // itemElements copies the elements of an item of undefined length in
 // sequence h, up to and including its delimiter.
-func (d *decoder) itemElements(w *sink, h header, ts syntax, depth int) error {
+func (d *decoder) itemElements(w *sink, h header, ts dataset.Syntax, depth int) error {
 	for {
 		t, err := d.peekTag(ts)
 		if errors.Is(err, ErrTruncated) {

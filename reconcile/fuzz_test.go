@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"imageshare/internal/testenv"
+
+	"imageshare/internal/dataset"
 )
 
 // FuzzCoerce feeds Coerce any bytes. It must never panic; what it accepts
@@ -23,8 +25,8 @@ func FuzzCoerce(f *testing.F) {
 			file := syntheticFile(f, sx.ts, sx.uid, o)
 			f.Add(file)
 			seeds++
-			if !sx.ts.deflated && sx.ts.bo == explicitLE.bo {
-				end := 132 + 12 + int(explicitLE.bo.Uint32(file[140:]))
+			if !sx.ts.Deflated && sx.ts.ByteOrder == dataset.ExplicitLE.ByteOrder {
+				end := 132 + 12 + int(dataset.ExplicitLE.ByteOrder.Uint32(file[140:]))
 				f.Add(file[end:]) // the data set alone
 				f.Add(file[128:]) // "DICM" missing
 				seeds += 2

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"imageshare/internal/dataset"
 )
 
 // TestCoerceIssuers checks what changes with the patient ID and the
@@ -134,13 +136,13 @@ func TestCoerceIssuers(t *testing.T) {
 // TestCoerceRequestsLimit checks that a Request Attributes Sequence too
 // large to rewrite in memory is refused, by name.
 func TestCoerceRequestsLimit(t *testing.T) {
-	in := syntheticFile(t, explicitLE, uidExplicitVRLittleEndian, syntheticOptions{noPixels: true})
-	big := explicitLE.appendText(nil, 0x00321060, "LT", strings.Repeat("x", 60000))
+	in := syntheticFile(t, dataset.ExplicitLE, dataset.UIDExplicitVRLittleEndian, syntheticOptions{noPixels: true})
+	big := dataset.ExplicitLE.AppendText(nil, 0x00321060, "LT", strings.Repeat("x", 60000))
 	var items [][]byte
 	for range 20 {
 		items = append(items, big)
 	}
-	in = explicitLE.appendSequence(in, tagRequestAttributesSeq, items...)
+	in = dataset.ExplicitLE.AppendSequence(in, dataset.Tag(tagRequestAttributesSeq), items...)
 	_, err := coerce(t, in, Changes{AccessionNumber: "A2"}, testMod)
 	if err == nil || !strings.Contains(err.Error(), "(0040,0275) Request Attributes Sequence at byte") || !strings.Contains(err.Error(), "over 1024 KiB") {
 		t.Fatalf("Coerce: %v, want an error naming (0040,0275) and the limit", err)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"imageshare/internal/dataset"
 )
 
 // start is what a file begins with.
@@ -30,8 +32,8 @@ func sniff(b []byte) start {
 		return startUnknown
 	}
 	vr := string(b[4:6])
-	explicit := shortVR(vr) || longVR(vr)
-	switch explicitLE.bo.Uint16(b) {
+	explicit := dataset.KnownVR(vr)
+	switch dataset.ExplicitLE.ByteOrder.Uint16(b) {
 	case 0x0002:
 		if explicit {
 			return startMeta
@@ -72,10 +74,10 @@ var errNotDICOM = fmt.Errorf("%w: no DICM prefix, and no data set or meta group 
 // bytes are in the file. For a file without them it returns a header made
 // for its data set, and reads nothing; for a meta group without preamble
 // and "DICM", those added.
-func readPrefix(br *bufio.Reader) (prefix []byte, ts syntax, made int64, err error) {
+func readPrefix(br *bufio.Reader) (prefix []byte, ts dataset.Syntax, made int64, err error) {
 	b, perr := br.Peek(132)
 	if perr != nil && perr != io.EOF {
-		return nil, syntax{}, 0, fmt.Errorf("reconcile: reading: %w", perr)
+		return nil, dataset.Syntax{}, 0, fmt.Errorf("reconcile: reading: %w", perr)
 	}
 	var meta bytes.Buffer
 	switch sniff(b) {
@@ -87,13 +89,13 @@ func readPrefix(br *bufio.Reader) (prefix []byte, ts syntax, made int64, err err
 		meta.WriteString("DICM")
 		made = 132
 	case startImplicit:
-		prefix, err := makePrefix(br, uidImplicitVRLittleEndian, implicitLE)
-		return prefix, implicitLE, int64(len(prefix)), err
+		prefix, err := makePrefix(br, dataset.UIDImplicitVRLittleEndian, dataset.ImplicitLE)
+		return prefix, dataset.ImplicitLE, int64(len(prefix)), err
 	case startExplicit:
-		prefix, err := makePrefix(br, uidExplicitVRLittleEndian, explicitLE)
-		return prefix, explicitLE, int64(len(prefix)), err
+		prefix, err := makePrefix(br, dataset.UIDExplicitVRLittleEndian, dataset.ExplicitLE)
+		return prefix, dataset.ExplicitLE, int64(len(prefix)), err
 	default:
-		return nil, syntax{}, 0, errNotDICOM
+		return nil, dataset.Syntax{}, 0, errNotDICOM
 	}
 	ms := &sink{w: &meta, limit: maxMeta, limitErr: fmt.Errorf("%w: the meta group is over %d KiB", ErrMalformed, maxMeta>>10)}
 	d := &decoder{br: br, off: int64(meta.Len())}
@@ -102,89 +104,85 @@ func readPrefix(br *bufio.Reader) (prefix []byte, ts syntax, made int64, err err
 	for first := true; end < 0 || d.off < end; first = false {
 		more, err := d.more()
 		if err != nil {
-			return nil, syntax{}, 0, err
+			return nil, dataset.Syntax{}, 0, err
 		}
 		if !more && end < 0 && !first {
 			break // a meta group without group length, and no data set
 		}
-		t, err := d.peekTag(explicitLE)
+		t, err := d.peekTag(dataset.ExplicitLE)
 		if errors.Is(err, ErrTruncated) {
-			return nil, syntax{}, 0, fmt.Errorf("%w: the file ends inside its meta group", ErrTruncated)
+			return nil, dataset.Syntax{}, 0, fmt.Errorf("%w: the file ends inside its meta group", ErrTruncated)
 		}
 		if err != nil {
-			return nil, syntax{}, 0, err
+			return nil, dataset.Syntax{}, 0, err
 		}
 		if t.group() != 0x0002 {
 			if first {
-				return nil, syntax{}, 0, fmt.Errorf("%w: no meta group after the DICM prefix", ErrNotPart10)
+				return nil, dataset.Syntax{}, 0, fmt.Errorf("%w: no meta group after the DICM prefix", ErrNotPart10)
 			}
 			if end >= 0 {
-				return nil, syntax{}, 0, fmt.Errorf("%w: element %s at byte %d, inside the meta group by its group length", ErrMalformed, t, d.off)
+				return nil, dataset.Syntax{}, 0, fmt.Errorf("%w: element %s at byte %d, inside the meta group by its group length", ErrMalformed, t, d.off)
 			}
 			break // no group length: the group ends where group 0002 does
 		}
-		h, err := d.header(explicitLE)
+		h, err := d.header(dataset.ExplicitLE)
 		if err != nil {
-			return nil, syntax{}, 0, err
+			return nil, dataset.Syntax{}, 0, err
 		}
-		if h.vl == undefinedLength {
-			return nil, syntax{}, 0, fmt.Errorf("%w: meta element %s has an undefined length", ErrMalformed, h.tag)
+		if h.vl == dataset.UndefinedLength {
+			return nil, dataset.Syntax{}, 0, fmt.Errorf("%w: meta element %s has an undefined length", ErrMalformed, h.tag)
 		}
 		ms.Write(h.raw[:h.n])
 		start := meta.Len()
 		if err := d.copyN(ms, int64(h.vl), h); err != nil {
-			return nil, syntax{}, 0, err
+			return nil, dataset.Syntax{}, 0, err
 		}
 		value := meta.Bytes()[start:]
 		switch {
 		case first && h.tag == tagMetaGroupLength && h.vl == 4:
-			end = d.off + int64(explicitLE.bo.Uint32(value))
+			end = d.off + int64(dataset.ExplicitLE.ByteOrder.Uint32(value))
 		case h.tag == tagTransferSyntaxUID:
 			tsUID = strings.Trim(string(value), " \x00")
 		}
 	}
 	if end >= 0 && d.off != end {
-		return nil, syntax{}, 0, fmt.Errorf("%w: the meta group's elements run past its group length, to byte %d", ErrMalformed, d.off)
+		return nil, dataset.Syntax{}, 0, fmt.Errorf("%w: the meta group's elements run past its group length, to byte %d", ErrMalformed, d.off)
 	}
 	if tsUID == "" {
-		return nil, syntax{}, 0, fmt.Errorf("%w: the meta group has no Transfer Syntax UID (0002,0010)", ErrMalformed)
+		return nil, dataset.Syntax{}, 0, fmt.Errorf("%w: the meta group has no Transfer Syntax UID (0002,0010)", ErrMalformed)
 	}
-	return meta.Bytes(), syntaxOf(tsUID), made, nil
+	return meta.Bytes(), dataset.SyntaxOf(tsUID), made, nil
 }
 
 // makePrefix makes the Part 10 header of a data set that has none, in
 // syntax ts, from its SOP Class and Instance UIDs: they are near its
 // start, which it peeks at without reading.
-func makePrefix(br *bufio.Reader, tsUID string, ts syntax) ([]byte, error) {
+func makePrefix(br *bufio.Reader, tsUID string, ts dataset.Syntax) ([]byte, error) {
 	b, err := br.Peek(readBuffer)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return nil, fmt.Errorf("reconcile: reading: %w", err)
 	}
 	uids := map[tag]string{}
-	d := &decoder{br: bufio.NewReader(bytes.NewReader(b))}
-	for {
-		more, err := d.more()
-		if err != nil || !more {
+	src := &dataset.FileSource{R: bytes.NewReader(b), Size: int64(len(b))}
+	var start int64 // of the value of the element walked
+	w := &dataset.Walker{Source: src, Syntax: ts, Decode: decodeKnown, Layout: layout,
+		Truncated: ErrTruncated, Malformed: ErrMalformed,
+		Visit: func(ev dataset.Event) error {
+			switch t := tag(ev.Header.Tag); {
+			case ev.Depth > 0 || t != tagSOPClassUID && t != tagSOPInstanceUID:
+			case ev.Kind == dataset.ElementStart:
+				start = src.Off
+			case ev.Kind == dataset.ElementEnd:
+				uids[t] = strings.Trim(string(b[start:src.Off]), " \x00")
+			}
+			return nil
+		}}
+	for src.Off < src.Size {
+		if next, _ := src.Peek(4); len(next) < 4 || tag(ts.Tag(next)) > tagSOPInstanceUID {
 			break
 		}
-		t, err := d.peekTag(ts)
-		if err != nil || t > tagSOPInstanceUID {
-			break
-		}
-		h, err := d.header(ts)
-		if err != nil {
-			break
-		}
-		var v bytes.Buffer
-		w := &sink{w: io.Discard}
-		if t == tagSOPClassUID || t == tagSOPInstanceUID {
-			w = &sink{w: &v}
-		}
-		if err := d.value(w, h, ts, 0, nil); err != nil {
+		if err := w.Element(-1, 0); err != nil {
 			break // truncated, or beyond what was peeked: the copy finds out
-		}
-		if w.w == &v {
-			uids[t] = strings.Trim(v.String(), " \x00")
 		}
 	}
 	for _, t := range []tag{tagSOPClassUID, tagSOPInstanceUID} {
@@ -195,15 +193,15 @@ func makePrefix(br *bufio.Reader, tsUID string, ts syntax) ([]byte, error) {
 			return nil, fmt.Errorf("%w: no DICM prefix, and the data set's %s is not a UID", ErrNotPart10, t)
 		}
 	}
-	meta := explicitLE.appendHeader(nil, 0x00020001, "OB", 2)
+	meta := dataset.ExplicitLE.AppendHeader(nil, 0x00020001, "OB", 2)
 	meta = append(meta, 0, 1)
-	meta = explicitLE.appendText(meta, 0x00020002, "UI", uids[tagSOPClassUID])
-	meta = explicitLE.appendText(meta, 0x00020003, "UI", uids[tagSOPInstanceUID])
-	meta = explicitLE.appendText(meta, tagTransferSyntaxUID, "UI", tsUID)
-	meta = explicitLE.appendText(meta, 0x00020012, "UI", implementationClassUID)
-	meta = explicitLE.appendText(meta, 0x00020013, "SH", implementationVersionName)
+	meta = dataset.ExplicitLE.AppendText(meta, 0x00020002, "UI", uids[tagSOPClassUID])
+	meta = dataset.ExplicitLE.AppendText(meta, 0x00020003, "UI", uids[tagSOPInstanceUID])
+	meta = dataset.ExplicitLE.AppendText(meta, dataset.Tag(tagTransferSyntaxUID), "UI", tsUID)
+	meta = dataset.ExplicitLE.AppendText(meta, 0x00020012, "UI", implementationClassUID)
+	meta = dataset.ExplicitLE.AppendText(meta, 0x00020013, "SH", implementationVersionName)
 	f := append(make([]byte, 128), "DICM"...)
-	f = explicitLE.appendHeader(f, tagMetaGroupLength, "UL", 4)
-	f = explicitLE.bo.AppendUint32(f, uint32(len(meta)))
+	f = dataset.ExplicitLE.AppendHeader(f, dataset.Tag(tagMetaGroupLength), "UL", 4)
+	f = dataset.ExplicitLE.ByteOrder.AppendUint32(f, uint32(len(meta)))
 	return append(f, meta...), nil
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"imageshare/internal/dataset"
 )
 
 // TestCoerceHeaderless checks that a data set without the Part 10 header
@@ -57,7 +59,7 @@ func TestCoerceHeaderless(t *testing.T) {
 					}
 				}
 				wantTS := "=LittleEndianExplicit"
-				if sx.ts.implicit {
+				if sx.ts.Implicit {
 					wantTS = "=LittleEndianImplicit"
 				}
 				if !strings.Contains(stdout, "(0002,0010) UI "+wantTS) {
@@ -80,9 +82,9 @@ func TestCoerceHeaderless(t *testing.T) {
 // TestNotDICOM checks the files that are not DICOM at all, and those
 // without the UIDs a header needs.
 func TestNotDICOM(t *testing.T) {
-	_, ds := splitMeta(t, syntheticFile(t, explicitLE, uidExplicitVRLittleEndian, syntheticOptions{}))
-	noUID := explicitLE.appendText(nil, tagAccessionNumber, "SH", "A1")
-	noUID = explicitLE.appendText(noUID, tagPatientName, "PN", "DOE^J")
+	_, ds := splitMeta(t, syntheticFile(t, dataset.ExplicitLE, dataset.UIDExplicitVRLittleEndian, syntheticOptions{}))
+	noUID := dataset.ExplicitLE.AppendText(nil, dataset.Tag(tagAccessionNumber), "SH", "A1")
+	noUID = dataset.ExplicitLE.AppendText(noUID, dataset.Tag(tagPatientName), "PN", "DOE^J")
 	for _, tt := range []struct {
 		name string
 		file []byte

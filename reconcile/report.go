@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"imageshare/internal/dataset"
 )
 
 // SOP classes of the report instances.
@@ -151,8 +153,8 @@ func EncapsulatedPDF(w io.Writer, s StudyRef, pdf []byte, o ReportOptions) (Inst
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		return Instance{}, errors.New("reconcile: the document is not a PDF: it does not start with %PDF-")
 	}
-	if int64(len(pdf)) >= maxLength {
-		return Instance{}, fmt.Errorf("reconcile: the PDF is %d bytes, over the %d a DICOM element holds", len(pdf), maxLength-1)
+	if int64(len(pdf)) >= dataset.MaxLength {
+		return Instance{}, fmt.Errorf("reconcile: the PDF is %d bytes, over the %d a DICOM element holds", len(pdf), dataset.MaxLength-1)
 	}
 	inst := o.newInstance(SOPClassEncapsulatedPDF)
 	now, title := o.Time, o.Title
@@ -161,7 +163,7 @@ func EncapsulatedPDF(w io.Writer, s StudyRef, pdf []byte, o ReportOptions) (Inst
 	b.text(tagConversionType, "CS", "WSD") // workstation
 	b.text(tagAcquisitionDateTime, "DT", now.Format("20060102150405.000000-0700"))
 	b.text(tagBurnedInAnnotation, "CS", "YES") // a report names its patient
-	b.add(tagConceptNameCodeSequence, explicitLE.appendSequence(nil, tagConceptNameCodeSequence))
+	b.add(tagConceptNameCodeSequence, dataset.ExplicitLE.AppendSequence(nil, dataset.Tag(tagConceptNameCodeSequence)))
 	b.text(tagDocumentTitle, "ST", title)
 	if title != "" {
 		b.text(tagSeriesDescription, "LO", fitLO(title, true))
@@ -173,8 +175,8 @@ func EncapsulatedPDF(w io.Writer, s StudyRef, pdf []byte, o ReportOptions) (Inst
 	if len(pdf)%2 == 1 {
 		pad = []byte{0}
 	}
-	b.add(tagEncapsulatedDocument, explicitLE.appendHeader(nil, tagEncapsulatedDocument, "OB", uint32(len(pdf)+len(pad))), pdf, pad)
-	b.add(tagEncapsulatedDocLength, explicitLE.bo.AppendUint32(explicitLE.appendHeader(nil, tagEncapsulatedDocLength, "UL", 4), uint32(len(pdf))))
+	b.add(tagEncapsulatedDocument, dataset.ExplicitLE.AppendHeader(nil, dataset.Tag(tagEncapsulatedDocument), "OB", uint32(len(pdf)+len(pad))), pdf, pad)
+	b.add(tagEncapsulatedDocLength, dataset.ExplicitLE.ByteOrder.AppendUint32(dataset.ExplicitLE.AppendHeader(nil, dataset.Tag(tagEncapsulatedDocLength), "UL", 4), uint32(len(pdf))))
 	if err := b.writeTo(w); err != nil {
 		return Instance{}, err
 	}
@@ -198,22 +200,22 @@ func BasicTextSR(w io.Writer, s StudyRef, text string, o ReportOptions) (Instanc
 	if o.Title != "" {
 		b.text(tagSeriesDescription, "LO", fitLO(o.Title, true))
 	}
-	b.add(tagReferencedPPSSequence, explicitLE.appendSequence(nil, tagReferencedPPSSequence))
+	b.add(tagReferencedPPSSequence, dataset.ExplicitLE.AppendSequence(nil, dataset.Tag(tagReferencedPPSSequence)))
 	b.text(tagValueType, "CS", "CONTAINER")
-	b.add(tagConceptNameCodeSequence, explicitLE.appendSequence(nil, tagConceptNameCodeSequence,
+	b.add(tagConceptNameCodeSequence, dataset.ExplicitLE.AppendSequence(nil, dataset.Tag(tagConceptNameCodeSequence),
 		code("18748-4", "LN", "Diagnostic Imaging Report")))
 	b.text(tagContinuityOfContent, "CS", "SEPARATE")
-	b.add(tagPerformedProcedureCodeSeq, explicitLE.appendSequence(nil, tagPerformedProcedureCodeSeq))
+	b.add(tagPerformedProcedureCodeSeq, dataset.ExplicitLE.AppendSequence(nil, dataset.Tag(tagPerformedProcedureCodeSeq)))
 	b.text(tagCompletionFlag, "CS", "COMPLETE")
 	b.text(tagVerificationFlag, "CS", "UNVERIFIED")
 
 	b.check(tagTextValue, "UT", text)
 	var item []byte
-	item = explicitLE.appendText(item, tagRelationshipType, "CS", "CONTAINS")
-	item = explicitLE.appendText(item, tagValueType, "CS", "TEXT")
-	item = explicitLE.appendSequence(item, tagConceptNameCodeSequence, code("121071", "DCM", "Finding"))
-	item = explicitLE.appendText(item, tagTextValue, "UT", text)
-	b.add(tagContentSequence, explicitLE.appendSequence(nil, tagContentSequence, item))
+	item = dataset.ExplicitLE.AppendText(item, dataset.Tag(tagRelationshipType), "CS", "CONTAINS")
+	item = dataset.ExplicitLE.AppendText(item, dataset.Tag(tagValueType), "CS", "TEXT")
+	item = dataset.ExplicitLE.AppendSequence(item, dataset.Tag(tagConceptNameCodeSequence), code("121071", "DCM", "Finding"))
+	item = dataset.ExplicitLE.AppendText(item, dataset.Tag(tagTextValue), "UT", text)
+	b.add(tagContentSequence, dataset.ExplicitLE.AppendSequence(nil, dataset.Tag(tagContentSequence), item))
 	if err := b.writeTo(w); err != nil {
 		return Instance{}, err
 	}
@@ -222,9 +224,9 @@ func BasicTextSR(w io.Writer, s StudyRef, text string, o ReportOptions) (Instanc
 
 // code is the item of a code sequence.
 func code(value, scheme, meaning string) []byte {
-	b := explicitLE.appendText(nil, tagCodeValue, "SH", value)
-	b = explicitLE.appendText(b, tagCodingSchemeDesignator, "SH", scheme)
-	return explicitLE.appendText(b, tagCodeMeaning, "LO", meaning)
+	b := dataset.ExplicitLE.AppendText(nil, dataset.Tag(tagCodeValue), "SH", value)
+	b = dataset.ExplicitLE.AppendText(b, dataset.Tag(tagCodingSchemeDesignator), "SH", scheme)
+	return dataset.ExplicitLE.AppendText(b, dataset.Tag(tagCodeMeaning), "LO", meaning)
 }
 
 // builder collects the top-level elements of an instance, in any order,
@@ -296,14 +298,14 @@ func (b *builder) otherPatientIDs(ids []OtherPatientID) []byte {
 			b.err = &ValueError{Attribute: in + tagPatientID.String(), Err: errors.New("no value")}
 		}
 		b.checkIn(in, tagPatientID, "LO", id.ID)
-		item := explicitLE.appendText(nil, tagPatientID, "LO", id.ID)
+		item := dataset.ExplicitLE.AppendText(nil, dataset.Tag(tagPatientID), "LO", id.ID)
 		if id.Issuer != "" {
 			b.checkIn(in, tagIssuerOfPatientID, "LO", id.Issuer)
-			item = explicitLE.appendText(item, tagIssuerOfPatientID, "LO", id.Issuer)
+			item = dataset.ExplicitLE.AppendText(item, dataset.Tag(tagIssuerOfPatientID), "LO", id.Issuer)
 		}
-		items[i] = explicitLE.appendText(item, tagTypeOfPatientID, "CS", "TEXT")
+		items[i] = dataset.ExplicitLE.AppendText(item, dataset.Tag(tagTypeOfPatientID), "CS", "TEXT")
 	}
-	return explicitLE.appendSequence(nil, tagOtherPatientIDsSeq, items...)
+	return dataset.ExplicitLE.AppendSequence(nil, dataset.Tag(tagOtherPatientIDsSeq), items...)
 }
 
 // checkIn checks a value of an item, whose errors name the attribute after
@@ -342,7 +344,7 @@ func (b *builder) check(t tag, vr, s string) {
 // text adds a top-level element with a text value.
 func (b *builder) text(t tag, vr, s string) {
 	b.check(t, vr, s)
-	b.add(t, explicitLE.appendText(nil, t, vr, s))
+	b.add(t, dataset.ExplicitLE.AppendText(nil, dataset.Tag(t), vr, s))
 }
 
 // add adds a top-level element encoded in parts.
@@ -356,22 +358,22 @@ func (b *builder) writeTo(w io.Writer) error {
 		return b.err
 	}
 	if b.nonASCII {
-		b.add(tagSpecificCharacterSet, explicitLE.appendText(nil, tagSpecificCharacterSet, "CS", charsetUTF8))
+		b.add(tagSpecificCharacterSet, dataset.ExplicitLE.AppendText(nil, dataset.Tag(tagSpecificCharacterSet), "CS", charsetUTF8))
 	}
 	slices.SortStableFunc(b.els, func(x, y built) int { return cmp.Compare(x.tag, y.tag) })
 
 	var meta []byte
-	meta = explicitLE.appendHeader(meta, 0x00020001, "OB", 2)
+	meta = dataset.ExplicitLE.AppendHeader(meta, 0x00020001, "OB", 2)
 	meta = append(meta, 0, 1)
-	meta = explicitLE.appendText(meta, 0x00020002, "UI", b.inst.SOPClassUID)
-	meta = explicitLE.appendText(meta, 0x00020003, "UI", b.inst.SOPInstanceUID)
-	meta = explicitLE.appendText(meta, tagTransferSyntaxUID, "UI", uidExplicitVRLittleEndian)
-	meta = explicitLE.appendText(meta, 0x00020012, "UI", implementationClassUID)
-	meta = explicitLE.appendText(meta, 0x00020013, "SH", implementationVersionName)
+	meta = dataset.ExplicitLE.AppendText(meta, 0x00020002, "UI", b.inst.SOPClassUID)
+	meta = dataset.ExplicitLE.AppendText(meta, 0x00020003, "UI", b.inst.SOPInstanceUID)
+	meta = dataset.ExplicitLE.AppendText(meta, dataset.Tag(tagTransferSyntaxUID), "UI", dataset.UIDExplicitVRLittleEndian)
+	meta = dataset.ExplicitLE.AppendText(meta, 0x00020012, "UI", implementationClassUID)
+	meta = dataset.ExplicitLE.AppendText(meta, 0x00020013, "SH", implementationVersionName)
 	head := make([]byte, 128, 128+4+12+len(meta))
 	head = append(head, "DICM"...)
-	head = explicitLE.appendHeader(head, tagMetaGroupLength, "UL", 4)
-	head = explicitLE.bo.AppendUint32(head, uint32(len(meta)))
+	head = dataset.ExplicitLE.AppendHeader(head, dataset.Tag(tagMetaGroupLength), "UL", 4)
+	head = dataset.ExplicitLE.ByteOrder.AppendUint32(head, uint32(len(meta)))
 	head = append(head, meta...)
 
 	s := &sink{w: w}

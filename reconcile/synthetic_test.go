@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"imageshare/internal/dataset"
 )
 
 // syntheticOptions shape a file made by syntheticFile.
@@ -28,90 +30,90 @@ type syntheticOptions struct {
 // set is encoded as ts says, with the structures Coerce must walk: nested
 // sequences and items of undefined length, group lengths, an existing
 // Original Attributes Sequence.
-func syntheticFile(t testing.TB, ts syntax, tsUID string, o syntheticOptions) []byte {
+func syntheticFile(t testing.TB, ts dataset.Syntax, tsUID string, o syntheticOptions) []byte {
 	t.Helper()
 	enc := ts
-	enc.deflated = false
+	enc.Deflated = false
 	us := func(b []byte, tg tag, v uint16) []byte {
-		b = enc.appendHeader(b, tg, "US", 2)
-		return enc.bo.AppendUint16(b, v)
+		b = enc.AppendHeader(b, dataset.Tag(tg), "US", 2)
+		return enc.ByteOrder.AppendUint16(b, v)
 	}
 	// An undefined-length sequence with an undefined-length item.
 	undefinedSeq := func(b []byte, tg tag, content []byte) []byte {
-		b = enc.appendHeader(b, tg, "SQ", undefinedLength)
-		b = enc.appendHeader(b, tagItem, "", undefinedLength)
+		b = enc.AppendHeader(b, dataset.Tag(tg), "SQ", dataset.UndefinedLength)
+		b = enc.AppendHeader(b, dataset.Tag(tagItem), "", dataset.UndefinedLength)
 		b = append(b, content...)
-		b = enc.appendHeader(b, tagItemDelimitation, "", 0)
-		return enc.appendHeader(b, tagSequenceDelimitation, "", 0)
+		b = enc.AppendHeader(b, dataset.Tag(tagItemDelimitation), "", 0)
+		return enc.AppendHeader(b, dataset.Tag(tagSequenceDelimitation), "", 0)
 	}
-	ref := enc.appendText(nil, 0x00081150, "UI", "1.2.840.10008.3.1.2.3.3")
-	ref = enc.appendText(ref, 0x00081155, "UI", "1.2.3.4.5.6")
+	ref := enc.AppendText(nil, 0x00081150, "UI", "1.2.840.10008.3.1.2.3.3")
+	ref = enc.AppendText(ref, 0x00081155, "UI", "1.2.3.4.5.6")
 
 	groups := [][]byte{}
 	var g []byte
 	if o.charset != "" {
-		g = enc.appendText(g, tagSpecificCharacterSet, "CS", o.charset)
+		g = enc.AppendText(g, dataset.Tag(tagSpecificCharacterSet), "CS", o.charset)
 	}
-	g = enc.appendText(g, tagSOPClassUID, "UI", "1.2.840.10008.5.1.4.1.1.7")
-	g = enc.appendText(g, tagSOPInstanceUID, "UI", "1.2.3.4.5.7")
+	g = enc.AppendText(g, dataset.Tag(tagSOPClassUID), "UI", "1.2.840.10008.5.1.4.1.1.7")
+	g = enc.AppendText(g, dataset.Tag(tagSOPInstanceUID), "UI", "1.2.3.4.5.7")
 	// An issuer: a local namespace and a universal one (PS3.3 10.14).
 	issuer := func(id string) []byte {
-		b := enc.appendText(nil, 0x00400031, "UT", id)
-		b = enc.appendText(b, 0x00400032, "UT", "2.16.840.1.113883.3.9999."+id)
-		return enc.appendText(b, 0x00400033, "CS", "ISO")
+		b := enc.AppendText(nil, 0x00400031, "UT", id)
+		b = enc.AppendText(b, 0x00400032, "UT", "2.16.840.1.113883.3.9999."+id)
+		return enc.AppendText(b, 0x00400033, "CS", "ISO")
 	}
 	if !o.absent {
-		g = enc.appendText(g, tagAccessionNumber, "SH", "ACC1")
+		g = enc.AppendText(g, dataset.Tag(tagAccessionNumber), "SH", "ACC1")
 	}
 	if o.issuers {
 		g = undefinedSeq(g, tagIssuerOfAccessionNumberSeq, issuer("SENDER-RIS"))
 	}
-	g = enc.appendText(g, tagModality, "CS", "OT")
+	g = enc.AppendText(g, dataset.Tag(tagModality), "CS", "OT")
 	if o.text != "" {
-		g = enc.appendText(g, tagReferringPhysicianName, "PN", o.text)
+		g = enc.AppendText(g, dataset.Tag(tagReferringPhysicianName), "PN", o.text)
 	}
 	g = undefinedSeq(g, 0x00081111, ref)
 	groups = append(groups, g)
 
-	g = enc.appendText(nil, tagPatientName, "PN", "DOE^JOHN")
+	g = enc.AppendText(nil, dataset.Tag(tagPatientName), "PN", "DOE^JOHN")
 	if !o.absent {
-		g = enc.appendText(g, tagPatientID, "LO", "ID1")
-		g = enc.appendText(g, tagIssuerOfPatientID, "LO", "SENDER")
+		g = enc.AppendText(g, dataset.Tag(tagPatientID), "LO", "ID1")
+		g = enc.AppendText(g, dataset.Tag(tagIssuerOfPatientID), "LO", "SENDER")
 	}
 	if o.issuers {
-		q := enc.appendText(nil, 0x00400032, "UT", "2.16.840.1.113883.3.9999.1")
-		q = enc.appendText(q, 0x00400033, "CS", "ISO")
-		g = enc.appendSequence(g, tagIssuerOfPatientIDQualifiers, q)
+		q := enc.AppendText(nil, 0x00400032, "UT", "2.16.840.1.113883.3.9999.1")
+		q = enc.AppendText(q, 0x00400033, "CS", "ISO")
+		g = enc.AppendSequence(g, dataset.Tag(tagIssuerOfPatientIDQualifiers), q)
 	}
-	g = enc.appendText(g, tagPatientBirthDate, "DA", "19700101")
-	g = enc.appendText(g, tagPatientSex, "CS", "F")
+	g = enc.AppendText(g, dataset.Tag(tagPatientBirthDate), "DA", "19700101")
+	g = enc.AppendText(g, dataset.Tag(tagPatientSex), "CS", "F")
 	if o.issuers {
-		other := enc.appendText(nil, tagPatientID, "LO", "OTHER7")
-		other = enc.appendText(other, tagIssuerOfPatientID, "LO", "ELSEWHERE")
-		other = enc.appendText(other, tagTypeOfPatientID, "CS", "TEXT")
+		other := enc.AppendText(nil, dataset.Tag(tagPatientID), "LO", "OTHER7")
+		other = enc.AppendText(other, dataset.Tag(tagIssuerOfPatientID), "LO", "ELSEWHERE")
+		other = enc.AppendText(other, dataset.Tag(tagTypeOfPatientID), "CS", "TEXT")
 		g = undefinedSeq(g, tagOtherPatientIDsSeq, other)
 	}
 	groups = append(groups, g)
 
-	if o.unSequence && !ts.implicit {
+	if o.unSequence && !ts.Implicit {
 		// Private, as a writer without its dictionary leaves it: VR UN,
 		// undefined length, implicit VR little endian inside.
-		g = enc.appendText(nil, 0x00190010, "LO", "PRIVATE")
-		g = enc.appendHeader(g, 0x00191001, "UN", undefinedLength)
-		g = implicitLE.appendHeader(g, tagItem, "", undefinedLength)
-		g = implicitLE.appendText(g, 0x00191010, "", "X1")
-		g = implicitLE.appendHeader(g, tagItemDelimitation, "", 0)
-		g = implicitLE.appendHeader(g, tagSequenceDelimitation, "", 0)
+		g = enc.AppendText(nil, 0x00190010, "LO", "PRIVATE")
+		g = enc.AppendHeader(g, 0x00191001, "UN", dataset.UndefinedLength)
+		g = dataset.ImplicitLE.AppendHeader(g, dataset.Tag(tagItem), "", dataset.UndefinedLength)
+		g = dataset.ImplicitLE.AppendText(g, 0x00191010, "", "X1")
+		g = dataset.ImplicitLE.AppendHeader(g, dataset.Tag(tagItemDelimitation), "", 0)
+		g = dataset.ImplicitLE.AppendHeader(g, dataset.Tag(tagSequenceDelimitation), "", 0)
 		groups = append(groups, g)
 	}
 
-	g = enc.appendText(nil, tagStudyInstanceUID, "UI", "1.2.3.4.5.1")
-	g = enc.appendText(g, tagSeriesInstanceUID, "UI", "1.2.3.4.5.2")
-	g = enc.appendText(g, tagInstanceNumber, "IS", "1")
+	g = enc.AppendText(nil, dataset.Tag(tagStudyInstanceUID), "UI", "1.2.3.4.5.1")
+	g = enc.AppendText(g, dataset.Tag(tagSeriesInstanceUID), "UI", "1.2.3.4.5.2")
+	g = enc.AppendText(g, dataset.Tag(tagInstanceNumber), "IS", "1")
 	groups = append(groups, g)
 
 	g = us(nil, 0x00280002, 1)
-	g = enc.appendText(g, 0x00280004, "CS", "MONOCHROME2")
+	g = enc.AppendText(g, 0x00280004, "CS", "MONOCHROME2")
 	g = us(g, 0x00280010, 2)
 	g = us(g, 0x00280011, 2)
 	g = us(g, 0x00280100, 8)
@@ -123,60 +125,60 @@ func syntheticFile(t testing.TB, ts syntax, tsUID string, o syntheticOptions) []
 	if o.issuers {
 		// Two requests: one of undefined length, one of defined length
 		// with a group length and its elements out of the usual order.
-		r1 := enc.appendText(nil, tagAccessionNumber, "SH", "ACC1")
-		r1 = enc.appendSequence(r1, tagIssuerOfAccessionNumberSeq, issuer("SENDER-RIS"))
-		r1 = enc.appendText(r1, 0x00321060, "LO", "CT HEAD"+o.text)
-		r1 = enc.appendText(r1, 0x00401001, "SH", "RP1")
-		acc := enc.appendText(nil, tagAccessionNumber, "SH", "ACC1-B")
-		r2 := enc.appendHeader(nil, 0x00080000, "UL", 4)
-		r2 = enc.bo.AppendUint32(r2, uint32(len(acc)))
+		r1 := enc.AppendText(nil, dataset.Tag(tagAccessionNumber), "SH", "ACC1")
+		r1 = enc.AppendSequence(r1, dataset.Tag(tagIssuerOfAccessionNumberSeq), issuer("SENDER-RIS"))
+		r1 = enc.AppendText(r1, 0x00321060, "LO", "CT HEAD"+o.text)
+		r1 = enc.AppendText(r1, 0x00401001, "SH", "RP1")
+		acc := enc.AppendText(nil, dataset.Tag(tagAccessionNumber), "SH", "ACC1-B")
+		r2 := enc.AppendHeader(nil, 0x00080000, "UL", 4)
+		r2 = enc.ByteOrder.AppendUint32(r2, uint32(len(acc)))
 		r2 = append(r2, acc...)
-		r2 = enc.appendText(r2, 0x00401001, "SH", "RP2")
-		g = enc.appendHeader(nil, tagRequestAttributesSeq, "SQ", undefinedLength)
-		g = enc.appendHeader(g, tagItem, "", undefinedLength)
+		r2 = enc.AppendText(r2, 0x00401001, "SH", "RP2")
+		g = enc.AppendHeader(nil, dataset.Tag(tagRequestAttributesSeq), "SQ", dataset.UndefinedLength)
+		g = enc.AppendHeader(g, dataset.Tag(tagItem), "", dataset.UndefinedLength)
 		g = append(g, r1...)
-		g = enc.appendHeader(g, tagItemDelimitation, "", 0)
-		g = enc.appendItem(g, r2)
-		g = enc.appendHeader(g, tagSequenceDelimitation, "", 0)
+		g = enc.AppendHeader(g, dataset.Tag(tagItemDelimitation), "", 0)
+		g = enc.AppendItem(g, r2)
+		g = enc.AppendHeader(g, dataset.Tag(tagSequenceDelimitation), "", 0)
 		groups = append(groups, g)
 	}
 	if o.oas != "" {
-		old := enc.appendSequence(nil, tagModifiedAttributesSeq, enc.appendText(nil, tagPatientID, "LO", "OLDER"))
-		old = enc.appendText(old, tagAttributeModificationDT, "DT", "20200101120000")
-		old = enc.appendText(old, tagModifyingSystem, "LO", "SOMEONE")
-		old = enc.appendText(old, tagSourceOfPreviousValues, "LO", "")
-		old = enc.appendText(old, tagReasonForModification, "CS", "CORRECT")
+		old := enc.AppendSequence(nil, dataset.Tag(tagModifiedAttributesSeq), enc.AppendText(nil, dataset.Tag(tagPatientID), "LO", "OLDER"))
+		old = enc.AppendText(old, dataset.Tag(tagAttributeModificationDT), "DT", "20200101120000")
+		old = enc.AppendText(old, dataset.Tag(tagModifyingSystem), "LO", "SOMEONE")
+		old = enc.AppendText(old, dataset.Tag(tagSourceOfPreviousValues), "LO", "")
+		old = enc.AppendText(old, dataset.Tag(tagReasonForModification), "CS", "CORRECT")
 		if o.oas == "undefined" {
 			g = undefinedSeq(nil, tagOriginalAttributesSeq, old)
 		} else {
-			g = enc.appendSequence(nil, tagOriginalAttributesSeq, old)
+			g = enc.AppendSequence(nil, dataset.Tag(tagOriginalAttributesSeq), old)
 		}
 		groups = append(groups, g)
 	}
 	switch {
 	case o.noPixels:
-	case tsUID == uidExplicitVRLittleEndian || tsUID == uidImplicitVRLittleEndian || tsUID == uidExplicitVRBigEndian || ts.deflated:
-		g = enc.appendHeader(nil, tagPixelData, "OW", 4)
+	case tsUID == dataset.UIDExplicitVRLittleEndian || tsUID == dataset.UIDImplicitVRLittleEndian || tsUID == dataset.UIDExplicitVRBigEndian || ts.Deflated:
+		g = enc.AppendHeader(nil, dataset.Tag(tagPixelData), "OW", 4)
 		groups = append(groups, append(g, 1, 2, 3, 4))
 	default:
 		// Encapsulated: an empty offset table and one fragment.
-		g = enc.appendHeader(nil, tagPixelData, "OB", undefinedLength)
-		g = enc.appendHeader(g, tagItem, "", 0)
-		g = enc.appendItem(g, []byte{1, 2, 3, 4})
-		g = enc.appendHeader(g, tagSequenceDelimitation, "", 0)
+		g = enc.AppendHeader(nil, dataset.Tag(tagPixelData), "OB", dataset.UndefinedLength)
+		g = enc.AppendHeader(g, dataset.Tag(tagItem), "", 0)
+		g = enc.AppendItem(g, []byte{1, 2, 3, 4})
+		g = enc.AppendHeader(g, dataset.Tag(tagSequenceDelimitation), "", 0)
 		groups = append(groups, g)
 	}
 
 	var ds []byte
 	for _, g := range groups {
 		if o.groupLengths {
-			ds = enc.appendHeader(ds, tag(enc.bo.Uint16(g))<<16, "UL", 4)
-			ds = enc.bo.AppendUint32(ds, uint32(len(g)))
+			ds = enc.AppendHeader(ds, dataset.NewTag(enc.ByteOrder.Uint16(g), 0), "UL", 4)
+			ds = enc.ByteOrder.AppendUint32(ds, uint32(len(g)))
 		}
 		ds = append(ds, g...)
 	}
 	ds = append(ds, make([]byte, o.padding)...)
-	if ts.deflated {
+	if ts.Deflated {
 		var z bytes.Buffer
 		fw, _ := flate.NewWriter(&z, flate.BestCompression)
 		fw.Write(ds)
@@ -184,14 +186,14 @@ func syntheticFile(t testing.TB, ts syntax, tsUID string, o syntheticOptions) []
 		ds = z.Bytes()
 	}
 
-	meta := explicitLE.appendHeader(nil, 0x00020001, "OB", 2)
+	meta := dataset.ExplicitLE.AppendHeader(nil, 0x00020001, "OB", 2)
 	meta = append(meta, 0, 1)
-	meta = explicitLE.appendText(meta, 0x00020002, "UI", "1.2.840.10008.5.1.4.1.1.7")
-	meta = explicitLE.appendText(meta, 0x00020003, "UI", "1.2.3.4.5.7")
-	meta = explicitLE.appendText(meta, tagTransferSyntaxUID, "UI", tsUID)
+	meta = dataset.ExplicitLE.AppendText(meta, 0x00020002, "UI", "1.2.840.10008.5.1.4.1.1.7")
+	meta = dataset.ExplicitLE.AppendText(meta, 0x00020003, "UI", "1.2.3.4.5.7")
+	meta = dataset.ExplicitLE.AppendText(meta, dataset.Tag(tagTransferSyntaxUID), "UI", tsUID)
 	f := append(make([]byte, 128), "DICM"...)
-	f = explicitLE.appendHeader(f, tagMetaGroupLength, "UL", 4)
-	f = explicitLE.bo.AppendUint32(f, uint32(len(meta)))
+	f = dataset.ExplicitLE.AppendHeader(f, dataset.Tag(tagMetaGroupLength), "UL", 4)
+	f = dataset.ExplicitLE.ByteOrder.AppendUint32(f, uint32(len(meta)))
 	f = append(f, meta...)
 	return append(f, ds...)
 }
@@ -199,14 +201,14 @@ func syntheticFile(t testing.TB, ts syntax, tsUID string, o syntheticOptions) []
 // syntaxes are the four encodings, with a transfer syntax of each.
 var syntaxes = []struct {
 	name string
-	ts   syntax
+	ts   dataset.Syntax
 	uid  string
 }{
-	{"explicit-le", explicitLE, uidExplicitVRLittleEndian},
-	{"implicit-le", implicitLE, uidImplicitVRLittleEndian},
-	{"explicit-be", explicitBE, uidExplicitVRBigEndian},
-	{"deflated", syntaxOf(uidDeflatedExplicitVRLE), uidDeflatedExplicitVRLE},
-	{"jpeg-2000", explicitLE, "1.2.840.10008.1.2.4.90"}, // the data set as explicit LE
+	{"explicit-le", dataset.ExplicitLE, dataset.UIDExplicitVRLittleEndian},
+	{"implicit-le", dataset.ImplicitLE, dataset.UIDImplicitVRLittleEndian},
+	{"explicit-be", dataset.ExplicitBE, dataset.UIDExplicitVRBigEndian},
+	{"deflated", dataset.SyntaxOf(dataset.UIDDeflatedExplicitVRLittleEndian), dataset.UIDDeflatedExplicitVRLittleEndian},
+	{"jpeg-2000", dataset.ExplicitLE, "1.2.840.10008.1.2.4.90"}, // the data set as explicit LE
 }
 
 // TestCoerceSynthetic coerces small files with the structures real ones
@@ -294,8 +296,8 @@ func TestCoerceSynthetic(t *testing.T) {
 
 // TestCoerceMalformed checks the errors of files Coerce cannot read.
 func TestCoerceMalformed(t *testing.T) {
-	good := syntheticFile(t, explicitLE, uidExplicitVRLittleEndian, syntheticOptions{})
-	metaEnd := 132 + 12 + int(explicitLE.bo.Uint32(good[140:]))
+	good := syntheticFile(t, dataset.ExplicitLE, dataset.UIDExplicitVRLittleEndian, syntheticOptions{})
+	metaEnd := 132 + 12 + int(dataset.ExplicitLE.ByteOrder.Uint32(good[140:]))
 	replace := func(old, new string) []byte {
 		if !bytes.Contains(good, []byte(old)) {
 			t.Fatalf("no %q in the file", old)
@@ -336,7 +338,7 @@ func TestCoerceMalformed(t *testing.T) {
 		}
 	})
 	t.Run("corrupt deflate", func(t *testing.T) {
-		f := syntheticFile(t, syntaxOf(uidDeflatedExplicitVRLE), uidDeflatedExplicitVRLE, syntheticOptions{})
+		f := syntheticFile(t, dataset.SyntaxOf(dataset.UIDDeflatedExplicitVRLittleEndian), dataset.UIDDeflatedExplicitVRLittleEndian, syntheticOptions{})
 		for i := metaEnd + 4; i < len(f); i++ {
 			f[i] ^= 0x5A
 		}
@@ -369,14 +371,14 @@ func TestCoerceStreams(t *testing.T) {
 			pixels := int64(256 << 20)
 			head := syntheticFile(t, sx.ts, sx.uid, syntheticOptions{noPixels: true})
 			enc := sx.ts
-			enc.deflated = false
-			pixel := io.MultiReader(bytes.NewReader(enc.appendHeader(nil, tagPixelData, "OW", uint32(pixels))), io.LimitReader(zeros{}, pixels))
+			enc.Deflated = false
+			pixel := io.MultiReader(bytes.NewReader(enc.AppendHeader(nil, dataset.Tag(tagPixelData), "OW", uint32(pixels))), io.LimitReader(zeros{}, pixels))
 			src := io.MultiReader(bytes.NewReader(head), pixel)
-			if sx.ts.deflated {
+			if sx.ts.Deflated {
 				// The synthetic data set, inflated, then the pixel data:
 				// deflated again as one stream, as it is read.
 				pixels = 64 << 20
-				pixel = io.MultiReader(bytes.NewReader(enc.appendHeader(nil, tagPixelData, "OW", uint32(pixels))), io.LimitReader(zeros{}, pixels))
+				pixel = io.MultiReader(bytes.NewReader(enc.AppendHeader(nil, dataset.Tag(tagPixelData), "OW", uint32(pixels))), io.LimitReader(zeros{}, pixels))
 				meta, ds := splitDeflated(t, head)
 				pr, pw := io.Pipe()
 				go func() {
@@ -398,7 +400,7 @@ func TestCoerceStreams(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !sx.ts.deflated && int64(n) < pixels {
+			if !sx.ts.Deflated && int64(n) < pixels {
 				t.Fatalf("Coerce wrote %d bytes, want more than %d", n, pixels)
 			}
 			if grew := after.TotalAlloc - before.TotalAlloc; grew > 8<<20 {
@@ -441,14 +443,14 @@ func TestCoerceShortDataSet(t *testing.T) {
 	for _, sx := range syntaxes {
 		t.Run(sx.name, func(t *testing.T) {
 			enc := sx.ts
-			enc.deflated = false
-			ds := enc.appendText(nil, tagSpecificCharacterSet, "CS", "ISO_IR 192")
-			ds = enc.appendText(ds, tagSOPClassUID, "UI", "1.2.840.10008.5.1.4.1.1.7")
-			ds = enc.appendText(ds, tagSOPInstanceUID, "UI", "1.2.3.4.5.7")
-			ds = enc.appendText(ds, tagPatientName, "PN", "DOE^JOHN")
+			enc.Deflated = false
+			ds := enc.AppendText(nil, dataset.Tag(tagSpecificCharacterSet), "CS", "ISO_IR 192")
+			ds = enc.AppendText(ds, dataset.Tag(tagSOPClassUID), "UI", "1.2.840.10008.5.1.4.1.1.7")
+			ds = enc.AppendText(ds, dataset.Tag(tagSOPInstanceUID), "UI", "1.2.3.4.5.7")
+			ds = enc.AppendText(ds, dataset.Tag(tagPatientName), "PN", "DOE^JOHN")
 			f := syntheticFile(t, sx.ts, sx.uid, syntheticOptions{noPixels: true})
 			meta, _ := splitMeta(t, f)
-			if sx.ts.deflated {
+			if sx.ts.Deflated {
 				var z bytes.Buffer
 				fw, _ := flate.NewWriter(&z, flate.BestSpeed)
 				fw.Write(ds)
@@ -482,7 +484,7 @@ func TestCoerceShortDataSet(t *testing.T) {
 // set as it is encoded.
 func splitMeta(t *testing.T, f []byte) (meta, ds []byte) {
 	t.Helper()
-	end := 132 + 12 + int(explicitLE.bo.Uint32(f[140:]))
+	end := 132 + 12 + int(dataset.ExplicitLE.ByteOrder.Uint32(f[140:]))
 	return bytes.Clone(f[:end]), f[end:]
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"imageshare/internal/dataset"
 )
 
 // Errors that Coerce wraps, with where in the file it found them.
@@ -65,8 +67,8 @@ func checkValue(t tag, vr, s string) error {
 	}
 	switch vr {
 	case "UT":
-		if len(s) > maxLength {
-			return valueError(t, "value too long (%d > %d bytes)", len(s), maxLength)
+		if len(s) > dataset.MaxLength {
+			return valueError(t, "value too long (%d > %d bytes)", len(s), dataset.MaxLength)
 		}
 		return nil
 	case "PN":

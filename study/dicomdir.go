@@ -14,6 +14,8 @@ import (
 	"unicode"
 
 	"github.com/suyashkumar/dicom/pkg/tag"
+
+	"imageshare/internal/dataset"
 )
 
 // A folder with a file named DICOMDIR at its top is a DICOM medium: a CD,
@@ -323,38 +325,38 @@ func parseDICOMDIR(ra io.ReaderAt, size int64) ([]dirRecord, error) {
 	if meta.class != mediaDirectoryClass {
 		return nil, fmt.Errorf("not a DICOMDIR: its Media Storage SOP Class UID is %q, not %s", meta.class, mediaDirectoryClass)
 	}
-	ts := syntaxOf(meta.ts)
-	if ts.deflated {
+	ts := dataset.SyntaxOf(meta.ts)
+	if ts.Deflated {
 		return nil, fmt.Errorf("%w: a deflated DICOMDIR, which PS3.10 does not allow", ErrMalformed)
 	}
-	d := &dirReader{v: &validator{c: &fileCursor{ra: ra, off: meta.end, size: size}, ts: ts}}
+	c := &dataset.FileSource{R: ra, Off: meta.end, Size: size}
+	d := &dirReader{c: c, w: newWalker(c, ts)}
 	seen := false
 	for {
-		c := d.v.c
-		if more, err := c.more(); err != nil {
+		if more, err := c.More(); err != nil {
 			return nil, err
 		} else if !more {
 			break
 		}
-		at := c.offset()
-		b, err := c.peek(12)
+		at := c.Offset()
+		b, err := c.Peek(12)
 		if err != nil {
 			return nil, err
 		}
 		h, err := decodeHeader(b, ts)
 		if err != nil {
-			return nil, fmt.Errorf("%w %s", err, c.where(at))
+			return nil, fmt.Errorf("%w %s", err, c.Where(at))
 		}
 		switch {
-		case h.tag == (tag.Tag{}) && h.vl == 0 && c.zeroToEnd():
+		case h.Tag == 0 && h.Length == 0 && c.ZeroToEnd():
 			return d.done(seen)
-		case h.tag == tag.DirectoryRecordSequence:
+		case libTag(h.Tag) == tag.DirectoryRecordSequence:
 			seen = true
 			if err := d.sequence(h, at); err != nil {
 				return nil, err
 			}
 		default:
-			if err := d.v.element(-1, 0); err != nil {
+			if err := d.w.Element(-1, 0); err != nil {
 				return nil, err
 			}
 		}
@@ -364,7 +366,8 @@ func parseDICOMDIR(ra io.ReaderAt, size int64) ([]dirRecord, error) {
 
 // dirReader reads the Directory Record Sequence of a DICOMDIR.
 type dirReader struct {
-	v       *validator
+	c       *dataset.FileSource
+	w       *dataset.Walker
 	records []dirRecord
 }
 
@@ -376,46 +379,46 @@ func (d *dirReader) done(seen bool) ([]dirRecord, error) {
 }
 
 // sequence reads the records of the Directory Record Sequence h, whose
-// header is at at, as validator.sequence walks a sequence.
-func (d *dirReader) sequence(h elementHeader, at int64) error {
-	v, c := d.v, d.v.c
-	vr := h.vr
-	if v.ts.implicit {
-		vr = implicitVR(h.tag)
+// header is at at, as dataset.Walker walks a sequence.
+func (d *dirReader) sequence(h dataset.Header, at int64) error {
+	w, c := d.w, d.c
+	vr := h.VR
+	if w.Syntax.Implicit {
+		vr = implicitVR(libTag(h.Tag))
 	}
-	if err := c.skip(h.n); err != nil {
-		return fmt.Errorf("%w: the data ends inside element %s %s", ErrTruncated, h, c.where(at))
+	if err := c.Skip(int64(h.Size)); err != nil {
+		return fmt.Errorf("%w: the data ends inside element %s %s", ErrTruncated, tagName(h.Tag), c.Where(at))
 	}
-	if kind := tag.GetVRKind(h.tag, vr); kind != tag.VRSequence && (kind != tag.VRUnknown || h.vl != undefinedLength) {
-		return fmt.Errorf("%w: %s %s has VR %s, not SQ", ErrMalformed, h, c.where(at), vr)
+	if layout, _ := libraryLayout(h, w.Syntax); layout != dataset.Sequence {
+		return fmt.Errorf("%w: %s %s has VR %s, not SQ", ErrMalformed, tagName(h.Tag), c.Where(at), vr)
 	}
 	seqEnd := int64(-1)
-	if h.vl != undefinedLength {
-		if err := v.fits(h, at, int64(h.vl), -1); err != nil {
+	if !h.Undefined() {
+		if err := w.Fits(h, at, int64(h.Length), -1); err != nil {
 			return err
 		}
-		seqEnd = c.offset() + int64(h.vl)
+		seqEnd = c.Offset() + int64(h.Length)
 	}
 	for {
-		if seqEnd >= 0 && c.offset() >= seqEnd {
+		if seqEnd >= 0 && c.Offset() >= seqEnd {
 			return nil
 		}
-		it, l, err := v.itemHeader(h, at)
+		it, l, err := w.ItemHeader(h, at)
 		if err != nil {
 			return err
 		}
 		switch {
-		case it == tag.SequenceDelimitationItem && seqEnd < 0:
+		case it == dataset.SequenceDelimitationTag && seqEnd < 0:
 			return nil
-		case it != tag.Item:
-			return fmt.Errorf("%w: %s in sequence %s %s", ErrMalformed, tagName(it), h, c.where(at))
+		case it != dataset.ItemTag:
+			return fmt.Errorf("%w: %s in sequence %s %s", ErrMalformed, tagName(it), tagName(h.Tag), c.Where(at))
 		}
 		end := int64(-1)
-		if l != undefinedLength {
-			if err := v.fits(h, at, int64(l), seqEnd); err != nil {
+		if l != dataset.UndefinedLength {
+			if err := w.Fits(h, at, int64(l), seqEnd); err != nil {
 				return err
 			}
-			end = c.offset() + int64(l)
+			end = c.Offset() + int64(l)
 		}
 		rec := dirRecord{n: len(d.records) + 1}
 		if err := d.record(&rec, h, at, end); err != nil {
@@ -427,46 +430,46 @@ func (d *dirReader) sequence(h elementHeader, at int64) error {
 
 // record reads the elements of one record, an item of sequence h, to end,
 // or when end is -1 to an item delimiter.
-func (d *dirReader) record(rec *dirRecord, h elementHeader, at, end int64) error {
-	v, c := d.v, d.v.c
+func (d *dirReader) record(rec *dirRecord, h dataset.Header, at, end int64) error {
+	w, c := d.w, d.c
 	var fileID []byte
 	hasFileID := false
 	for {
 		if end >= 0 {
-			if off := c.offset(); off >= end {
+			if off := c.Offset(); off >= end {
 				if off > end {
 					return fmt.Errorf("%w: the record holds more than its length", ErrMalformed)
 				}
 				break
 			}
 		} else {
-			b, err := c.peek(8)
+			b, err := c.Peek(8)
 			if err != nil {
 				return err
 			}
 			if len(b) < 8 {
 				return fmt.Errorf("%w: the data ends inside the record", ErrTruncated)
 			}
-			if t := (tag.Tag{Group: v.ts.bo.Uint16(b), Element: v.ts.bo.Uint16(b[2:])}); t == tag.ItemDelimitationItem {
-				if err := c.skip(8); err != nil {
+			if w.Syntax.Tag(b) == dataset.ItemDelimitationTag {
+				if err := c.Skip(8); err != nil {
 					return err
 				}
 				break
 			}
 		}
-		eat := c.offset()
-		b, err := c.peek(12)
+		eat := c.Offset()
+		b, err := c.Peek(12)
 		if err != nil {
 			return err
 		}
-		eh, err := decodeHeader(b, v.ts)
+		eh, err := w.DecodeHeader(b)
 		if err != nil {
-			return fmt.Errorf("%w %s", err, c.where(eat))
+			return fmt.Errorf("%w %s", err, c.Where(eat))
 		}
-		switch eh.tag {
+		switch libTag(eh.Tag) {
 		case tag.DirectoryRecordType, tag.ReferencedFileID, tag.RecordInUseFlag:
 		default:
-			if err := v.element(end, 1); err != nil {
+			if err := w.Element(end, 1); err != nil {
 				return err
 			}
 			continue
@@ -475,13 +478,13 @@ func (d *dirReader) record(rec *dirRecord, h elementHeader, at, end int64) error
 		if err != nil {
 			return err
 		}
-		switch eh.tag {
+		switch libTag(eh.Tag) {
 		case tag.DirectoryRecordType:
 			rec.typ = bare(strings.TrimSpace(trimValue(value)))
 		case tag.ReferencedFileID:
 			fileID, hasFileID = value, true
 		case tag.RecordInUseFlag:
-			rec.unused = len(value) == 2 && v.ts.bo.Uint16(value) == 0
+			rec.unused = len(value) == 2 && w.Syntax.ByteOrder.Uint16(value) == 0
 		}
 	}
 	if hasFileID {
@@ -495,28 +498,28 @@ func (d *dirReader) record(rec *dirRecord, h elementHeader, at, end int64) error
 
 // value reads the value of element h, whose header is at at, in a record
 // that ends at end (-1: at a delimiter).
-func (d *dirReader) value(h elementHeader, at, end int64) ([]byte, error) {
-	v, c := d.v, d.v.c
-	if h.vl == undefinedLength {
-		return nil, fmt.Errorf("%w: element %s %s has an undefined length", ErrMalformed, h, c.where(at))
+func (d *dirReader) value(h dataset.Header, at, end int64) ([]byte, error) {
+	w, c := d.w, d.c
+	if h.Undefined() {
+		return nil, fmt.Errorf("%w: element %s %s has an undefined length", ErrMalformed, tagName(h.Tag), c.Where(at))
 	}
-	if h.vl > maxRecordValue {
-		return nil, fmt.Errorf("%w: element %s %s is %d bytes long, more than the %d a directory record's may be", ErrMalformed, h, c.where(at), h.vl, maxRecordValue)
+	if h.Length > maxRecordValue {
+		return nil, fmt.Errorf("%w: element %s %s is %d bytes long, more than the %d a directory record's may be", ErrMalformed, tagName(h.Tag), c.Where(at), h.Length, maxRecordValue)
 	}
-	if err := c.skip(h.n); err != nil {
-		return nil, fmt.Errorf("%w: the data ends inside element %s %s", ErrTruncated, h, c.where(at))
+	if err := c.Skip(int64(h.Size)); err != nil {
+		return nil, fmt.Errorf("%w: the data ends inside element %s %s", ErrTruncated, tagName(h.Tag), c.Where(at))
 	}
-	if err := v.fits(h, at, int64(h.vl), end); err != nil {
+	if err := w.Fits(h, at, int64(h.Length), end); err != nil {
 		return nil, err
 	}
-	b, err := c.peek(int(h.vl))
+	b, err := c.Peek(int(h.Length))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) < int(h.vl) {
-		return nil, fmt.Errorf("%w: the data ends inside element %s %s", ErrTruncated, h, c.where(at))
+	if len(b) < int(h.Length) {
+		return nil, fmt.Errorf("%w: the data ends inside element %s %s", ErrTruncated, tagName(h.Tag), c.Where(at))
 	}
-	return b, c.skip(int64(h.vl))
+	return b, c.Skip(int64(h.Length))
 }
 
 // fileIDComponents splits a Referenced File ID, a multi-valued CS, into

@@ -20,10 +20,11 @@
 //	(7FE0,0010) length | items        1. lengths checked against the file size
 //	(FFFC,FFFC) padding ...           1. lengths checked
 //
-// The first pass (validate) reads element headers only: it finds truncated
-// files, which the library does not always notice (it stops silently at the
-// end of encapsulated pixel data), and it keeps the library from allocating
-// a length that no byte backs, which it does before reading a value. The
+// The first pass (validate, an internal/dataset walk that reads headers as
+// the library does) reads element headers only: it finds truncated files,
+// which the library does not always notice (it stops silently at the end
+// of encapsulated pixel data), and it keeps the library from allocating a
+// length that no byte backs, which it does before reading a value. The
 // second pass hands the library the data set up to the pixel data, after a
 // meta group made here that names the transfer syntax, so that the library
 // never infers one: inferring, it allocates the first element's length as

@@ -14,17 +14,13 @@ import (
 	"unique"
 
 	"github.com/suyashkumar/dicom"
-	"github.com/suyashkumar/dicom/pkg/dicomio"
 	"github.com/suyashkumar/dicom/pkg/tag"
-	"github.com/suyashkumar/dicom/pkg/uid"
+
+	"imageshare/internal/dataset"
 )
 
 // mediaDirectoryClass is the SOP class of a DICOMDIR.
 const mediaDirectoryClass = "1.2.840.10008.1.3.10"
-
-// undefinedLength is the value length of a sequence, item or encapsulated
-// pixel data that ends with a delimitation item.
-const undefinedLength = 0xFFFFFFFF
 
 // headerBuffer is the read buffer of the parser. The library's 132-byte
 // peek must fit in it.
@@ -68,46 +64,6 @@ var fields = map[tag.Tag]func(*instance) *string{
 	tag.ReferringPhysicianName:  func(in *instance) *string { return &in.referringPhysician },
 }
 
-// syntax is a transfer syntax as far as parsing is concerned.
-type syntax struct {
-	bo       binary.ByteOrder
-	implicit bool
-	deflated bool
-}
-
-var (
-	implicitLE = syntax{bo: binary.LittleEndian, implicit: true}
-	explicitLE = syntax{bo: binary.LittleEndian}
-	explicitBE = syntax{bo: binary.BigEndian}
-)
-
-// syntaxOf maps a Transfer Syntax UID to its encoding. Every transfer syntax
-// but these is explicit VR little endian (PS3.5 A.4), including those the
-// library does not know, such as HTJ2K: for them it would set a nil byte
-// order and panic on the next read.
-func syntaxOf(ts string) syntax {
-	switch ts {
-	case uid.ImplicitVRLittleEndian:
-		return implicitLE
-	case uid.ExplicitVRBigEndian:
-		return explicitBE
-	case uid.DeflatedExplicitVRLittleEndian:
-		return syntax{bo: binary.LittleEndian, deflated: true}
-	}
-	return explicitLE
-}
-
-// uid is the plain transfer syntax the library is told a data set is in.
-func (ts syntax) uid() string {
-	switch {
-	case ts.implicit:
-		return uid.ImplicitVRLittleEndian
-	case ts.bo == binary.BigEndian:
-		return uid.ExplicitVRBigEndian
-	}
-	return uid.ExplicitVRLittleEndian
-}
-
 // parseOptions are the options of every parser. Pixel data is never read:
 // the top-level one lies past the end the parser is given, and one nested
 // (an icon) is skipped.
@@ -142,7 +98,7 @@ func readInstance(ra io.ReaderAt, size int64) (in *instance, err error) {
 	head = head[:n]
 
 	in = &instance{}
-	var ts syntax
+	var ts dataset.Syntax
 	var start int64 // where the data set starts
 	bare := n < 132 || string(head[128:]) != "DICM"
 	if bare {
@@ -158,7 +114,10 @@ func readInstance(ra io.ReaderAt, size int64) (in *instance, err error) {
 			return nil, fmt.Errorf("%w: the meta group has no Transfer Syntax UID (0002,0010)", ErrMalformed)
 		}
 		in.tsUID, in.mediaClassUID = meta.ts, meta.class
-		start, ts = meta.end, syntaxOf(meta.ts)
+		// A syntax the library does not know, such as HTJ2K, is explicit VR
+		// little endian here; the library would set a nil byte order for
+		// it and panic on the next read.
+		start, ts = meta.end, dataset.SyntaxOf(meta.ts)
 	}
 
 	// The data set, and where to read it from again for the library. from
@@ -167,15 +126,15 @@ func readInstance(ra io.ReaderAt, size int64) (in *instance, err error) {
 	var c cursor
 	var reopen func() io.Reader
 	from := start
-	if ts.deflated {
+	if ts.Deflated {
 		deflated := func() io.Reader { return flate.NewReader(io.NewSectionReader(ra, start, size-start)) }
-		c = &streamCursor{br: bufio.NewReaderSize(deflated(), headerBuffer)}
-		reopen, from, ts = deflated, 0, explicitLE
+		c = &dataset.StreamSource{R: bufio.NewReaderSize(deflated(), headerBuffer), Truncated: ErrTruncated}
+		reopen, from, ts = deflated, 0, dataset.ExplicitLE
 	} else {
-		c = &fileCursor{ra: ra, off: start, size: size}
+		c = &dataset.FileSource{R: ra, Off: start, Size: size}
 		reopen = func() io.Reader { return io.NewSectionReader(ra, start, size-start) }
 	}
-	v := &validator{c: c, ts: ts, bare: bare}
+	v := newValidator(c, ts, bare)
 	if err := v.dataset(); err != nil {
 		return nil, err
 	}
@@ -188,12 +147,12 @@ func readInstance(ra io.ReaderAt, size int64) (in *instance, err error) {
 	if v.pixel {
 		length = v.pixelAt - from
 	}
-	where := func(at int64) string { return c.where(from + at) }
-	if err := parseDataSet(in, io.LimitReader(reopen(), length), length, ts, bare, v.ts, where); err != nil {
+	where := func(at int64) string { return c.Where(from + at) }
+	if err := parseDataSet(in, io.LimitReader(reopen(), length), length, ts, bare, v.w.Syntax, where); err != nil {
 		return nil, err
 	}
 	if in.tsUID == "" {
-		in.tsUID = ts.uid() // no meta group: the syntax inferred
+		in.tsUID = ts.UID() // no meta group: the syntax inferred
 	}
 	in.intern()
 	return in, nil
@@ -224,58 +183,58 @@ type metaGroup struct {
 // endian elements of group 0002, as many as its group length says or, when
 // it has none, as long as they are of group 0002.
 func readMeta(ra io.ReaderAt, size int64) (metaGroup, error) {
-	c := &fileCursor{ra: ra, off: 132, size: size}
+	c := &dataset.FileSource{R: ra, Off: 132, Size: size}
 	var m metaGroup
 	groupEnd := int64(-1)
 	for first := true; ; first = false {
-		if groupEnd >= 0 && c.off >= groupEnd {
-			if c.off > groupEnd {
+		if groupEnd >= 0 && c.Off >= groupEnd {
+			if c.Off > groupEnd {
 				return m, fmt.Errorf("%w: an element runs past the end of the meta group at byte %d", ErrMalformed, groupEnd)
 			}
 			break
 		}
-		b, err := c.peek(12)
+		b, err := c.Peek(12)
 		if err != nil {
 			return m, err
 		}
 		if len(b) < 8 && groupEnd < 0 && !first {
 			break // nothing after the meta group
 		}
-		h, err := decodeHeader(b, explicitLE)
+		h, err := decodeHeader(b, dataset.ExplicitLE)
 		if err != nil {
 			return m, fmt.Errorf("%w: the file ends inside its meta group", ErrTruncated)
 		}
-		if h.tag.Group != tag.MetadataGroup {
+		if h.Tag.Group() != tag.MetadataGroup {
 			if first {
-				return m, fmt.Errorf("%w: element %s where the meta group should start", ErrMalformed, h)
+				return m, fmt.Errorf("%w: element %s where the meta group should start", ErrMalformed, tagName(h.Tag))
 			}
 			break // no group length: the group ends where group 0002 does
 		}
-		if h.vl == undefinedLength || h.vl > 1<<16 {
-			return m, fmt.Errorf("%w: meta element %s has length %d", ErrMalformed, h, h.vl)
+		if h.Undefined() || h.Length > 1<<16 {
+			return m, fmt.Errorf("%w: meta element %s has length %d", ErrMalformed, tagName(h.Tag), h.Length)
 		}
-		c.off += h.n
-		value, err := c.peek(int(h.vl))
+		c.Off += int64(h.Size)
+		value, err := c.Peek(int(h.Length))
 		if err != nil {
 			return m, err
 		}
-		if len(value) < int(h.vl) {
+		if len(value) < int(h.Length) {
 			return m, fmt.Errorf("%w: the file ends inside its meta group", ErrTruncated)
 		}
 		switch {
-		case first && h.tag == tag.FileMetaInformationGroupLength && h.vr == "UL" && h.vl == 4:
-			groupEnd = c.off + 4 + int64(binary.LittleEndian.Uint32(value))
+		case first && libTag(h.Tag) == tag.FileMetaInformationGroupLength && h.VR == "UL" && h.Length == 4:
+			groupEnd = c.Off + 4 + int64(binary.LittleEndian.Uint32(value))
 			if groupEnd > size {
 				return m, fmt.Errorf("%w: the meta group ends at byte %d, after the end of the file (%d bytes)", ErrTruncated, groupEnd, size)
 			}
-		case h.tag == tag.TransferSyntaxUID:
+		case libTag(h.Tag) == tag.TransferSyntaxUID:
 			m.ts = trimValue(value)
-		case h.tag == tag.MediaStorageSOPClassUID:
+		case libTag(h.Tag) == tag.MediaStorageSOPClassUID:
 			m.class = trimValue(value)
 		}
-		c.off += int64(h.vl)
+		c.Off += int64(h.Length)
 	}
-	m.end = c.off
+	m.end = c.Off
 	return m, nil
 }
 
@@ -287,29 +246,29 @@ func trimValue(b []byte) string { return strings.Trim(string(b), " \x00") }
 // its syntax is the first of implicit VR little endian, explicit VR big
 // endian and explicit VR little endian that reads its first element from
 // the first 100 bytes, as the library would infer it.
-func bareSyntax(ra io.ReaderAt, size int64, head []byte) (syntax, error) {
+func bareSyntax(ra io.ReaderAt, size int64, head []byte) (dataset.Syntax, error) {
 	if len(head) < 8 || size < 132 {
 		// The library peeks 132 bytes before anything else.
-		return syntax{}, fmt.Errorf("%w: %d bytes is too short", ErrNotDICOM, size)
+		return dataset.Syntax{}, fmt.Errorf("%w: %d bytes is too short", ErrNotDICOM, size)
 	}
 	le, be := binary.LittleEndian.Uint16(head), binary.BigEndian.Uint16(head)
 	if le != 0x0002 && le != 0x0008 && be != 0x0008 {
-		return syntax{}, fmt.Errorf("%w: no DICM prefix at byte 128 and no DICOM element at the start", ErrNotDICOM)
+		return dataset.Syntax{}, fmt.Errorf("%w: no DICM prefix at byte 128 and no DICOM element at the start", ErrNotDICOM)
 	}
 	first := head[:100]
-	for _, ts := range []syntax{implicitLE, explicitBE, explicitLE} {
-		v := &validator{c: &fileCursor{ra: bytes.NewReader(first), size: int64(len(first))}, ts: ts}
-		if err := v.element(-1, 0); err == nil {
+	for _, ts := range []dataset.Syntax{dataset.ImplicitLE, dataset.ExplicitBE, dataset.ExplicitLE} {
+		w := newWalker(&dataset.FileSource{R: bytes.NewReader(first), Size: int64(len(first))}, ts)
+		if err := w.Element(-1, 0); err == nil {
 			return ts, nil
 		}
 	}
-	return syntax{}, fmt.Errorf("%w: no DICM prefix, and no transfer syntax reads its first element", ErrNotDICOM)
+	return dataset.Syntax{}, fmt.Errorf("%w: no DICM prefix, and no transfer syntax reads its first element", ErrNotDICOM)
 }
 
 // parseDataSet parses the n bytes of data set in r with the library, after a
 // meta group made here that names ts, and keeps the elements in needs. In a
 // bare file, after syntax applies once its meta group ends.
-func parseDataSet(in *instance, r io.Reader, n int64, ts syntax, bare bool, after syntax, where func(int64) string) error {
+func parseDataSet(in *instance, r io.Reader, n int64, ts dataset.Syntax, bare bool, after dataset.Syntax, where func(int64) string) error {
 	prefix := fakeMeta(ts)
 	cr := &countingReader{r: io.MultiReader(bytes.NewReader(prefix), r)}
 	// bufio.NewReader inside the library returns this reader as is (it is
@@ -320,7 +279,7 @@ func parseDataSet(in *instance, r io.Reader, n int64, ts syntax, bare bool, afte
 	if err != nil {
 		return fmt.Errorf("%w: reading the meta group made for the parser: %w", ErrMalformed, err)
 	}
-	p.SetTransferSyntax(ts.bo, ts.implicit)
+	p.SetTransferSyntax(ts.ByteOrder, ts.Implicit)
 	pos := func() int64 { return cr.n - int64(br.Buffered()) - int64(len(prefix)) }
 
 	inMeta := bare
@@ -331,23 +290,23 @@ func parseDataSet(in *instance, r io.Reader, n int64, ts syntax, bare bool, afte
 		if err != nil {
 			return err
 		}
-		if inMeta && h.tag.Group != tag.MetadataGroup {
+		if inMeta && h.Tag.Group() != tag.MetadataGroup {
 			// A meta group without preamble is read as part of the data
 			// set; the syntax it names applies after it, as validate found.
 			inMeta = false
 			if ts != after {
 				ts = after
-				p.SetTransferSyntax(ts.bo, ts.implicit)
+				p.SetTransferSyntax(ts.ByteOrder, ts.Implicit)
 				if h, err = decodeHeader(b, ts); err != nil {
 					return err
 				}
 			}
 		}
-		if h.tag == tag.SpecificCharacterSet && h.vr == "UN" {
+		if libTag(h.Tag) == tag.SpecificCharacterSet && h.VR == "UN" {
 			// The library panics on a character set it did not read as
 			// text. Skipping it leaves the parser counting fewer bytes than
 			// it read, which only loosens its own check of the end.
-			if _, err := br.Discard(int(h.n) + int(h.vl)); err != nil {
+			if _, err := br.Discard(h.Size + int(h.Length)); err != nil {
 				return err
 			}
 			continue
@@ -357,7 +316,7 @@ func parseDataSet(in *instance, r io.Reader, n int64, ts syntax, bare bool, afte
 			if errors.Is(err, dicom.ErrorEndOfDICOM) {
 				return nil
 			}
-			return fmt.Errorf("%w: reading element %s %s: %w", ErrMalformed, h, where(at), err)
+			return fmt.Errorf("%w: reading element %s %s: %w", ErrMalformed, tagName(h.Tag), where(at), err)
 		}
 		in.set(e)
 	}
@@ -365,8 +324,8 @@ func parseDataSet(in *instance, r io.Reader, n int64, ts syntax, bare bool, afte
 }
 
 // fakeMeta is a preamble and a meta group that name ts, for the library.
-func fakeMeta(ts syntax) []byte {
-	value := ts.uid()
+func fakeMeta(ts dataset.Syntax) []byte {
+	value := ts.UID()
 	if len(value)%2 == 1 {
 		value += "\x00"
 	}
@@ -392,12 +351,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// isTruncation reports whether a read failed because the data ended.
-func isTruncation(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, dicomio.ErrorInsufficientBytesLeft)
 }
 
 // set keeps e if the scanner needs it.
@@ -447,9 +400,9 @@ func atoi(s string) int {
 }
 
 // tagName formats a tag as "(0010,0010) PatientName".
-func tagName(t tag.Tag) string {
-	name := fmt.Sprintf("(%04X,%04X)", t.Group, t.Element)
-	if info, err := tag.Find(t); err == nil && info.Keyword != "" {
+func tagName(t dataset.Tag) string {
+	name := t.String()
+	if info, err := tag.Find(libTag(t)); err == nil && info.Keyword != "" {
 		name += " " + info.Keyword
 	}
 	return name

@@ -1,58 +1,70 @@
 package study
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/suyashkumar/dicom/pkg/tag"
+
+	"imageshare/internal/dataset"
 )
 
-// maxDepth is how deep sequences may nest; real files stay under ten.
-const maxDepth = 64
+// Headers are read as the library will read them, which is not quite as
+// PS3.5 says: its VRs with a 32-bit length are its own list (NA is one; OV,
+// SV and UV are not), and a 16-bit length of FFFFH is undefined. Reading
+// them otherwise would check lengths the library does not read.
 
-// elementHeader is the tag, VR and length of an element, as the library
-// reads them.
-type elementHeader struct {
-	tag tag.Tag
-	vr  string // "" when implicit
-	vl  uint32
-	n   int64 // bytes in the header
+// libraryLongVR reports whether the library reads an explicit VR with a
+// 32-bit length.
+func libraryLongVR(vr string) bool {
+	switch vr {
+	case "NA", "OB", "OD", "OF", "OL", "OW", "SQ", "UN", "UC", "UR", "UT":
+		return true
+	}
+	return false
 }
 
-func (h elementHeader) String() string { return tagName(h.tag) }
+// libraryHeader decodes a header as the library reads it.
+func libraryHeader(ts dataset.Syntax, b []byte) (dataset.Header, bool) {
+	h, ok := ts.DecodeHeaderAs(b, libraryLongVR)
+	if ok && h.Size == 8 && h.VR != "" && h.Length == 0xFFFF {
+		h.Length = dataset.UndefinedLength
+	}
+	return h, ok
+}
+
+// libraryLayout is how the library lays out the value of h: by the kind of
+// its VR, which in implicit VR is the dictionary's. A sequence's items are
+// in the syntax of the data set, even inside UN.
+func libraryLayout(h dataset.Header, ts dataset.Syntax) (dataset.Layout, dataset.Syntax) {
+	t := libTag(h.Tag)
+	vr := h.VR
+	if ts.Implicit || t.Group == tag.GroupSeqItem {
+		vr = implicitVR(t)
+	}
+	switch kind := tag.GetVRKind(t, vr); {
+	case kind == tag.VRSequence || kind == tag.VRUnknown && h.Undefined():
+		return dataset.Sequence, ts
+	case kind == tag.VRPixelData || kind == tag.VRBytes:
+		return dataset.Fragments, ts
+	}
+	return dataset.Bytes, ts
+}
+
+// newWalker is a walker of src in ts as the library reads it, with this
+// package's errors and names.
+func newWalker(src dataset.Source, ts dataset.Syntax) *dataset.Walker {
+	return &dataset.Walker{Source: src, Syntax: ts, Decode: libraryHeader, Layout: libraryLayout,
+		Name: tagName, Truncated: ErrTruncated, Malformed: ErrMalformed}
+}
 
 // decodeHeader decodes the element header at the start of b, which holds at
 // most 12 bytes: fewer when the data ends.
-func decodeHeader(b []byte, ts syntax) (elementHeader, error) {
-	if len(b) < 8 {
-		return elementHeader{}, fmt.Errorf("%w: the last %d bytes are not a whole element", ErrTruncated, len(b))
-	}
-	bo := ts.bo
-	h := elementHeader{tag: tag.Tag{Group: bo.Uint16(b), Element: bo.Uint16(b[2:])}}
-	// Items and delimiters are implicit in every syntax; the library reads
-	// an item so.
-	if ts.implicit || h.tag.Group == tag.GroupSeqItem {
-		h.vl, h.n = bo.Uint32(b[4:]), 8
-		return h, nil
-	}
-	h.vr = string(b[4:6])
-	switch h.vr {
-	// The VRs with a 32-bit length, as the library lists them.
-	case "NA", "OB", "OD", "OF", "OL", "OW", "SQ", "UN", "UC", "UR", "UT":
-		if len(b) < 12 {
-			return elementHeader{}, fmt.Errorf("%w: the data ends inside the header of element %s", ErrTruncated, h)
-		}
-		h.vl, h.n = bo.Uint32(b[8:]), 12
-	default:
-		h.vl, h.n = uint32(bo.Uint16(b[6:])), 8
-		if h.vl == 0xFFFF {
-			h.vl = undefinedLength // as the library reads it
-		}
-	}
-	return h, nil
+func decodeHeader(b []byte, ts dataset.Syntax) (dataset.Header, error) {
+	return newWalker(nil, ts).DecodeHeader(b)
 }
+
+// libTag is t as the library spells it.
+func libTag(t dataset.Tag) tag.Tag { return tag.Tag{Group: t.Group(), Element: t.Element()} }
 
 // implicitVR is the VR the library gives an element in implicit VR.
 func implicitVR(t tag.Tag) string {
@@ -66,133 +78,18 @@ func implicitVR(t tag.Tag) string {
 	return info.VRs[0]
 }
 
-func isPixelData(t tag.Tag) bool {
-	return t == tag.PixelData || t == tag.FloatPixelData || t == tag.DoubleFloatPixelData
+func isPixelData(t dataset.Tag) bool {
+	lt := libTag(t)
+	return lt == tag.PixelData || lt == tag.FloatPixelData || lt == tag.DoubleFloatPixelData
 }
 
-// cursor reads a data set forward for validate: a file by offsets, or an
-// inflated data set as a stream.
+// cursor reads a data set forward: a file by offsets, or an inflated data
+// set as a stream.
 type cursor interface {
-	offset() int64
-	// peek returns the next n bytes, fewer at the end of the data, without
-	// moving past them. Its error is for reads that fail otherwise.
-	peek(n int) ([]byte, error)
-	skip(n int64) error
-	// limit is where the data ends, or -1 when unknown until it does.
-	limit() int64
-	more() (bool, error)
-	// zeroToEnd reports whether only zeros are left.
-	zeroToEnd() bool
-	where(off int64) string
-}
-
-// fileCursor reads a file by offsets: skipping costs nothing.
-type fileCursor struct {
-	ra        io.ReaderAt
-	off, size int64
-}
-
-func (c *fileCursor) offset() int64 { return c.off }
-func (c *fileCursor) limit() int64  { return c.size }
-
-func (c *fileCursor) peek(n int) ([]byte, error) {
-	b := make([]byte, max(0, min(int64(n), c.size-c.off)))
-	k, err := c.ra.ReadAt(b, c.off)
-	if k < len(b) && err != nil && err != io.EOF {
-		return b[:k], err
-	}
-	return b[:k], nil
-}
-
-func (c *fileCursor) skip(n int64) error {
-	if c.off+n > c.size {
-		c.off = c.size
-		return io.ErrUnexpectedEOF
-	}
-	c.off += n
-	return nil
-}
-
-func (c *fileCursor) more() (bool, error) { return c.off < c.size, nil }
-
-func (c *fileCursor) zeroToEnd() bool {
-	buf := make([]byte, 32<<10)
-	for off := c.off; off < c.size; {
-		n, err := c.ra.ReadAt(buf[:min(int64(len(buf)), c.size-off)], off)
-		if n == 0 && err != nil {
-			return false
-		}
-		for _, b := range buf[:n] {
-			if b != 0 {
-				return false
-			}
-		}
-		off += int64(n)
-	}
-	return true
-}
-
-func (c *fileCursor) where(off int64) string { return fmt.Sprintf("at byte %d", off) }
-
-// streamCursor reads an inflated data set, forward only.
-type streamCursor struct {
-	br  *bufio.Reader
-	off int64
-}
-
-func (c *streamCursor) offset() int64 { return c.off }
-func (c *streamCursor) limit() int64  { return -1 }
-
-func (c *streamCursor) peek(n int) ([]byte, error) {
-	b, err := c.br.Peek(n)
-	if err != nil && err != io.EOF && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return b, err
-	}
-	return b, nil
-}
-
-func (c *streamCursor) skip(n int64) error {
-	k, err := io.CopyN(io.Discard, c.br, n)
-	c.off += k
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
-	}
-	return err
-}
-
-func (c *streamCursor) more() (bool, error) {
-	_, err := c.br.Peek(1)
-	switch {
-	case err == nil:
-		return true, nil
-	case err == io.EOF:
-		return false, nil
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return false, fmt.Errorf("%w: the deflated data set ends early", ErrTruncated)
-	}
-	return false, err
-}
-
-func (c *streamCursor) zeroToEnd() bool {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := c.br.Read(buf)
-		for _, b := range buf[:n] {
-			if b != 0 {
-				return false
-			}
-		}
-		if err == io.EOF {
-			return true
-		}
-		if err != nil {
-			return false
-		}
-	}
-}
-
-func (c *streamCursor) where(off int64) string {
-	return fmt.Sprintf("at byte %d of the inflated data set", off)
+	dataset.Source
+	More() (bool, error)
+	// ZeroToEnd reports whether only zeros are left.
+	ZeroToEnd() bool
 }
 
 // validator walks a data set header by header, as the library will read it,
@@ -201,7 +98,7 @@ func (c *streamCursor) where(off int64) string {
 // syntax, so that it costs a few reads however large the file.
 type validator struct {
 	c    cursor
-	ts   syntax
+	w    *dataset.Walker
 	bare bool // no preamble: a meta group may start the data set
 
 	pixel   bool  // the data set has top-level pixel data,
@@ -210,219 +107,58 @@ type validator struct {
 	rows    bool  // the data set has Rows (0028,0010)
 }
 
+func newValidator(c cursor, ts dataset.Syntax, bare bool) *validator {
+	return &validator{c: c, w: newWalker(c, ts), bare: bare}
+}
+
 // dataset walks the top level to the end of the data.
 func (v *validator) dataset() error {
 	inMeta := v.bare
 	metaTS := ""
 	for {
-		more, err := v.c.more()
+		more, err := v.c.More()
 		if err != nil {
 			return err
 		}
-		at := v.c.offset()
+		at := v.c.Offset()
 		if !more {
 			v.end = at
 			return nil
 		}
-		b, err := v.c.peek(12)
+		b, err := v.c.Peek(12)
 		if err != nil {
 			return err
 		}
-		h, err := decodeHeader(b, v.ts)
+		h, err := v.w.DecodeHeader(b)
 		if err != nil {
-			return fmt.Errorf("%w %s", err, v.c.where(at))
+			return fmt.Errorf("%w %s", err, v.c.Where(at))
 		}
-		if inMeta && h.tag.Group != tag.MetadataGroup {
+		if inMeta && h.Tag.Group() != tag.MetadataGroup {
 			// A meta group without preamble: its syntax applies after it.
 			inMeta = false
 			if metaTS != "" {
-				if v.ts = syntaxOf(metaTS); v.ts.deflated {
+				if v.w.Syntax = dataset.SyntaxOf(metaTS); v.w.Syntax.Deflated {
 					return fmt.Errorf("%w: a deflated data set after a meta group without preamble", ErrMalformed)
 				}
-				if h, err = decodeHeader(b, v.ts); err != nil {
-					return fmt.Errorf("%w %s", err, v.c.where(at))
+				if h, err = v.w.DecodeHeader(b); err != nil {
+					return fmt.Errorf("%w %s", err, v.c.Where(at))
 				}
 			}
 		}
 		switch {
-		case h.tag == (tag.Tag{}) && h.vl == 0 && v.c.zeroToEnd():
+		case h.Tag == 0 && h.Length == 0 && v.c.ZeroToEnd():
 			v.end = at // the file is padded with zeros
 			return nil
-		case isPixelData(h.tag) && !v.pixel:
+		case isPixelData(h.Tag) && !v.pixel:
 			v.pixel, v.pixelAt = true, at
-		case h.tag == tag.Rows:
+		case libTag(h.Tag) == tag.Rows:
 			v.rows = true
-		case inMeta && h.tag == tag.TransferSyntaxUID && h.vl <= 64:
-			if b, err := v.c.peek(int(h.n) + int(h.vl)); err == nil && len(b) == int(h.n)+int(h.vl) {
-				metaTS = trimValue(b[h.n:])
+		case inMeta && libTag(h.Tag) == tag.TransferSyntaxUID && h.Length <= 64:
+			if b, err := v.c.Peek(h.Size + int(h.Length)); err == nil && len(b) == h.Size+int(h.Length) {
+				metaTS = trimValue(b[h.Size:])
 			}
 		}
-		if err := v.element(-1, 0); err != nil {
-			return err
-		}
-	}
-}
-
-// element walks one element, which must end by end (-1: with the data).
-func (v *validator) element(end int64, depth int) error {
-	at := v.c.offset()
-	b, err := v.c.peek(12)
-	if err != nil {
-		return err
-	}
-	h, err := decodeHeader(b, v.ts)
-	if err != nil {
-		return fmt.Errorf("%w %s", err, v.c.where(at))
-	}
-	if err := v.c.skip(h.n); err != nil {
-		return err
-	}
-	vr := h.vr
-	if v.ts.implicit || h.tag.Group == tag.GroupSeqItem {
-		vr = implicitVR(h.tag)
-	}
-	kind := tag.GetVRKind(h.tag, vr)
-	undefined := h.vl == undefinedLength
-	switch {
-	case h.tag.Group == tag.GroupSeqItem:
-		return fmt.Errorf("%w: %s %s outside a sequence", ErrMalformed, h, v.c.where(at))
-	case kind == tag.VRSequence || kind == tag.VRUnknown && undefined:
-		return v.sequence(h, at, end, depth+1)
-	case undefined && (kind == tag.VRPixelData || kind == tag.VRBytes):
-		return v.fragments(h, at)
-	case undefined:
-		return fmt.Errorf("%w: element %s %s has an undefined length", ErrMalformed, h, v.c.where(at))
-	}
-	return v.value(h, at, int64(h.vl), end)
-}
-
-// value skips n bytes of element h (whose header is at at), which must end
-// by end (-1: with the data).
-func (v *validator) value(h elementHeader, at, n, end int64) error {
-	off := v.c.offset()
-	if lim := v.c.limit(); lim >= 0 && off+n > lim {
-		return fmt.Errorf("%w: element %s %s needs %d bytes, %d are left", ErrTruncated, h, v.c.where(at), n, lim-off)
-	}
-	if end >= 0 && off+n > end {
-		return fmt.Errorf("%w: element %s %s runs past the end of the item that holds it", ErrMalformed, h, v.c.where(at))
-	}
-	if err := v.c.skip(n); err != nil {
-		if isTruncation(err) {
-			return fmt.Errorf("%w: the data ends inside element %s %s", ErrTruncated, h, v.c.where(at))
-		}
-		return err
-	}
-	return nil
-}
-
-// itemHeader reads the header of an item or delimiter inside h.
-func (v *validator) itemHeader(h elementHeader, at int64) (tag.Tag, uint32, error) {
-	b, err := v.c.peek(8)
-	if err != nil {
-		return tag.Tag{}, 0, err
-	}
-	if len(b) < 8 {
-		return tag.Tag{}, 0, fmt.Errorf("%w: the data ends inside element %s %s, before the delimiter that ends it", ErrTruncated, h, v.c.where(at))
-	}
-	t := tag.Tag{Group: v.ts.bo.Uint16(b), Element: v.ts.bo.Uint16(b[2:])}
-	return t, v.ts.bo.Uint32(b[4:]), v.c.skip(8)
-}
-
-// sequence walks the items of sequence h.
-func (v *validator) sequence(h elementHeader, at, end int64, depth int) error {
-	if depth > maxDepth {
-		return fmt.Errorf("%w: sequences nested deeper than %d %s", ErrMalformed, maxDepth, v.c.where(at))
-	}
-	seqEnd := int64(-1)
-	if h.vl != undefinedLength {
-		if err := v.fits(h, at, int64(h.vl), end); err != nil {
-			return err
-		}
-		seqEnd = v.c.offset() + int64(h.vl)
-	}
-	for {
-		if off := v.c.offset(); seqEnd >= 0 && off >= seqEnd {
-			return nil // fits checked that nothing ran past seqEnd
-		}
-		it, l, err := v.itemHeader(h, at)
-		if err != nil {
-			return err
-		}
-		switch {
-		case it == tag.SequenceDelimitationItem && seqEnd < 0:
-			return nil
-		case it != tag.Item:
-			return fmt.Errorf("%w: %s in sequence %s %s", ErrMalformed, tagName(it), h, v.c.where(at))
-		case l == undefinedLength:
-			err = v.elements(h, at, -1, depth)
-		default:
-			if err = v.fits(h, at, int64(l), seqEnd); err == nil {
-				err = v.elements(h, at, v.c.offset()+int64(l), depth)
-			}
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// fits checks that n bytes from here stay inside the data and end, for
-// element h's value or an item of it.
-func (v *validator) fits(h elementHeader, at, n, end int64) error {
-	off := v.c.offset()
-	if lim := v.c.limit(); lim >= 0 && off+n > lim {
-		return fmt.Errorf("%w: element %s %s needs %d bytes, %d are left", ErrTruncated, h, v.c.where(at), n, lim-off)
-	}
-	if end >= 0 && off+n > end {
-		return fmt.Errorf("%w: element %s %s runs past the end of what holds it", ErrMalformed, h, v.c.where(at))
-	}
-	return nil
-}
-
-// elements walks the elements of an item of sequence h, to end, or when end
-// is -1 to an item delimiter.
-func (v *validator) elements(h elementHeader, at, end int64, depth int) error {
-	for {
-		if end >= 0 {
-			if off := v.c.offset(); off >= end {
-				if off > end {
-					return fmt.Errorf("%w: an item of %s %s holds more than its length", ErrMalformed, h, v.c.where(at))
-				}
-				return nil
-			}
-		} else {
-			b, err := v.c.peek(8)
-			if err != nil {
-				return err
-			}
-			if len(b) < 8 {
-				return fmt.Errorf("%w: the data ends inside an item of %s %s", ErrTruncated, h, v.c.where(at))
-			}
-			if t := (tag.Tag{Group: v.ts.bo.Uint16(b), Element: v.ts.bo.Uint16(b[2:])}); t == tag.ItemDelimitationItem {
-				return v.c.skip(8)
-			}
-		}
-		if err := v.element(end, depth); err != nil {
-			return err
-		}
-	}
-}
-
-// fragments walks encapsulated data: items of defined length up to the
-// sequence delimiter.
-func (v *validator) fragments(h elementHeader, at int64) error {
-	for n := 0; ; n++ {
-		it, l, err := v.itemHeader(h, at)
-		if err != nil {
-			return err
-		}
-		switch {
-		case it == tag.SequenceDelimitationItem:
-			return nil
-		case it != tag.Item || l == undefinedLength:
-			return fmt.Errorf("%w: %s of length %d as item %d of %s %s", ErrMalformed, tagName(it), l, n, h, v.c.where(at))
-		}
-		if err := v.value(h, at, int64(l), -1); err != nil {
+		if err := v.w.Element(-1, 0); err != nil {
 			return err
 		}
 	}

@@ -8,41 +8,30 @@ import (
 	"strings"
 
 	"github.com/suyashkumar/dicom/pkg/tag"
-	"github.com/suyashkumar/dicom/pkg/uid"
+
+	"imageshare/internal/dataset"
 )
 
 // The element tree of a Part 10 file, as far as rewriting UIDs needs it:
 // every element keeps its bytes, and only the lengths of what holds a
 // changed value are computed again.
 
-const undefinedLength = 0xFFFFFFFF
-
-// Tags of items and delimiters, whose headers are implicit in every syntax.
 var (
-	itemTag      = tag.Item
-	itemDelim    = tag.ItemDelimitationItem
-	sequenceEnd  = tag.SequenceDelimitationItem
 	errNotPart10 = errors.New("not a DICOM Part 10 file (no DICM at byte 128)")
+	errTruncated = errors.New("truncated")
+	errMalformed = errors.New("malformed")
 )
-
-// codec is how a data set is encoded.
-type codec struct {
-	bo       binary.ByteOrder
-	implicit bool
-}
-
-var implicitLE = codec{bo: binary.LittleEndian, implicit: true}
 
 // element is one data element. A sequence has items; any other element has
 // a value, which for encapsulated pixel data is its items and delimiter, as
 // they are.
 type element struct {
-	tag   tag.Tag
+	tag   dataset.Tag
 	vr    string // as written; "" in implicit VR
 	undef bool   // its length was undefined
 	value []byte
 	seq   bool
-	inner codec // a sequence's items' encoding: implicit LE inside an explicit UN
+	inner dataset.Syntax // a sequence's items' encoding: implicit LE inside an explicit UN
 	items []*item
 }
 
@@ -56,203 +45,88 @@ type file struct {
 	preamble []byte // 128 bytes and "DICM"
 	meta     []*element
 	data     []*element
-	codec    codec
+	syntax   dataset.Syntax
 }
 
-// longLength reports whether an explicit VR has a 32-bit length.
-func longLength(vr string) bool {
-	switch vr {
-	case "OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV":
-		return true
+// libTag is t as the library spells it.
+func libTag(t dataset.Tag) tag.Tag { return tag.Tag{Group: t.Group(), Element: t.Element()} }
+
+// layout is how the value of element h, in ts, is laid out: encapsulated
+// pixel data, a sequence by its VR or the dictionary's, or, of undefined
+// length, in implicit VR or written as UN, whose items hold implicit VR
+// little endian (PS3.5 6.2.2).
+func layout(h dataset.Header, ts dataset.Syntax) (dataset.Layout, dataset.Syntax) {
+	switch {
+	case libTag(h.Tag) == tag.PixelData && h.Undefined():
+		return dataset.Fragments, ts
+	case h.VR == "UN" && h.Undefined():
+		return dataset.Sequence, dataset.ImplicitLE
+	case h.VR == "SQ" || ts.Implicit && (h.Undefined() || dataset.DictionaryVR(h.Tag) == "SQ"):
+		return dataset.Sequence, ts
 	}
-	return false
+	return dataset.Bytes, ts
 }
 
-// dictVR is the VR the dictionary gives a tag, or "".
-func dictVR(t tag.Tag) string {
-	if info, err := tag.Find(t); err == nil && len(info.VRs) > 0 {
-		return info.VRs[0]
-	}
-	return ""
-}
-
-// parser reads elements from b.
+// parser reads the elements of b into a tree, as a dataset.Walker walks
+// them.
 type parser struct {
-	b   []byte
-	off int
+	b     []byte
+	src   *dataset.FileSource
+	w     *dataset.Walker
+	into  []*[]*element // where the next element goes: the top level, or an item
+	open  []*element    // the elements being walked, innermost last
+	start []int64       // where their values start
 }
 
-func (p *parser) need(n int) error {
-	if len(p.b)-p.off < n {
-		return fmt.Errorf("at byte %d: %d bytes needed, %d left", p.off, n, len(p.b)-p.off)
+func newParser(b []byte) *parser {
+	p := &parser{b: b, src: &dataset.FileSource{R: bytes.NewReader(b), Off: 132, Size: int64(len(b))}}
+	p.w = &dataset.Walker{Source: p.src, Syntax: dataset.ExplicitLE, Layout: layout,
+		Truncated: errTruncated, Malformed: errMalformed, Visit: p.visit}
+	return p
+}
+
+func (p *parser) visit(ev dataset.Event) error {
+	switch ev.Kind {
+	case dataset.ElementStart:
+		h := ev.Header
+		e := &element{tag: h.Tag, vr: h.VR, undef: h.Undefined(), seq: ev.Layout == dataset.Sequence, inner: ev.Syntax}
+		into := p.into[len(p.into)-1]
+		*into = append(*into, e)
+		p.open = append(p.open, e)
+		p.start = append(p.start, p.src.Off)
+	case dataset.ItemStart:
+		seq := p.open[len(p.open)-1]
+		it := &item{undef: ev.Header.Undefined()}
+		seq.items = append(seq.items, it)
+		p.into = append(p.into, &it.elems)
+	case dataset.ItemEnd:
+		p.into = p.into[:len(p.into)-1]
+	case dataset.ElementEnd:
+		n := len(p.open) - 1
+		e, start := p.open[n], p.start[n]
+		p.open, p.start = p.open[:n], p.start[:n]
+		if !e.seq {
+			e.value = p.b[start:p.src.Off]
+		} else if !e.undef && p.src.Off != start+int64(ev.Header.Length) {
+			return fmt.Errorf("sequence %v runs past its length", e.tag)
+		}
 	}
 	return nil
 }
 
-func (p *parser) tag(c codec) (tag.Tag, error) {
-	if err := p.need(4); err != nil {
-		return tag.Tag{}, err
-	}
-	t := tag.Tag{Group: c.bo.Uint16(p.b[p.off:]), Element: c.bo.Uint16(p.b[p.off+2:])}
-	return t, nil
-}
-
-// itemHeader reads the header of an item or delimiter: a tag and a 32-bit
-// length.
-func (p *parser) itemHeader(c codec) (tag.Tag, uint32, error) {
-	t, err := p.tag(c)
-	if err != nil {
-		return t, 0, err
-	}
-	if err := p.need(8); err != nil {
-		return t, 0, err
-	}
-	l := c.bo.Uint32(p.b[p.off+4:])
-	p.off += 8
-	return t, l, nil
-}
-
-// elements reads elements up to byte end, or, when end < 0, up to and
-// including the delimiter stop.
-func (p *parser) elements(c codec, end int, stop tag.Tag) ([]*element, error) {
+// element reads one top-level element in ts, which must end by end (-1:
+// with the data).
+func (p *parser) element(ts dataset.Syntax, end int64) (*element, error) {
 	var out []*element
-	for {
-		if end >= 0 && p.off >= end {
-			if p.off > end {
-				return nil, fmt.Errorf("at byte %d: an element runs past its container's end at byte %d", p.off, end)
-			}
-			return out, nil
-		}
-		t, err := p.tag(c)
-		if err != nil {
-			return nil, err
-		}
-		if end < 0 && t == stop {
-			if _, _, err := p.itemHeader(c); err != nil {
-				return nil, err
-			}
-			return out, nil
-		}
-		e, err := p.element(c)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-}
-
-// element reads one element.
-func (p *parser) element(c codec) (*element, error) {
-	start := p.off
-	t, err := p.tag(c)
-	if err != nil {
+	p.into = []*[]*element{&out}
+	p.w.Syntax = ts
+	if err := p.w.Element(end, 0); err != nil {
 		return nil, err
 	}
-	if t.Group == tag.GroupSeqItem {
-		return nil, fmt.Errorf("at byte %d: item tag %v outside a sequence", start, t)
+	if end >= 0 && p.src.Off > end {
+		return nil, fmt.Errorf("at byte %d: an element runs past its container's end at byte %d", p.src.Off, end)
 	}
-	e := &element{tag: t}
-	var vl uint32
-	if c.implicit {
-		if err := p.need(8); err != nil {
-			return nil, err
-		}
-		vl = c.bo.Uint32(p.b[p.off+4:])
-		p.off += 8
-	} else {
-		if err := p.need(8); err != nil {
-			return nil, err
-		}
-		e.vr = string(p.b[p.off+4 : p.off+6])
-		if longLength(e.vr) {
-			if err := p.need(12); err != nil {
-				return nil, err
-			}
-			vl = c.bo.Uint32(p.b[p.off+8:])
-			p.off += 12
-		} else {
-			vl = uint32(c.bo.Uint16(p.b[p.off+6:]))
-			p.off += 8
-		}
-	}
-	e.undef = vl == undefinedLength
-
-	switch {
-	case t == tag.PixelData && e.undef:
-		// Encapsulated: items of compressed frames, then the delimiter.
-		from := p.off
-		for {
-			it, l, err := p.itemHeader(c)
-			if err != nil {
-				return nil, fmt.Errorf("in encapsulated pixel data: %w", err)
-			}
-			if it == sequenceEnd {
-				break
-			}
-			if it != itemTag || l == undefinedLength {
-				return nil, fmt.Errorf("at byte %d: %v in encapsulated pixel data", p.off-8, it)
-			}
-			if err := p.need(int(l)); err != nil {
-				return nil, err
-			}
-			p.off += int(l)
-		}
-		e.value = p.b[from:p.off]
-		return e, nil
-
-	case e.vr == "SQ" || (c.implicit && dictVR(t) == "SQ") || (e.undef && (c.implicit || e.vr == "UN")):
-		// A sequence; one of undefined length written as UN holds implicit
-		// VR little endian (PS3.5 6.2.2).
-		e.seq, e.inner = true, c
-		if e.vr == "UN" {
-			e.inner = implicitLE
-		}
-		end := -1
-		if !e.undef {
-			if err := p.need(int(vl)); err != nil {
-				return nil, err
-			}
-			end = p.off + int(vl)
-		}
-		for end < 0 || p.off < end {
-			it, l, err := p.itemHeader(e.inner)
-			if err != nil {
-				return nil, fmt.Errorf("in sequence %v: %w", t, err)
-			}
-			if end < 0 && it == sequenceEnd {
-				return e, nil
-			}
-			if it != itemTag {
-				return nil, fmt.Errorf("at byte %d: %v in sequence %v", p.off-8, it, t)
-			}
-			in := &item{undef: l == undefinedLength}
-			itemEnd := -1
-			if !in.undef {
-				if err := p.need(int(l)); err != nil {
-					return nil, err
-				}
-				itemEnd = p.off + int(l)
-			}
-			if in.elems, err = p.elements(e.inner, itemEnd, itemDelim); err != nil {
-				return nil, fmt.Errorf("in sequence %v: %w", t, err)
-			}
-			e.items = append(e.items, in)
-		}
-		if p.off != end {
-			return nil, fmt.Errorf("sequence %v runs past its length", t)
-		}
-		return e, nil
-	}
-
-	if e.undef {
-		return nil, fmt.Errorf("at byte %d: element %v has an undefined length", start, t)
-	}
-	if err := p.need(int(vl)); err != nil {
-		return nil, fmt.Errorf("element %v: %w", t, err)
-	}
-	e.value = p.b[p.off : p.off+int(vl)]
-	p.off += int(vl)
-	return e, nil
+	return out[0], nil
 }
 
 // parseFile parses a Part 10 file: preamble, meta group in explicit VR
@@ -263,25 +137,27 @@ func parseFile(b []byte) (*file, error) {
 		return nil, errNotPart10
 	}
 	f := &file{preamble: b[:132]}
-	p := &parser{b: b, off: 132}
-	meta := codec{bo: binary.LittleEndian}
-	first, err := p.element(meta)
+	p := newParser(b)
+	first, err := p.element(dataset.ExplicitLE, -1)
 	if err != nil {
 		return nil, fmt.Errorf("meta group: %w", err)
 	}
-	if first.tag == tag.FileMetaInformationGroupLength && len(first.value) == 4 {
-		end := p.off + int(binary.LittleEndian.Uint32(first.value))
-		if f.meta, err = p.elements(meta, end, tag.Tag{}); err != nil {
-			return nil, fmt.Errorf("meta group: %w", err)
+	if libTag(first.tag) == tag.FileMetaInformationGroupLength && len(first.value) == 4 {
+		end := p.src.Off + int64(binary.LittleEndian.Uint32(first.value))
+		for p.src.Off < end {
+			e, err := p.element(dataset.ExplicitLE, end)
+			if err != nil {
+				return nil, fmt.Errorf("meta group: %w", err)
+			}
+			f.meta = append(f.meta, e)
 		}
 	} else {
 		f.meta = []*element{first}
 		for {
-			t, err := p.tag(meta)
-			if err != nil || t.Group != tag.MetadataGroup {
+			if b, _ := p.src.Peek(4); len(b) < 4 || dataset.ExplicitLE.Tag(b).Group() != tag.MetadataGroup {
 				break
 			}
-			e, err := p.element(meta)
+			e, err := p.element(dataset.ExplicitLE, -1)
 			if err != nil {
 				return nil, fmt.Errorf("meta group: %w", err)
 			}
@@ -290,24 +166,22 @@ func parseFile(b []byte) (*file, error) {
 	}
 	ts := ""
 	for _, e := range f.meta {
-		if e.tag == tag.TransferSyntaxUID {
+		if libTag(e.tag) == tag.TransferSyntaxUID {
 			ts = strings.TrimRight(string(e.value), "\x00 ")
 		}
 	}
-	switch ts {
-	case "":
+	if ts == "" {
 		return nil, errors.New("no transfer syntax in the meta group")
-	case uid.ImplicitVRLittleEndian:
-		f.codec = implicitLE
-	case uid.ExplicitVRBigEndian:
-		f.codec = codec{bo: binary.BigEndian}
-	case uid.DeflatedExplicitVRLittleEndian:
-		return nil, errors.New("deflated data sets are not supported")
-	default:
-		f.codec = codec{bo: binary.LittleEndian}
 	}
-	if f.data, err = p.elements(f.codec, len(b), tag.Tag{}); err != nil {
-		return nil, err
+	if f.syntax = dataset.SyntaxOf(ts); f.syntax.Deflated {
+		return nil, errors.New("deflated data sets are not supported")
+	}
+	for p.src.Off < p.src.Size {
+		e, err := p.element(f.syntax, -1)
+		if err != nil {
+			return nil, err
+		}
+		f.data = append(f.data, e)
 	}
 	return f, nil
 }
@@ -324,13 +198,13 @@ func (f *file) rewriteUIDs(fn func(t tag.Tag, old string) (string, bool)) {
 				}
 				continue
 			}
-			if !(e.vr == "UI" || (e.vr == "" || e.vr == "UN") && dictVR(e.tag) == "UI") {
+			if !(e.vr == "UI" || (e.vr == "" || e.vr == "UN") && dataset.DictionaryVR(e.tag) == "UI") {
 				continue
 			}
 			olds := strings.Split(strings.TrimRight(string(e.value), "\x00 "), `\`)
 			changed := false
 			for i, old := range olds {
-				if v, ok := fn(e.tag, old); ok && v != old {
+				if v, ok := fn(libTag(e.tag), old); ok && v != old {
 					olds[i], changed = v, true
 				}
 			}
@@ -352,64 +226,36 @@ func (f *file) bytes() []byte {
 	var out bytes.Buffer
 	out.Grow(len(f.preamble) + 1<<20)
 	out.Write(f.preamble)
-	meta := codec{bo: binary.LittleEndian}
+	meta := dataset.ExplicitLE
 	var group bytes.Buffer
 	for _, e := range f.meta {
-		if e.tag != tag.FileMetaInformationGroupLength {
+		if libTag(e.tag) != tag.FileMetaInformationGroupLength {
 			writeElement(&group, e, meta)
 		}
 	}
-	length := make([]byte, 4)
-	binary.LittleEndian.PutUint32(length, uint32(group.Len()))
-	writeElement(&out, &element{tag: tag.FileMetaInformationGroupLength, vr: "UL", value: length}, meta)
+	length := binary.LittleEndian.AppendUint32(nil, uint32(group.Len()))
+	groupLength := dataset.NewTag(tag.FileMetaInformationGroupLength.Group, tag.FileMetaInformationGroupLength.Element)
+	writeElement(&out, &element{tag: groupLength, vr: "UL", value: length}, meta)
 	out.Write(group.Bytes())
 	for _, e := range f.data {
-		writeElement(&out, e, f.codec)
+		writeElement(&out, e, f.syntax)
 	}
 	return out.Bytes()
 }
 
-func writeTag(w *bytes.Buffer, t tag.Tag, c codec) {
-	var b [4]byte
-	c.bo.PutUint16(b[:], t.Group)
-	c.bo.PutUint16(b[2:], t.Element)
-	w.Write(b[:])
-}
-
-func writeItemHeader(w *bytes.Buffer, t tag.Tag, l uint32, c codec) {
-	writeTag(w, t, c)
-	var b [4]byte
-	c.bo.PutUint32(b[:], l)
-	w.Write(b[:])
-}
-
-func writeHeader(w *bytes.Buffer, e *element, l uint32, c codec) {
-	writeTag(w, e.tag, c)
-	var b [4]byte
-	switch {
-	case c.implicit:
-		c.bo.PutUint32(b[:], l)
-		w.Write(b[:])
-	case longLength(e.vr):
-		w.WriteString(e.vr)
-		w.Write([]byte{0, 0})
-		c.bo.PutUint32(b[:], l)
-		w.Write(b[:])
-	default:
-		w.WriteString(e.vr)
-		c.bo.PutUint16(b[:], uint16(l))
-		w.Write(b[:2])
-	}
+// writeHeader writes the header of an element, an item or a delimiter.
+func writeHeader(w *bytes.Buffer, t dataset.Tag, vr string, l uint32, ts dataset.Syntax) {
+	w.Write(ts.AppendHeader(w.AvailableBuffer(), t, vr, l))
 }
 
 // writeElement encodes e; lengths that were defined are computed again.
-func writeElement(w *bytes.Buffer, e *element, c codec) {
+func writeElement(w *bytes.Buffer, e *element, ts dataset.Syntax) {
 	if !e.seq {
 		l := uint32(len(e.value))
 		if e.undef {
-			l = undefinedLength
+			l = dataset.UndefinedLength
 		}
-		writeHeader(w, e, l, c)
+		writeHeader(w, e.tag, e.vr, l, ts)
 		w.Write(e.value)
 		return
 	}
@@ -420,20 +266,20 @@ func writeElement(w *bytes.Buffer, e *element, c codec) {
 			writeElement(&content, inner, e.inner)
 		}
 		if it.undef {
-			writeItemHeader(&body, itemTag, undefinedLength, e.inner)
+			writeHeader(&body, dataset.ItemTag, "", dataset.UndefinedLength, e.inner)
 			body.Write(content.Bytes())
-			writeItemHeader(&body, itemDelim, 0, e.inner)
+			writeHeader(&body, dataset.ItemDelimitationTag, "", 0, e.inner)
 		} else {
-			writeItemHeader(&body, itemTag, uint32(content.Len()), e.inner)
+			writeHeader(&body, dataset.ItemTag, "", uint32(content.Len()), e.inner)
 			body.Write(content.Bytes())
 		}
 	}
 	if e.undef {
-		writeHeader(w, e, undefinedLength, c)
+		writeHeader(w, e.tag, e.vr, dataset.UndefinedLength, ts)
 		w.Write(body.Bytes())
-		writeItemHeader(w, sequenceEnd, 0, e.inner)
+		writeHeader(w, dataset.SequenceDelimitationTag, "", 0, e.inner)
 		return
 	}
-	writeHeader(w, e, uint32(body.Len()), c)
+	writeHeader(w, e.tag, e.vr, uint32(body.Len()), ts)
 	w.Write(body.Bytes())
 }

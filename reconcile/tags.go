@@ -1,21 +1,18 @@
 package reconcile
 
-import (
-	"encoding/binary"
-	"fmt"
-)
+import "imageshare/internal/dataset"
 
 // tag is a DICOM tag, group in the high 16 bits: tags compare in the order
 // a data set sorts them.
 type tag uint32
 
-func (t tag) group() uint16   { return uint16(t >> 16) }
-func (t tag) element() uint16 { return uint16(t) }
+func (t tag) group() uint16   { return dataset.Tag(t).Group() }
+func (t tag) element() uint16 { return dataset.Tag(t).Element() }
 
 // String formats the tag as "(0010,0020)", with its name if this package
 // writes or reads it: "(0010,0020) Patient ID".
 func (t tag) String() string {
-	s := fmt.Sprintf("(%04X,%04X)", t.group(), t.element())
+	s := dataset.Tag(t).String()
 	if name, ok := names[t]; ok {
 		s += " " + name
 	}
@@ -121,127 +118,4 @@ var names = map[tag]string{
 	tagSOPInstanceUID:              "SOP Instance UID",
 	tagSeriesInstanceUID:           "Series Instance UID",
 	tagStudyDescription:            "Study Description",
-}
-
-// undefinedLength is the length of a sequence, item or encapsulated pixel
-// data that ends with a delimitation item.
-const undefinedLength = 0xFFFFFFFF
-
-// maxLength is the largest defined length: one below undefinedLength, and
-// even.
-const maxLength = 0xFFFFFFFE
-
-// byteOrder reads and appends: binary.LittleEndian and BigEndian are both.
-type byteOrder interface {
-	binary.ByteOrder
-	binary.AppendByteOrder
-}
-
-// syntax is a transfer syntax as far as encoding goes.
-type syntax struct {
-	bo       byteOrder
-	implicit bool
-	deflated bool // the data set after the meta group is raw deflate
-}
-
-var (
-	explicitLE = syntax{bo: binary.LittleEndian}
-	implicitLE = syntax{bo: binary.LittleEndian, implicit: true}
-	explicitBE = syntax{bo: binary.BigEndian}
-)
-
-// Transfer syntaxes with an encoding of their own. Every other one, the
-// compressed ones included, encodes its data set as explicit VR little
-// endian (PS3.5 A.4).
-const (
-	uidImplicitVRLittleEndian = "1.2.840.10008.1.2"
-	uidExplicitVRLittleEndian = "1.2.840.10008.1.2.1"
-	uidExplicitVRBigEndian    = "1.2.840.10008.1.2.2"
-	uidDeflatedExplicitVRLE   = "1.2.840.10008.1.2.1.99"
-	uidJPIPReferencedDeflate  = "1.2.840.10008.1.2.4.95" // deflated as .1.99 is
-)
-
-func syntaxOf(uid string) syntax {
-	switch uid {
-	case uidImplicitVRLittleEndian:
-		return implicitLE
-	case uidExplicitVRBigEndian:
-		return explicitBE
-	case uidDeflatedExplicitVRLE, uidJPIPReferencedDeflate:
-		return syntax{bo: binary.LittleEndian, deflated: true}
-	}
-	return explicitLE
-}
-
-// longVR reports whether an explicit VR has two reserved bytes and a 32-bit
-// length (PS3.5 7.1.2); shortVR whether it has a 16-bit length. A VR that is
-// neither is not one PS3.5 defines.
-func longVR(vr string) bool {
-	switch vr {
-	case "OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV":
-		return true
-	}
-	return false
-}
-
-func shortVR(vr string) bool {
-	switch vr {
-	case "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT",
-		"PN", "SH", "SL", "SS", "ST", "TM", "UI", "UL", "US":
-		return true
-	}
-	return false
-}
-
-// appendHeader appends the header of an element of n bytes. Items and
-// delimiters have no VR in any syntax.
-func (ts syntax) appendHeader(b []byte, t tag, vr string, n uint32) []byte {
-	b = ts.bo.AppendUint16(b, t.group())
-	b = ts.bo.AppendUint16(b, t.element())
-	if ts.implicit || t.group() == 0xFFFE {
-		return ts.bo.AppendUint32(b, n)
-	}
-	b = append(b, vr...)
-	if longVR(vr) {
-		b = append(b, 0, 0)
-		return ts.bo.AppendUint32(b, n)
-	}
-	return ts.bo.AppendUint16(b, uint16(n))
-}
-
-// appendText appends an element with a text value, padded to even length
-// with a space (a NUL for UI, as PS3.5 6.2 pads them). Callers check that
-// the value fits the VR's length field.
-func (ts syntax) appendText(b []byte, t tag, vr, s string) []byte {
-	n := len(s) + len(s)%2
-	b = ts.appendHeader(b, t, vr, uint32(n))
-	b = append(b, s...)
-	if len(s)%2 == 1 {
-		if vr == "UI" {
-			return append(b, 0)
-		}
-		return append(b, ' ')
-	}
-	return b
-}
-
-// appendItem appends an item of defined length holding the elements in
-// content.
-func (ts syntax) appendItem(b []byte, content []byte) []byte {
-	b = ts.appendHeader(b, tagItem, "", uint32(len(content)))
-	return append(b, content...)
-}
-
-// appendSequence appends a sequence of defined length with one item for
-// each of items, which hold the items' elements.
-func (ts syntax) appendSequence(b []byte, t tag, items ...[]byte) []byte {
-	n := 0
-	for _, it := range items {
-		n += 8 + len(it)
-	}
-	b = ts.appendHeader(b, t, "SQ", uint32(n))
-	for _, it := range items {
-		b = ts.appendItem(b, it)
-	}
-	return b
 }
