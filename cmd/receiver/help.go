@@ -67,6 +67,8 @@ EXIT STATUS
     11  the study cannot be written (space, disk full, permissions); resumable
     12  the study is saved, but not all of it is in the PACS (--to-dicomweb)
     13  refused: the files received are not the study that was shown
+    14  the offer is locked after too many failed attempts to open it: the
+        sending hospital unlocks it (sender unlock) or sends a new card
     130 interrupted (Ctrl-C)
 `
 

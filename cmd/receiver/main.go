@@ -189,6 +189,7 @@ const (
 	exitDisk        = 11
 	exitImport      = 12
 	exitMismatch    = 13
+	exitLocked      = 14
 	exitInterrupted = 130
 )
 
@@ -327,6 +328,9 @@ func exitCode(err error) int {
 		return exitRevoked
 	case errors.Is(err, transfer.ErrUsedUp):
 		return exitUsedUp
+	case errors.Is(err, transfer.ErrLocked):
+		// Too many wrong proofs: only the sending hospital can lift it.
+		return exitLocked
 	case errors.Is(err, transfer.ErrCorrupt):
 		return exitCorrupt
 	case errors.Is(err, receive.ErrDeclined):

@@ -34,6 +34,7 @@ func TestExitCodes(t *testing.T) {
 		{&transfer.RemoteError{Code: transfer.CodeExpired}, exitExpired},
 		{&transfer.RemoteError{Code: transfer.CodeRevoked}, exitRevoked},
 		{&transfer.RemoteError{Code: transfer.CodeUsedUp}, exitUsedUp},
+		{&transfer.RemoteError{Code: transfer.CodeLocked}, exitLocked},
 		{&transfer.ChunkError{Index: 1, Err: transfer.ErrCorrupt}, exitCorrupt},
 		{&transfer.ManifestError{Field: "files", Err: errors.New("bad")}, exitCorrupt},
 		{receive.ErrDeclined, exitDeclined},
