@@ -480,10 +480,6 @@ func newRecord(id transfer.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *s
 	if len(studies) > 1 {
 		desc = fmt.Sprintf("%s (+%d more studies)", desc, len(studies)-1)
 	}
-	stored := make([][]byte, len(p.Manifest.Chunks))
-	for i := range p.Manifest.Chunks {
-		stored[i] = p.Manifest.Chunks[i].StoredBLAKE3[:]
-	}
 	return &spool.Record{
 		ID:           id,
 		Created:      p.Manifest.Created,
@@ -492,8 +488,7 @@ func newRecord(id transfer.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *s
 		Keep:         o.keep,
 		Verifier:     keys.Verifier,
 		ManifestHash: p.ManifestHash[:],
-		Extents:      p.Extents,
-		StoredHash:   stored,
+		StoredBytes:  p.Manifest.StoredSize(),
 		Site:         o.site,
 		PatientName:  first.PatientName,
 		PatientID:    first.PatientID,

@@ -317,11 +317,7 @@ func (d *deliveries) event(e transfer.Event, rec *spool.Record) {
 		fmt.Fprintf(d.stderr, "sender: the receiving hospital opened offer %s\n", e.Offer)
 		d.js.Emit(map[string]any{"type": "manifest", "offer_id": e.Offer.String(), "peer_id": e.Remote})
 		if rec != nil && d.bars[e.Offer] == nil {
-			var total int64
-			for _, x := range rec.Extents {
-				total += x.Length
-			}
-			d.bars[e.Offer] = console.NewProgress(d.stderr, total, "sending", d.showProgress)
+			d.bars[e.Offer] = console.NewProgress(d.stderr, rec.StoredBytes, "sending", d.showProgress)
 		}
 	case transfer.EventChunk:
 		d.sent[e.Offer] += e.Bytes
