@@ -394,11 +394,13 @@ func (s *Spool) MarkLoaded(id transfer.OfferID) error {
 // WaitLoaded waits until the serving process serves offer id.
 func (s *Spool) WaitLoaded(id transfer.OfferID, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	for {
 		if _, err := os.Stat(filepath.Join(s.OfferDir(id), "loaded")); err == nil {
 			return true
 		}
+		if !time.Now().Before(deadline) {
+			return false
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return false
 }
