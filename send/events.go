@@ -9,6 +9,10 @@ import (
 
 // Event is what a session reports. Its JSON is the event's fields; its
 // type, EventType, names it ("receipt", "done", …).
+//
+// The fields of each event are in the order of their JSON keys: a line
+// under --json has its keys in the order the sender's earlier map literals
+// gave them, but for "type", which comes first.
 type Event interface {
 	EventType() string
 }
@@ -28,10 +32,10 @@ type Warning struct {
 // when it holds one, Error when it refused or could not be reached (the
 // sender keeps trying).
 type Relay struct {
-	Relay    string    `json:"relay"`
-	Reserved bool      `json:"reserved"`
 	Error    string    `json:"error,omitempty"`
 	Expires  time.Time `json:"expires,omitzero"`
+	Relay    string    `json:"relay"`
+	Reserved bool      `json:"reserved"`
 }
 
 // OwnIdentity reports that another sender send (PID) serves with the
@@ -44,23 +48,23 @@ type OwnIdentity struct {
 // until Expires; with Keep, after its first receipt too. Addrs are the
 // addresses it listens on: the hospital's IT opens them in the firewall.
 type ServingOffer struct {
-	OfferID string    `json:"offer_id"`
-	PeerID  string    `json:"peer_id"`
+	Addrs   []string  `json:"addrs"`
 	Expires time.Time `json:"expires"`
 	Keep    bool      `json:"keep"`
-	Addrs   []string  `json:"addrs"`
+	OfferID string    `json:"offer_id"`
+	PeerID  string    `json:"peer_id"`
 }
 
 // HandedOff reports the offer handed to the spool's sender serve (PID),
 // which serves it until Expires or its first receipt (with Keep, until
 // MaxDownloads downloads).
 type HandedOff struct {
-	OfferID      string    `json:"offer_id"`
-	Spool        string    `json:"spool"`
-	PID          int       `json:"pid"`
 	Expires      time.Time `json:"expires"`
 	Keep         bool      `json:"keep"`
 	MaxDownloads int       `json:"max_downloads"`
+	OfferID      string    `json:"offer_id"`
+	PID          int       `json:"pid"`
+	Spool        string    `json:"spool"`
 }
 
 // Refused reports a peer whose proof of the card was refused.
@@ -79,8 +83,8 @@ type RateLimited struct {
 
 // Damaged reports a chunk that does not match its hash in the spool.
 type Damaged struct {
-	OfferID string `json:"offer_id"`
 	Message string `json:"message"`
+	OfferID string `json:"offer_id"`
 }
 
 // Busy reports a stream refused over the sender's limits.
@@ -99,25 +103,25 @@ type Manifest struct {
 
 // Sent reports a sealed chunk sent, for a progress bar.
 type Sent struct {
-	OfferID string `json:"offer_id"`
 	Bytes   int64  `json:"bytes"`
+	OfferID string `json:"offer_id"`
 }
 
 // Download reports every chunk of the offer sent once more: a download
 // counted by the sender (Downloads in all), receipt or not.
 type Download struct {
+	Downloads int    `json:"downloads"`
 	OfferID   string `json:"offer_id"`
 	PeerID    string `json:"peer_id"`
-	Downloads int    `json:"downloads"`
 }
 
 // ReceiptRefused reports a receipt that does not name the offer's files
 // and bytes.
 type ReceiptRefused struct {
+	Bytes   int64  `json:"bytes"`
+	Files   int    `json:"files"`
 	OfferID string `json:"offer_id"`
 	PeerID  string `json:"peer_id"`
-	Files   int    `json:"files"`
-	Bytes   int64  `json:"bytes"`
 }
 
 // LockedOut reports a peer that asked for a locked offer.
@@ -129,41 +133,41 @@ type LockedOut struct {
 // Locked reports an offer locked after FailedProofs failed attempts to
 // open it: it serves no one until `sender unlock`.
 type Locked struct {
-	OfferID      string `json:"offer_id"`
 	FailedProofs int    `json:"failed_proofs"`
+	OfferID      string `json:"offer_id"`
 }
 
 // Receipt reports the receiving hospital's confirmation that Files files
 // (Bytes bytes) arrived verified.
 type Receipt struct {
+	Bytes   int64  `json:"bytes"`
+	Files   int    `json:"files"`
 	OfferID string `json:"offer_id"`
 	PeerID  string `json:"peer_id"`
-	Files   int    `json:"files"`
-	Bytes   int64  `json:"bytes"`
 }
 
 // Ended reports an offer that stopped being live; its ciphertext is
 // deleted.
 type Ended struct {
+	Downloads int         `json:"downloads"`
 	OfferID   string      `json:"offer_id"`
 	State     spool.State `json:"state"`
-	Downloads int         `json:"downloads"`
 }
 
 // Done ends a send: what was delivered.
 type Done struct {
 	OfferID   string `json:"offer_id"`
 	Receipts  int    `json:"receipts"`
-	SentBytes int64  `json:"sent_bytes"`
 	Refused   int    `json:"refused"`
+	SentBytes int64  `json:"sent_bytes"`
 }
 
 // Serving reports that `sender serve` serves LiveOffers live offers of
 // Spool as PeerID, listening on Addrs.
 type Serving struct {
-	Spool      string   `json:"spool"`
-	PeerID     string   `json:"peer_id"`
 	LiveOffers int      `json:"live_offers"`
+	PeerID     string   `json:"peer_id"`
+	Spool      string   `json:"spool"`
 	Addrs      []string `json:"-"`
 }
 
