@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"imageshare/audit"
 	"imageshare/card"
 	icrypto "imageshare/crypto"
 	"imageshare/discovery"
@@ -456,4 +458,72 @@ func peerID(t *testing.T, key crypto.PrivKey) string {
 		t.Fatal(err)
 	}
 	return id.String()
+}
+
+// A card with the wrong secret is refused: the send says so, counts it,
+// and the audit trail records it.
+func TestWrongCardRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sp := openSpool(t)
+	ev := newEvents()
+	cards := make(chan card.Offer, 1)
+	o, want := options(t, sp, ev, cards)
+	trailPath := filepath.Join(t.TempDir(), "audit.jsonl")
+	trail, err := audit.OpenTrail("sender", trailPath, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Trail, o.Me = trail, audit.Local("sender", "St Elsewhere")
+	s, err := Pack(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, stopSend := context.WithCancel(ctx)
+	fetched := make(chan error, 1)
+	go func() {
+		c := <-cards
+		<-ev.seen("serving_offer")
+		c.Secret[0] ^= 1
+		fetched <- fetch(t, ctx, c, want)
+		stopSend()
+	}()
+	if err := s.Deliver(stop); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Deliver: %v", err)
+	}
+	if err := <-fetched; !errors.Is(err, transfer.ErrUnauthorized) {
+		t.Fatalf("fetch with a wrong card: %v, want ErrUnauthorized", err)
+	}
+	refused := ev.find("refused")
+	if len(refused) == 0 || refused[0].(Refused).OfferID != s.ID().String() {
+		t.Fatalf("refused events: %v", refused)
+	}
+	if d := ev.find("done")[0].(Done); d.Refused == 0 || d.Receipts != 0 {
+		t.Errorf("done: %+v", d)
+	}
+	if rec, _ := sp.Load(s.ID()); rec.FailedProofs == 0 {
+		t.Error("the spool did not count the failed proof")
+	}
+	trail.Close()
+	b, err := os.ReadFile(trailPath)
+	if err != nil || !bytes.Contains(b, []byte(s.ID().String())) || !bytes.Contains(b, []byte("proof_refused")) {
+		t.Errorf("the audit trail does not record the refusal (%v):\n%s", err, b)
+	}
+}
+
+// An address that cannot be listened on is a ListenError.
+func TestListenError(t *testing.T) {
+	ctx := context.Background()
+	sp := openSpool(t)
+	ev := newEvents()
+	o, _ := options(t, sp, ev, make(chan card.Offer, 1))
+	o.Listen = []string{"/ip4/192.0.2.1/tcp/0"} // TEST-NET-1: not this host's
+	s, err := Pack(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var le *ListenError
+	if err := s.Deliver(ctx); !errors.As(err, &le) {
+		t.Fatalf("Deliver: %v, want a ListenError", err)
+	}
 }
