@@ -115,7 +115,9 @@ func fetchURI(t *testing.T, ctx context.Context, uri string) error {
 		return err
 	}
 	cl := &transfer.Client{
-		Open:  func(ctx context.Context) (transfer.Stream, error) { return h.NewStream(ctx, c.Peer, transfer.ProtocolID) },
+		Open: func(ctx context.Context) (transfer.Stream, error) {
+			return h.NewStream(ctx, c.Peer, transfer.ProtocolID)
+		},
 		Local: string(h.ID()), Remote: string(c.Peer), Offer: c.Ref(), Keys: keys,
 	}
 	m, err := cl.Manifest(ctx)
