@@ -108,6 +108,9 @@ func Pack(ctx context.Context, o Options) (*Session, error) {
 	if len(o.Studies) == 0 {
 		return nil, errors.New("no study to send")
 	}
+	if o.Expires <= 0 {
+		return nil, fmt.Errorf("the card must work for some time, not %v", o.Expires)
+	}
 	if o.MaxDownloads <= 0 {
 		o.MaxDownloads = spool.DefaultMaxDownloads
 	}
