@@ -1,11 +1,10 @@
 package spool
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -38,7 +37,7 @@ type Service struct {
 
 type served struct {
 	rec   *Record
-	data  *os.File
+	data  *transfer.Offer // opened from the offer's folder; nil once ended
 	ended bool
 }
 
@@ -105,49 +104,87 @@ func (v *Service) Sync() error {
 // told why.
 func (v *Service) add(r *Record, now time.Time) error {
 	o := &served{rec: r}
-	offer := &transfer.Offer{
-		ID:         r.ID,
-		Verifier:   r.Verifier,
-		Expires:    r.Expires,
-		Extents:    r.Extents,
-		StoredHash: r.StoredHash,
-		Files:      r.Files,
-		Bytes:      r.Bytes,
-		// Read from the spool at each HELLO: sender unlock, from another
-		// process, takes effect at once.
-		Locked: func() bool { return v.Spool.IsLocked(r.ID) },
-		Check: func(now time.Time) error {
-			// A revocation takes effect at the next request, not only at
-			// the next Sync.
-			revoked := v.Spool.IsRevoked(r.ID)
-			v.mu.Lock()
-			defer v.mu.Unlock()
-			o.rec.Revoked = o.rec.Revoked || revoked
-			return o.rec.State(now).Err()
-		},
-	}
+	offer := &transfer.Offer{ID: r.ID}
 	if r.State(now) == Live {
-		dir := v.Spool.OfferDir(r.ID)
-		m, err := os.ReadFile(filepath.Join(dir, transfer.ManifestFile))
+		opened, err := v.open(r)
 		if err != nil {
 			return err
 		}
-		data, err := os.Open(filepath.Join(dir, transfer.DataFile))
-		if err != nil {
-			return err
-		}
-		offer.SealedManifest, offer.Data, o.data = m, data, data
+		offer, o.data = opened, opened
 	} else {
 		o.ended = true
 		if err := v.Spool.Purge(r.ID); err != nil {
 			return err
 		}
 	}
+	offer.Verifier = r.Verifier
+	offer.Expires = r.Expires
+	offer.Files, offer.Bytes = r.Files, r.Bytes
+	// Read from the spool at each HELLO: sender unlock, from another
+	// process, takes effect at once.
+	offer.Locked = func() bool { return v.Spool.IsLocked(r.ID) }
+	offer.Check = func(now time.Time) error {
+		// A revocation takes effect at the next request, not only at the
+		// next Sync.
+		revoked := v.Spool.IsRevoked(r.ID)
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		o.rec.Revoked = o.rec.Revoked || revoked
+		return o.rec.State(now).Err()
+	}
 	v.mu.Lock()
 	v.offers[r.ID] = o
 	v.mu.Unlock()
 	v.Server.Add(offer)
 	return v.Spool.MarkLoaded(r.ID)
+}
+
+// ErrDamaged is returned for an offer whose folder is not the one its
+// record names.
+var ErrDamaged = errors.New("the offer's folder does not match its record (a damaged spool?)")
+
+// open opens a live offer's folder (transfer.OpenOffer) and checks it
+// against its record. An offer packed before its folder held a chunk
+// index has the index in its record: it is written to the folder first.
+func (v *Service) open(r *Record) (*transfer.Offer, error) {
+	dir := v.Spool.OfferDir(r.ID)
+	o, err := transfer.OpenOffer(dir)
+	if errors.Is(err, transfer.ErrNoIndex) && len(r.LegacyExtents) > 0 {
+		if err := writeLegacyIndex(dir, r); err != nil {
+			return nil, err
+		}
+		o, err = transfer.OpenOffer(dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	mh := transfer.ManifestHash(o.SealedManifest)
+	if o.ID != r.ID || len(r.ManifestHash) > 0 && !bytes.Equal(mh[:], r.ManifestHash) {
+		o.Close()
+		return nil, ErrDamaged
+	}
+	if r.StoredBytes == 0 {
+		for _, e := range o.Extents {
+			r.StoredBytes += e.Length
+		}
+	}
+	return o, nil
+}
+
+// writeLegacyIndex writes the chunk index that a record of an older
+// sender kept.
+func writeLegacyIndex(dir string, r *Record) error {
+	if len(r.LegacyStoredHash) != len(r.LegacyExtents) {
+		return fmt.Errorf("%w: %d chunks but %d hashes", ErrDamaged, len(r.LegacyExtents), len(r.LegacyStoredHash))
+	}
+	stored := make([]transfer.Hash, len(r.LegacyStoredHash))
+	for i, h := range r.LegacyStoredHash {
+		if len(h) != transfer.HashSize {
+			return fmt.Errorf("%w: chunk %d's hash has %d bytes", ErrDamaged, i, len(h))
+		}
+		stored[i] = transfer.Hash(h)
+	}
+	return transfer.WriteIndex(dir, r.ID, r.LegacyExtents, stored)
 }
 
 // endIfOver ends a served offer that is no longer live.

@@ -65,12 +65,8 @@ func serveOffer(t *testing.T, keep bool, maxDownloads int) *servedOffer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored := make([][]byte, len(p.Manifest.Chunks))
-	for i := range p.Manifest.Chunks {
-		stored[i] = p.Manifest.Chunks[i].StoredBLAKE3[:]
-	}
 	rec := &Record{ID: id, Created: now, Expires: now.Add(time.Hour), MaxDownloads: maxDownloads, Keep: keep, Verifier: keys.Verifier,
-		ManifestHash: p.ManifestHash[:], Extents: p.Extents, StoredHash: stored, Files: len(p.Manifest.Files), Bytes: p.Manifest.TotalSize()}
+		ManifestHash: p.ManifestHash[:], Files: len(p.Manifest.Files), Bytes: p.Manifest.TotalSize()}
 	if err := sp.Save(rec); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -72,11 +71,17 @@ type Record struct {
 	FailedProofs int               `json:"failed_proofs,omitempty"`
 	Verifier     ed25519.PublicKey `json:"verifier"`
 	Passcode     bool              `json:"passcode,omitempty"`
-	ManifestHash []byte            `json:"manifest_hash"`
-	Extents      []transfer.Extent `json:"extents"`
-	// StoredHash holds each sealed chunk's BLAKE3 hash, so that the
-	// sender notices a damaged spool before it serves a chunk.
-	StoredHash [][]byte `json:"stored_blake3"`
+	// ManifestHash is the card's hash of the sealed manifest: the
+	// service checks the offer's folder against it before serving.
+	ManifestHash []byte `json:"manifest_hash"`
+	// StoredBytes is the size of one whole copy of the sealed chunks.
+	StoredBytes int64 `json:"stored_bytes,omitempty"`
+	// LegacyExtents and LegacyStoredHash are the chunk index as the
+	// record kept it for offers packed before the offer's folder held it
+	// (transfer.IndexFile). The service writes that file from them when it
+	// finds none; new records leave them empty.
+	LegacyExtents    []transfer.Extent `json:"extents,omitempty"`
+	LegacyStoredHash [][]byte          `json:"stored_blake3,omitempty"`
 	// What `sender list` shows.
 	Site        string `json:"site,omitempty"`
 	PatientName string `json:"patient_name"`
@@ -246,12 +251,7 @@ func (s *Spool) Revoke(id transfer.OfferID) (*Record, error) {
 // Purge deletes an ended offer's ciphertext, keeping its record so that a
 // receiver can be told why it ended.
 func (s *Spool) Purge(id transfer.OfferID) error {
-	for _, f := range []string{transfer.DataFile, transfer.ManifestFile} {
-		if err := os.Remove(filepath.Join(s.OfferDir(id), f)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
-	return nil
+	return transfer.RemoveData(s.OfferDir(id))
 }
 
 // Purged reports whether an offer's ciphertext is gone.
@@ -267,18 +267,15 @@ func (s *Spool) Lock() (unlock func(), held bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if held, err := tryLock(f); held || err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, true, nil
-		}
-		return nil, false, err
+		return nil, held, err
 	}
 	// What a process that held the lock before said of itself is stale.
 	os.Remove(filepath.Join(s.Dir, "serving.json"))
 	return func() {
 		os.Remove(filepath.Join(s.Dir, "serving.json"))
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		unlockFile(f)
 		f.Close()
 	}, false, nil
 }
@@ -372,10 +369,10 @@ func (s *Spool) update(id transfer.OfferID, change func(*Record), before ...func
 		return nil, err
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := lockFile(f); err != nil {
 		return nil, err
 	}
-	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	defer unlockFile(f)
 	for _, b := range before {
 		if err := b(); err != nil {
 			return nil, err
@@ -397,11 +394,13 @@ func (s *Spool) MarkLoaded(id transfer.OfferID) error {
 // WaitLoaded waits until the serving process serves offer id.
 func (s *Spool) WaitLoaded(id transfer.OfferID, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	for {
 		if _, err := os.Stat(filepath.Join(s.OfferDir(id), "loaded")); err == nil {
 			return true
 		}
+		if !time.Now().Before(deadline) {
+			return false
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return false
 }

@@ -646,9 +646,9 @@ func FuzzServe(f *testing.F) {
 	var hb bytes.Buffer
 	writeFrame(&hb, MsgHello, seedOfferID[:], icrypto.Prove(o.keys.Auth, seedOfferID[:], senderID, receiverID))
 	hello := hb.Bytes()
-	var storedHash [][]byte
+	var storedHash []Hash
 	for _, c := range o.m.Chunks {
-		storedHash = append(storedHash, c.StoredBLAKE3[:])
+		storedHash = append(storedHash, c.StoredBLAKE3)
 	}
 	for _, s := range loadSeeds(f, "FuzzServe") {
 		mode, _ := seedMode(f, s, serveModes)

@@ -69,8 +69,9 @@ type Extent struct {
 	Offset, Length int64
 }
 
-// Packed is an offer ready to serve: sealed chunks in Dir/chunks.dat and the
-// sealed manifest. None of it can be read without the card.
+// Packed is an offer ready to serve: sealed chunks in Dir/chunks.dat, their
+// index in Dir/chunks.idx and the sealed manifest in Dir/manifest.age
+// (OpenOffer opens them). None of it can be read without the card.
 type Packed struct {
 	Dir            string
 	Manifest       *Manifest // the plaintext, for the sending staff's own display
@@ -102,7 +103,8 @@ type sealedChunk struct {
 }
 
 // Pack reads files in order, cuts them into chunks, compresses and seals
-// each, and writes the offer's folder. It reads each file once; the
+// each, and writes the offer's folder: DataFile, IndexFile, and
+// ManifestFile last. It reads each file once; the
 // BLAKE3 of every file and chunk is taken from the plaintext.
 func Pack(ctx context.Context, files []study.File, opts PackOptions) (_ *Packed, err error) {
 	if opts.ChunkSize == 0 {
@@ -217,6 +219,13 @@ func Pack(ctx context.Context, files []study.File, opts PackOptions) (_ *Packed,
 	}
 	if err := data.Sync(); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", data.Name(), err)
+	}
+	stored := make([]Hash, nchunks)
+	for i := range chunks {
+		stored[i] = chunks[i].StoredBLAKE3
+	}
+	if err := WriteIndex(opts.Dir, opts.OfferID, extents, stored); err != nil {
+		return nil, err
 	}
 
 	m := &Manifest{

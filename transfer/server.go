@@ -2,7 +2,6 @@ package transfer
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/binary"
@@ -50,7 +49,7 @@ type Offer struct {
 	Data           io.ReaderAt
 	// StoredHash, if set, holds each sealed chunk's BLAKE3 hash: a chunk
 	// damaged in the spool is then refused here rather than sent.
-	StoredHash [][]byte
+	StoredHash []Hash
 	// Check, if set, says whether the offer may still be served: nil, or
 	// ErrExpired, ErrRevoked or ErrUsedUp. It is asked after the proof.
 	Check func(now time.Time) error
@@ -66,6 +65,15 @@ type Offer struct {
 	Bytes int64
 
 	proofs sync.Mutex // one proof at a time (see Locked)
+}
+
+// Close closes the offer's Data if it is an io.Closer, as the file that
+// OpenOffer opens is.
+func (o *Offer) Close() error {
+	if c, ok := o.Data.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // Peer is the other end of a stream, as the libp2p connection
@@ -433,7 +441,7 @@ func (s *Server) serve(ctx context.Context, st Stream, w *bufio.Writer, p Peer) 
 				return &protocolError{CodeUnavailable, fmt.Sprintf("chunk %d cannot be read", i)}
 			}
 			if int(i) < len(o.StoredHash) {
-				if sum := blake3.Sum256(buf[4:]); !bytes.Equal(sum[:], o.StoredHash[i]) {
+				if Hash(blake3.Sum256(buf[4:])) != o.StoredHash[i] {
 					s.event(Event{Kind: EventDamaged, Offer: id, Remote: remoteName, Err: fmt.Errorf("chunk %d", i)})
 					return &protocolError{CodeUnavailable, fmt.Sprintf("chunk %d is damaged in the sender's spool", i)}
 				}

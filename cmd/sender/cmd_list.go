@@ -13,6 +13,7 @@ import (
 	"imageshare/console"
 	"imageshare/internal/cli"
 	"imageshare/internal/printable"
+	"imageshare/send"
 	"imageshare/spool"
 	"imageshare/study"
 	"imageshare/transfer"
@@ -78,11 +79,11 @@ func runList(_ context.Context, args []string, stdout io.Writer) error {
 	if asJSON {
 		js := console.NewJSON(stdout)
 		for _, r := range recs {
-			js.Emit(map[string]any{
-				"type": "offer", "offer_id": r.ID.String(), "state": shownState(r, now), "patient_name": r.PatientName,
-				"patient_id": r.PatientID, "study_uid": r.StudyUID, "study_date": r.StudyDate, "description": r.Description,
-				"created": r.Created, "expires": r.Expires, "downloads": r.Downloads(), "max_downloads": r.MaxDownloads,
-				"files": r.Files, "bytes": r.Bytes, "site": r.Site,
+			js.Emit(listedOffer{
+				OfferID: r.ID.String(), State: shownState(r, now), PatientName: r.PatientName,
+				PatientID: r.PatientID, StudyUID: r.StudyUID, StudyDate: r.StudyDate, Description: r.Description,
+				Created: r.Created, Expires: r.Expires, Downloads: r.Downloads(), MaxDownloads: r.MaxDownloads,
+				Files: r.Files, Bytes: r.Bytes, Site: r.Site,
 			})
 		}
 		return nil
@@ -118,7 +119,7 @@ func runUnlock(_ context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return "", err
 		}
-		trail.Record(audit.OfferUnlocked(audit.Local("sender", r.Site), subject(r)))
+		trail.Record(audit.OfferUnlocked(audit.Local("sender", r.Site), send.Subject(r)))
 		return fmt.Sprintf("unlocked offer %s (%s); its card works again, with a fresh budget of %d failed attempts",
 			id, offerText(r), spool.ProofBudget), nil
 	})
@@ -131,7 +132,7 @@ func runRevoke(_ context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return "", err
 		}
-		trail.Record(audit.OfferRevoked(audit.Local("sender", r.Site), subject(r)))
+		trail.Record(audit.OfferRevoked(audit.Local("sender", r.Site), send.Subject(r)))
 		return fmt.Sprintf("revoked offer %s (%s); its encrypted data is deleted and its card no longer works", id, offerText(r)), nil
 	})
 }
@@ -170,7 +171,7 @@ func changeOffer(verb, done string, args []string, stdout, stderr io.Writer, cha
 	}
 	fmt.Fprintln(stderr, "sender: "+said)
 	if asJSON {
-		console.NewJSON(stdout).Emit(map[string]any{"type": done, "offer_id": id.String()})
+		console.NewJSON(stdout).Emit(offerChanged{done: done, OfferID: id.String()})
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
@@ -26,9 +24,9 @@ import (
 	"imageshare/internal/atomicfile"
 	"imageshare/internal/cli"
 	"imageshare/internal/printable"
+	"imageshare/send"
 	"imageshare/spool"
 	"imageshare/study"
-	"imageshare/transfer"
 )
 
 var (
@@ -146,7 +144,7 @@ func readStudy(ctx context.Context, o *sendOptions, src *sources, stderr io.Writ
 	for _, m := range scan.Media {
 		fmt.Fprintf(stderr, "sender: %s lists %d files: only those are read; %d other files of the medium (a viewer, the DICOMDIR itself) are not sent\n",
 			src.shown(m.DICOMDIR), m.Listed, m.Unlisted)
-		js.Emit(map[string]any{"type": "dicomdir", "path": src.shown(m.DICOMDIR), "listed": m.Listed, "unlisted": m.Unlisted})
+		js.Emit(dicomdirEvent{Path: src.shown(m.DICOMDIR), Listed: m.Listed, Unlisted: m.Unlisted})
 	}
 	if len(scan.Problems) > 0 {
 		const show = 20
@@ -158,7 +156,7 @@ func readStudy(ctx context.Context, o *sendOptions, src *sources, stderr io.Writ
 			}
 			p.Path = src.shown(p.Path)
 			fmt.Fprintf(stderr, "sender: error: %s\n", printable.String(p.Error())) // names from the medium
-			js.Emit(map[string]any{"type": "problem", "path": p.Path, "message": p.Err.Error()})
+			js.Emit(problemEvent{Path: p.Path, Message: p.Err.Error()})
 		}
 		if len(scan.Problems) > show {
 			fmt.Fprintf(stderr, "sender: ... and %d more\n", len(scan.Problems)-show)
@@ -192,7 +190,7 @@ func readStudy(ctx context.Context, o *sendOptions, src *sources, stderr io.Writ
 		}
 		if from != "" {
 			fmt.Fprintf(stderr, "sender: the report %s is not UTF-8; read as %s and sent as UTF-8\n", o.report, from)
-			js.Emit(map[string]any{"type": "report_converted", "path": o.report, "from": from})
+			js.Emit(reportConvertedEvent{Path: o.report, From: from})
 		}
 		for _, f := range files {
 			if f.Rel == r.Rel {
@@ -204,7 +202,7 @@ func readStudy(ctx context.Context, o *sendOptions, src *sources, stderr io.Writ
 	for _, s := range studies {
 		fmt.Fprintln(stderr)
 		study.WriteSummary(stderr, s.Summary)
-		js.Emit(map[string]any{"type": "study", "study": s.Summary})
+		js.Emit(studyEvent{Study: s.Summary})
 	}
 	if o.report != "" {
 		fmt.Fprintf(stderr, "Report:       %s\n", filepath.Base(o.report))
@@ -215,12 +213,12 @@ func readStudy(ctx context.Context, o *sendOptions, src *sources, stderr io.Writ
 
 // issue makes the card's URI and gives it out: standard output (or the
 // JSON offer line), --uri-file, --card, and the terminal.
-func issue(o *sendOptions, offer *card.Offer, packed *transfer.Packed, packTime time.Duration, stdout, stderr io.Writer, js *console.JSON) error {
+func issue(o *sendOptions, c send.Card, stdout io.Writer, p *printer) error {
+	offer, m := c.Offer, c.Manifest
 	uri, err := offer.URI()
 	if err != nil {
 		return err
 	}
-	m := packed.Manifest
 	first := m.Studies[0]
 	desc := first.Description
 	if len(m.Studies) > 1 {
@@ -243,27 +241,31 @@ func issue(o *sendOptions, offer *card.Offer, packed *transfer.Packed, packTime 
 		if err := writeCardPNG(o.cardPNG, uri, details); err != nil {
 			return fmt.Errorf("writing --card: %w", err)
 		}
-		fmt.Fprintf(stderr, "sender: card written to %s\n", o.cardPNG)
 	}
-	if !o.quiet && console.IsTerminal(stderr) {
-		if qr, err := card.TerminalQR(uri); err == nil {
-			fmt.Fprint(stderr, qr)
+	p.text.locked(func() {
+		if o.cardPNG != "" {
+			fmt.Fprintf(p.text.w, "sender: card written to %s\n", o.cardPNG)
 		}
+		if !o.quiet && console.IsTerminal(p.text.w) {
+			if qr, err := card.TerminalQR(uri); err == nil {
+				fmt.Fprint(p.text.w, qr)
+			}
+		}
+	})
+	if !o.json {
+		fmt.Fprintln(stdout, uri)
+		return nil
 	}
 	addrs := make([]string, len(offer.Addrs))
 	for i, a := range offer.Addrs {
 		addrs[i] = a.String()
 	}
-	if o.json {
-		js.Emit(map[string]any{
-			"type": "offer", "offer_id": offer.ID.String(), "uri": uri, "expires": offer.Expires,
-			"peer_id": offer.Peer.String(), "addrs": addrs, "card": o.cardPNG, "uri_file": o.uriFile,
-			"files": len(m.Files), "bytes": m.TotalSize(), "stored_bytes": m.StoredSize(),
-			"pack_seconds": packTime.Seconds(), "max_downloads": o.maxDownloads,
-		})
-	} else {
-		fmt.Fprintln(stdout, uri)
-	}
+	p.js.Emit(cardEvent{
+		OfferID: offer.ID.String(), URI: uri, Expires: offer.Expires,
+		PeerID: offer.Peer.String(), Addrs: addrs, Card: o.cardPNG, URIFile: o.uriFile,
+		Files: len(m.Files), Bytes: m.TotalSize(), StoredBytes: m.StoredSize(),
+		PackSeconds: c.PackTime.Seconds(), MaxDownloads: c.MaxDownloads,
+	})
 	return nil
 }
 
@@ -296,6 +298,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		js = console.NewJSON(stdout)
 	}
 	showProgress := !o.quiet && console.IsTerminal(stderr)
+	p := &printer{text: newTextPrinter(stderr, showProgress, showProgress && !o.json), js: js}
 	trail, err := audit.OpenTrail("sender", o.audit, stderr)
 	if err != nil {
 		return err
@@ -322,187 +325,28 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-
-	// 2. Encrypt it into the spool.
-	secret, err := icrypto.NewSecret()
-	if err != nil {
-		return err
-	}
-	var offerID transfer.OfferID
-	if _, err := rand.Read(offerID[:]); err != nil {
-		return err
-	}
-	keySecret := &secret
-	if o.passcode != "" {
-		if keySecret, err = icrypto.WithPasscode(&secret, o.passcode, offerID[:]); err != nil {
-			return err
-		}
-	}
-	keys, err := icrypto.DeriveKeys(keySecret)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	var total int64
-	for _, f := range files {
-		total += f.Size
-	}
-	bar := console.NewProgress(stderr, total, "encrypting", showProgress)
 	summaries := make([]study.Summary, len(studies))
 	for i, s := range studies {
 		summaries[i] = s.Summary
 	}
-	packStart := time.Now()
-	packed, err := transfer.Pack(ctx, files, transfer.PackOptions{
-		Dir:       sp.OfferDir(offerID),
-		OfferID:   offerID,
-		Recipient: keys.Recipient,
-		Created:   now,
-		Expires:   now.Add(o.expires),
-		Site:      o.site,
-		Studies:   summaries,
-		Progress:  func(done, _ int64) { bar.Set(done) },
+
+	// 2. Encrypt it into the spool, and record the offer.
+	s, err := send.Pack(ctx, send.Options{
+		Spool: sp, Files: files, Studies: summaries, Site: o.site,
+		Expires: o.expires, Keep: o.keep, MaxDownloads: o.maxDownloads, Passcode: o.passcode,
+		Listen: o.listen, Relays: o.relays, Trail: trail, Me: me,
+		Events: p.event,
+		Issue:  func(c send.Card) error { return issue(o, c, stdout, p) },
 	})
-	bar.Finish()
+	p.text.endPacking()
 	src.cleanup(stderr) // the offer holds what was extracted now
 	if err != nil {
 		return err
 	}
-	packTime := time.Since(packStart)
-	rec := newRecord(offerID, packed, keys, o, summaries)
-	rec.Passcode = o.passcode != ""
-	// From here on the sender keeps what serves ciphertext and checks
-	// proofs, and nothing that decrypts the study.
-	keys = nil
 
-	// 3. Hand it to the sender serve of the spool, or serve it here.
-	if err := sp.Save(rec); err != nil {
-		return err
-	}
-	unlock, held, err := sp.Lock()
-	if err != nil {
-		return err
-	}
-	opt := servingOptions{listen: o.listen, relays: o.relays, only: &offerID, quiet: o.quiet, js: js, trail: trail, me: me}
-	if held {
-		sv, err := sp.ReadServing(15 * time.Second)
-		if err != nil {
-			return fmt.Errorf("another process holds the spool %s but says nothing of itself: %w", sp.Dir, err)
-		}
-		if sv.Mode != "send" {
-			if err := handOff(sp, sv, rec, &secret, o, packed, packTime, stdout, stderr, js); err != nil {
-				return err
-			}
-			me.PeerID = sv.PeerID
-			trail.Record(audit.Export(me, subject(rec)).With("served_by_pid", sv.PID))
-			return nil
-		}
-		// Another send serves with the spool's identity, and answers
-		// only for its own offer: a card naming that identity could reach
-		// it (by mDNS, by an address it took over) and be told the offer
-		// is unknown, and it goes away when its send ends. This send
-		// takes an identity of its own, for this card only.
-		fmt.Fprintf(stderr, "sender: sender send (pid %d) serves with the spool's identity; this offer is served with an identity of its own, while this command runs\n", sv.PID)
-		if opt.identity, _, err = crypto.GenerateEd25519Key(nil); err != nil {
-			return err
-		}
-	} else {
-		// The spool's identity is this process's while it runs: a sender
-		// serve started later serves this offer too, under the card's
-		// peer ID.
-		defer unlock()
-		if opt.identity, err = sp.Identity(); err != nil {
-			return err
-		}
-		opt.mode = "send"
-	}
-	srv, err := startServing(ctx, sp, opt, stderr)
-	if err != nil {
-		return err
-	}
-	defer srv.close()
-	offer := &card.Offer{
-		Peer:         srv.host.ID(),
-		Addrs:        discovery.CardAddrs(srv.host, srv.relays),
-		Secret:       secret,
-		ID:           offerID,
-		Expires:      rec.Expires,
-		ManifestHash: packed.ManifestHash,
-		Passcode:     rec.Passcode,
-	}
-	if err := issue(o, offer, packed, packTime, stdout, stderr, js); err != nil {
-		return err
-	}
-	secret, offer.Secret = icrypto.Secret{}, icrypto.Secret{}
-	trail.Record(audit.Export(srv.d.me, subject(rec)))
-	go srv.svc.Run(ctx, time.Second, srv.warn)
-	fmt.Fprintf(stderr, "sender: serving offer %s as %s until %s\n", offerID, srv.host.ID(), rec.Expires.Local().Format("2006-01-02 15:04 MST"))
-	printListening(stderr, srv.host.Addrs())
-	if !o.keep {
-		fmt.Fprintln(stderr, "sender: waiting for the receiving hospital; this stops once they confirm receipt (Ctrl-C to stop now)")
-	}
-
-	// 4. Serve until receipt, expiry or interruption.
-	expiry := time.NewTimer(time.Until(rec.Expires))
-	defer expiry.Stop()
-	var result error
-	done := srv.d.receiptChan(offerID)
-wait:
-	for {
-		select {
-		case <-done:
-			if !o.keep {
-				break wait
-			}
-			done = nil // keep serving until expiry
-		case <-expiry.C:
-			if srv.d.receiptsFor(offerID) == 0 {
-				result = errExpired
-			}
-			srv.svc.Sync() // ends the offer and deletes its data now
-			break wait
-		case <-ctx.Done():
-			result = ctx.Err()
-			break wait
-		}
-	}
-	if result == nil {
-		srv.drain()
-	}
-	srv.d.report(offerID)
-	return result
-}
-
-// newRecord is what the spool keeps of the offer: no key that decrypts.
-func newRecord(id transfer.OfferID, p *transfer.Packed, keys *icrypto.Keys, o *sendOptions, studies []study.Summary) *spool.Record {
-	first := studies[0]
-	desc := first.Description
-	if len(studies) > 1 {
-		desc = fmt.Sprintf("%s (+%d more studies)", desc, len(studies)-1)
-	}
-	stored := make([][]byte, len(p.Manifest.Chunks))
-	for i := range p.Manifest.Chunks {
-		stored[i] = p.Manifest.Chunks[i].StoredBLAKE3[:]
-	}
-	return &spool.Record{
-		ID:           id,
-		Created:      p.Manifest.Created,
-		Expires:      p.Manifest.Expires,
-		MaxDownloads: o.maxDownloads,
-		Keep:         o.keep,
-		Verifier:     keys.Verifier,
-		ManifestHash: p.ManifestHash[:],
-		Extents:      p.Extents,
-		StoredHash:   stored,
-		Site:         o.site,
-		PatientName:  first.PatientName,
-		PatientID:    first.PatientID,
-		StudyUID:     first.StudyUID,
-		StudyDate:    first.StudyDate,
-		Description:  desc,
-		Files:        len(p.Manifest.Files),
-		Bytes:        p.Manifest.TotalSize(),
-	}
+	// 3. Hand it to the sender serve of the spool, or serve it here until
+	// receipt, expiry or interruption.
+	return s.Deliver(ctx)
 }
 
 // parseRelays reads the --relay flags. Addresses of the same relay (its
@@ -522,39 +366,6 @@ func parseRelays(list []string) ([]peer.AddrInfo, error) {
 		relays[i].Addrs = append(relays[i].Addrs, r.Addrs...)
 	}
 	return relays, nil
-}
-
-// handOff gives a packed offer to the process already serving the spool,
-// and prints the card with that process's identity and addresses.
-
-func handOff(sp *spool.Spool, sv *spool.Serving, rec *spool.Record, secret *icrypto.Secret, o *sendOptions, packed *transfer.Packed, packTime time.Duration, stdout, stderr io.Writer, js *console.JSON) error {
-	if len(o.relays) > 0 {
-		fmt.Fprintln(stderr, "sender: warning: a sender serve serves this spool; the card lists its relays, not --relay (give --relay to sender serve)")
-	}
-	if !sp.WaitLoaded(rec.ID, 15*time.Second) {
-		return fmt.Errorf("the sender serving %s (pid %d) did not take the offer within 15s", sp.Dir, sv.PID)
-	}
-	id, err := peer.Decode(sv.PeerID)
-	if err != nil {
-		return err
-	}
-	var addrs []ma.Multiaddr
-	for _, s := range sv.Addrs {
-		if a, err := ma.NewMultiaddr(s); err == nil && len(addrs) < card.MaxAddrs {
-			addrs = append(addrs, a)
-		}
-	}
-	offer := &card.Offer{Peer: id, Addrs: addrs, Secret: *secret, ID: rec.ID, Expires: rec.Expires, ManifestHash: packed.ManifestHash, Passcode: rec.Passcode}
-	if err := issue(o, offer, packed, packTime, stdout, stderr, js); err != nil {
-		return err
-	}
-	until := "the first verified receipt"
-	if rec.Keep {
-		until = fmt.Sprintf("%d downloads", rec.MaxDownloads)
-	}
-	fmt.Fprintf(stderr, "sender: offer %s handed to the sender serving %s (pid %d); it serves it until %s or %s (see sender list)\n",
-		rec.ID, sp.Dir, sv.PID, rec.Expires.Local().Format("2006-01-02 15:04 MST"), until)
-	return nil
 }
 
 // choosePasscode reads the passcode from --passcode-file, or makes one and

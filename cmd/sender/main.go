@@ -15,6 +15,7 @@ import (
 
 	"imageshare/console"
 	"imageshare/internal/profile"
+	"imageshare/send"
 	"imageshare/study"
 )
 
@@ -159,15 +160,6 @@ type hintedError struct {
 func (e *hintedError) Error() string { return e.err.Error() }
 func (e *hintedError) Unwrap() error { return e.err }
 
-// errExpired is returned when the card expired before delivery.
-var errExpired = errors.New("the card expired before any receiver confirmed receipt")
-
-// errListen wraps failures to listen.
-type listenError struct{ err error }
-
-func (e *listenError) Error() string { return e.err.Error() }
-func (e *listenError) Unwrap() error { return e.err }
-
 func main() {
 	// zeroconf (mDNS) complains through the standard logger when a host
 	// has no multicast interface; the LAN announcement is best effort, and
@@ -226,7 +218,7 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	var ue *usageError
 	var amb *study.AmbiguousError
-	var le *listenError
+	var le *send.ListenError
 	var he *hintedError
 	if errors.As(err, &he) {
 		defer fmt.Fprintln(stderr, "hint: "+he.hint)
@@ -244,7 +236,7 @@ func exitCode(err error, stderr io.Writer) int {
 		code = exitPACS
 	case errors.As(err, &le):
 		code = exitNetwork
-	case errors.Is(err, errExpired):
+	case errors.Is(err, send.ErrExpired):
 		code = exitExpired
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "sender: interrupted")
