@@ -42,20 +42,11 @@ type Event interface {
 
 // Emit writes the event e as one line, its fields and "type":
 // e.EventType() (MarshalEvent). A field named "type" is not allowed.
-//
-// TODO(issue 14): while the commands move to typed events, e may still be
-// a map with a "type" key; Emit will take only an Event.
-func (j *JSON) Emit(e any) {
+func (j *JSON) Emit(e Event) {
 	if j == nil {
 		return
 	}
-	var b []byte
-	var err error
-	if ev, ok := e.(Event); ok {
-		b, err = MarshalEvent(ev)
-	} else {
-		b, err = json.Marshal(e)
-	}
+	b, err := MarshalEvent(e)
 	if err != nil {
 		b, _ = json.Marshal(map[string]string{"type": "error", "message": err.Error()})
 	}
