@@ -167,21 +167,63 @@ func TestFirstReceiptEndsOffer(t *testing.T) {
 	}
 }
 
+// A chunk lost in flight is fetched again: when a connection drops or
+// hole punching moves the fetch to a direct connection, the chunks that
+// were on their way are asked for again, after every chunk was sent once.
+// With --max-downloads 1, that must not end the offer before the receiver
+// has the study (TestNetworks found it: exit 8 after a hole punch).
+func TestChunksLostInFlightAreSentAgain(t *testing.T) {
+	so := serveOffer(t, false, 1)
+	if err := so.fetch("receiver", false); err != nil { // every chunk sent once
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := so.client("receiver")
+	m, err := c.Manifest(ctx)
+	if err != nil {
+		t.Fatalf("after one copy sent, the offer is closed to its receiver: %v", err)
+	}
+	if err := c.Fetch(ctx, m, []int{0, len(m.Chunks) - 1}, func(int, []byte) error { return nil }, nil); err != nil {
+		t.Fatalf("fetching two lost chunks again: %v", err)
+	}
+	if err := c.Confirm(ctx, so.files, so.bytes); err != nil {
+		t.Fatal(err)
+	}
+	if st := so.record(t).State(time.Now()); st != UsedUp {
+		t.Fatalf("after the receipt the offer is %s", st)
+	}
+}
+
+// A receiver that never confirms gets one copy more than
+// --max-downloads, the slack for chunks lost in flight, and no more.
+func TestSilentReceiverGetsOneCopyOfSlack(t *testing.T) {
+	so := serveOffer(t, false, 1)
+	for i := range 2 {
+		if err := so.fetch(fmt.Sprintf("silent-%d", i), false); err != nil {
+			t.Fatalf("fetch %d: %v", i+1, err)
+		}
+	}
+	if err := so.fetch("silent-3", false); !errors.Is(err, transfer.ErrUsedUp) {
+		t.Fatalf("a third whole fetch with --max-downloads 1: got %v, want ErrUsedUp", err)
+	}
+}
+
 // A receiver that never confirms is counted by what it was sent: with
-// --keep and --max-downloads 3, three whole fetches end the offer.
+// --keep and --max-downloads 3, four whole fetches (three and the copy of
+// slack) end the offer.
 func TestFetchesWithoutReceiptUseUpOffer(t *testing.T) {
 	so := serveOffer(t, true, 3)
-	for i := range 3 {
+	for i := range 4 {
 		if err := so.fetch(fmt.Sprintf("silent-%d", i), false); err != nil {
 			t.Fatalf("fetch %d: %v", i+1, err)
 		}
 	}
 	r := so.record(t)
-	if r.Downloads() != 3 || r.State(time.Now()) != UsedUp {
-		t.Fatalf("after 3 whole fetches without receipt: %d downloads, state %s", r.Downloads(), r.State(time.Now()))
+	if r.Downloads() != 4 || r.State(time.Now()) != UsedUp {
+		t.Fatalf("after 4 whole fetches without receipt: %d downloads, state %s", r.Downloads(), r.State(time.Now()))
 	}
-	if err := so.fetch("silent-4", false); !errors.Is(err, transfer.ErrUsedUp) {
-		t.Fatalf("a fourth fetch: got %v, want ErrUsedUp", err)
+	if err := so.fetch("silent-5", false); !errors.Is(err, transfer.ErrUsedUp) {
+		t.Fatalf("a fifth fetch: got %v, want ErrUsedUp", err)
 	}
 }
 

@@ -103,6 +103,16 @@ type Record struct {
 // confirms what it was sent is counted once.
 func (r *Record) Downloads() int { return max(len(r.Receipts), len(r.Served)) }
 
+// usedUp reports whether the offer has had its downloads: MaxDownloads
+// verified receipts, or one whole copy more than MaxDownloads sent. The
+// copy of slack is for chunks lost in flight, which a receiver asks for
+// again after a dropped connection or when hole punching moves it to a
+// direct one: counted as sent, they would end an offer of one download
+// before its receiver has the study.
+func (r *Record) usedUp() bool {
+	return r.MaxDownloads > 0 && (len(r.Receipts) >= r.MaxDownloads || len(r.Served) > r.MaxDownloads)
+}
+
 // State says whether the offer can still be served at now.
 func (r *Record) State(now time.Time) State {
 	switch {
@@ -110,7 +120,7 @@ func (r *Record) State(now time.Time) State {
 		return Revoked
 	case !r.Keep && len(r.Receipts) > 0:
 		return UsedUp
-	case r.MaxDownloads > 0 && r.Downloads() >= r.MaxDownloads:
+	case r.usedUp():
 		return UsedUp
 	case !now.Before(r.Expires):
 		return Expired
