@@ -240,13 +240,10 @@ func compareSlashFirst(a, b string) int {
 	return cmp.Compare(a[i], b[i])
 }
 
-// validPath accepts a relative, slash-separated name that is safe to create
-// under the study folder on Linux, macOS and Windows alike, and is not the
-// staging folder.
+// validPath accepts a name that study.CheckName accepts (one that Linux,
+// macOS and Windows all create as it is) and that is not the staging
+// folder.
 func validPath(p string) error {
-	if p == "" {
-		return errors.New("empty name")
-	}
 	if err := study.CheckName(p); err != nil {
 		return err
 	}
