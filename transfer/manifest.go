@@ -248,7 +248,7 @@ func validPath(p string) error {
 		return err
 	}
 	for el := range strings.SplitSeq(p, "/") {
-		if strings.EqualFold(el, stagingDir) {
+		if study.FoldName(el) == stagingDir {
 			return fmt.Errorf("%q uses the reserved name %s", p, stagingDir)
 		}
 	}
