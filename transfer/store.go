@@ -15,6 +15,7 @@ import (
 
 	"lukechampine.com/blake3"
 
+	"imageshare/internal/atomicfile"
 	"imageshare/study"
 )
 
@@ -439,7 +440,9 @@ func (s *Store) complete(i int) error {
 	if err := s.root.Chmod(name, placedMode()); err != nil {
 		return s.diskError(err)
 	}
-	if err := s.root.Rename(name, f.Path); err != nil {
+	// On Windows, a file another process has open (an antivirus scanning
+	// the staging file just closed) cannot be renamed for a moment.
+	if err := atomicfile.RetryRename(func() error { return s.root.Rename(name, f.Path) }); err != nil {
 		return s.diskError(err)
 	}
 	s.mu.Lock()
@@ -509,20 +512,70 @@ func (s *Store) Finish() error {
 // beside the studies before it, and returns the folder it is now in. A
 // study folder that was not in IncomingDir (one fetched again after it
 // was complete) stays where it is.
+//
+// If a file or folder is in the way (made there since ClaimFolder chose
+// the name), Commit refuses, on every system alike, and the study stays
+// in IncomingDir: renamed onto an empty folder, a folder would replace it
+// on Linux and macOS but not on Windows. If another receiver of the same
+// card moved the study first, Commit returns where it is.
 func (s *Store) Commit() (string, error) {
 	final := finalFolder(s.dir)
 	if final == s.dir {
 		return s.dir, nil
 	}
-	if _, err := os.Lstat(final); err == nil {
-		return "", fmt.Errorf("%w: %s is in the way of the study in %s", ErrDisk, final, s.dir)
+	var marker []byte
+	if s.root != nil {
+		marker, _ = readRootMarker(s.root)
 	}
-	// The lock stays held across the move: the open file goes with it.
+	// movedThere reports whether another receiver of this card moved the
+	// study to final (the marker is the card's hash of the manifest).
+	movedThere := func() bool {
+		if _, err := os.Lstat(s.dir); !errors.Is(err, fs.ErrNotExist) || marker == nil {
+			return false
+		}
+		b, err := readMarker(final)
+		return err == nil && string(b) == string(marker)
+	}
+	inTheWay := func() error {
+		if _, err := os.Lstat(final); err != nil {
+			return nil
+		}
+		return fmt.Errorf("%w: %s is in the way of the study in %s: move it away, and run the same command again to move the study there",
+			ErrDisk, final, s.dir)
+	}
+	if !movedThere() {
+		if err := inTheWay(); err != nil {
+			return "", err
+		}
+	}
+	// Windows cannot rename a folder while a file in it is open ("the
+	// folder or a file in it is open in another program"), and the lock
+	// file is: it is released first, everywhere, so that Commit behaves
+	// the same on every system. The study is whole and verified by now;
+	// a receiver that locks it in the moment before the move finds it so.
 	if s.root != nil {
 		s.root.Close()
 		s.root = nil
 	}
-	if err := os.Rename(s.dir, final); err != nil {
+	if s.lock != nil {
+		s.lock.Close()
+		s.lock = nil
+	}
+	err := atomicfile.RetryRename(func() error {
+		err := os.Rename(s.dir, final)
+		if err != nil {
+			// Not tried again: Windows refuses a rename onto a folder as
+			// access denied, as it does one that an open file blocks.
+			if ierr := inTheWay(); ierr != nil {
+				return ierr
+			}
+		}
+		return err
+	})
+	if err != nil && !movedThere() {
+		if errors.Is(err, ErrDisk) {
+			return "", err
+		}
 		return "", s.diskError(err)
 	}
 	os.Remove(filepath.Dir(s.dir)) // IncomingDir, once it holds no other study
@@ -651,12 +704,22 @@ func claimNew(dir, marker string) (bool, error) {
 		os.RemoveAll(tmp)
 		return false, err
 	}
-	err = os.Rename(tmp, dir)
+	err = atomicfile.RetryRename(func() error {
+		err := os.Rename(tmp, dir)
+		if err != nil {
+			// Another receiver made it: no use trying again (on Windows
+			// a move onto a folder is refused as access denied).
+			if _, serr := os.Lstat(dir); serr == nil {
+				return fs.ErrExist
+			}
+		}
+		return err
+	})
 	if err == nil {
 		return true, nil
 	}
 	os.RemoveAll(tmp)
-	if _, serr := os.Lstat(dir); serr == nil {
+	if errors.Is(err, fs.ErrExist) {
 		return false, nil
 	}
 	return false, err
@@ -706,6 +769,11 @@ func readMarker(dir string) ([]byte, error) {
 		return nil, err
 	}
 	defer root.Close()
+	return readRootMarker(root)
+}
+
+// readRootMarker reads the marker of the study folder root.
+func readRootMarker(root *os.Root) ([]byte, error) {
 	f, err := root.Open(markerName)
 	if err != nil {
 		return nil, err
