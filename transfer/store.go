@@ -84,6 +84,13 @@ type Store struct {
 // OpenStore prepares dir, which is created if needed, to receive m. m must
 // have been validated. It fails with ErrFolderBusy while another Store, in this
 // process or another, has dir open.
+//
+// On Windows, the os.Root that confines the writes cleans each name with
+// GetFullPathName and refuses device names and ":" as escaping the folder
+// (rootCleanPath in GOROOT/src/os/root_windows.go), then opens it relative
+// to the folder's handle, where MAX_PATH does not apply. The names of a
+// valid manifest never meet that cleaning: study.CheckName refuses device
+// names, ":", "\" and trailing dots and spaces, which Win32 would strip.
 func OpenStore(dir string, m *Manifest) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: creating the study folder: %w", ErrDisk, err)
