@@ -550,7 +550,8 @@ func (s *Store) Commit() (string, error) {
 		return fmt.Errorf("%w: %s is in the way of the study in %s: move it away, and run the same command again to move the study there",
 			ErrDisk, final, s.dir)
 	}
-	if !movedThere() {
+	moved := movedThere()
+	if !moved {
 		if err := inTheWay(); err != nil {
 			return "", err
 		}
@@ -568,22 +569,25 @@ func (s *Store) Commit() (string, error) {
 		s.lock.Close()
 		s.lock = nil
 	}
-	err := atomicfile.RetryRename(func() error {
-		err := os.Rename(s.dir, final)
-		if err != nil {
-			// Not tried again: Windows refuses a rename onto a folder as
-			// access denied, as it does one that an open file blocks.
-			if ierr := inTheWay(); ierr != nil {
-				return ierr
+	if !moved {
+		err := atomicfile.RetryRename(func() error {
+			err := os.Rename(s.dir, final)
+			if err != nil {
+				// Not tried again: Windows refuses a rename onto a
+				// folder as access denied, as it does one that an open
+				// file blocks.
+				if ierr := inTheWay(); ierr != nil {
+					return ierr
+				}
 			}
+			return err
+		})
+		if err != nil && !movedThere() {
+			if errors.Is(err, ErrDisk) {
+				return "", err
+			}
+			return "", s.diskError(err)
 		}
-		return err
-	})
-	if err != nil && !movedThere() {
-		if errors.Is(err, ErrDisk) {
-			return "", err
-		}
-		return "", s.diskError(err)
 	}
 	os.Remove(filepath.Dir(s.dir)) // IncomingDir, once it holds no other study
 	s.dir = final
