@@ -1,6 +1,8 @@
 package study_test
 
 import (
+	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -49,6 +51,7 @@ func TestCheckName(t *testing.T) {
 		if err := study.CheckName(name); err != nil {
 			t.Errorf("CheckName(%.60q): %v, want it accepted", name, err)
 		}
+		checkAccepted(t, name)
 	}
 
 	bad := []struct{ name, want string }{
@@ -138,6 +141,38 @@ func TestCheckName(t *testing.T) {
 			t.Errorf("CheckName(%.60q): %v, want an error with %q", tt.name, err, tt.want)
 		}
 	}
+}
+
+// checkAccepted checks what a name CheckName accepts must be, by other
+// means than CheckName's: clean, local, and folded by FoldName into a key
+// with the same folders.
+func checkAccepted(t *testing.T, name string) {
+	t.Helper()
+	if path.Clean(name) != name || !filepath.IsLocal(name) || strings.ContainsAny(name, `\:*?"<>|`) {
+		t.Errorf("%.60q accepted, but it is not a clean local name", name)
+	}
+	for el := range strings.SplitSeq(name, "/") {
+		if len(el) > 255 || len(utf16.Encode([]rune(el))) > 255 || strings.TrimRight(el, ". ") != el {
+			t.Errorf("%.60q accepted, with the element %.60q", name, el)
+		}
+	}
+	if key := study.FoldName(name); strings.Count(key, "/") != strings.Count(name, "/") {
+		t.Errorf("%.60q accepted, but its key %.60q has other folders", name, key)
+	}
+}
+
+// FuzzCheckName: what CheckName accepts is a clean, local name of short
+// elements, whose key keeps its folders.
+func FuzzCheckName(f *testing.F) {
+	for _, s := range []string{"series-1/IM0001.dcm", "Σειρά 1/εικόνα.dcm", "CON.dcm", "a./b", "SERIES~1.DCM",
+		strings.Repeat("ǖ", 85), "straße/ß", "ﬁ/İ", "a\u2215b", "..", " /x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if study.CheckName(name) == nil {
+			checkAccepted(t, name)
+		}
+	})
 }
 
 // The element limits hold for UTF-16 as well as UTF-8: no character takes
