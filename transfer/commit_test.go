@@ -107,20 +107,38 @@ func TestCommitAfterAnotherReceiver(t *testing.T) {
 	checkReceived(t, final, fx.data)
 }
 
-// TestCommitReleasesTheLock: the folder is unlocked before it is moved
-// (Windows cannot move a folder with a file open in it), so a receiver of
-// the same card can open the committed study at once.
-func TestCommitReleasesTheLock(t *testing.T) {
+// TestFinishReleasesTheFolder: once whole, the folder is unlocked and
+// closed (Windows can move a folder only when nothing in it is open, be
+// it to commit the study or to quarantine it), so a receiver of the same
+// card can open it at once; a second Finish changes nothing.
+func TestFinishReleasesTheFolder(t *testing.T) {
 	fx := newFixture(t, []int{1500, 10}, 1000)
 	parent := t.TempDir()
 	st := finishedStore(t, fx, parent)
+	other, err := OpenStore(st.Dir(), st.Manifest())
+	if err != nil {
+		t.Fatalf("opening the finished study while its store is open: %v", err)
+	}
+	if _, err := other.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Finish(); err != nil {
+		t.Fatalf("the second store did not find the study whole: %v", err)
+	}
+	other.Close()
+	if err := st.Finish(); err != nil {
+		t.Fatalf("second Finish: %v", err)
+	}
+	moved := filepath.Join(parent, "quarantined")
+	if err := os.Rename(st.Dir(), moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(moved, st.Dir()); err != nil {
+		t.Fatal(err)
+	}
 	final, err := st.Commit()
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := OpenStore(final, st.Manifest())
-	if err != nil {
-		t.Fatalf("opening the committed study while its store is open: %v", err)
-	}
-	other.Close()
+	checkReceived(t, final, fx.data)
 }

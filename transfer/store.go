@@ -79,6 +79,9 @@ type Store struct {
 	placeErr error
 	// OnFile, if set, is called after each file is verified and in place.
 	OnFile func(f File)
+	// Once Finish succeeds: the folder's marker, and that it is done.
+	marker   []byte
+	finished bool
 }
 
 // OpenStore prepares dir, which is created if needed, to receive m. m must
@@ -163,6 +166,11 @@ func (s *Store) Close() error {
 		delete(s.open, i)
 	}
 	s.mu.Unlock()
+	return s.release()
+}
+
+// release closes the folder and unlocks it.
+func (s *Store) release() error {
 	var err error
 	if s.root != nil {
 		err = s.root.Close()
@@ -484,8 +492,15 @@ var ErrIncomplete = errors.New("not every file was received")
 
 // Finish places the empty files, checks that every file is verified and in
 // place, and removes the staging files (the folder's marker, written by
-// ClaimFolder, stays).
+// ClaimFolder, stays). Then it releases the folder: nothing more is
+// written into it, and it can be moved, by Commit or, if what arrived is
+// refused, receive.Quarantine. Windows cannot rename a folder while a
+// handle to it, or to a file in it such as the lock, is open ("the folder
+// or a file in it is open in another program").
 func (s *Store) Finish() error {
+	if s.finished {
+		return nil
+	}
 	s.placing.Wait()
 	if s.placeErr != nil {
 		return s.placeErr
@@ -512,13 +527,15 @@ func (s *Store) Finish() error {
 		d.Sync()
 		d.Close()
 	}
-	return nil
+	s.marker, _ = readRootMarker(s.root)
+	s.finished = true
+	return s.release()
 }
 
-// Commit moves a study that Finish found whole out of IncomingDir, to
-// beside the studies before it, and returns the folder it is now in. A
-// study folder that was not in IncomingDir (one fetched again after it
-// was complete) stays where it is.
+// Commit moves a study that Finish found whole (and released) out of
+// IncomingDir, to beside the studies before it, and returns the folder it
+// is now in. A study folder that was not in IncomingDir (one fetched again
+// after it was complete) stays where it is.
 //
 // If a file or folder is in the way (made there since ClaimFolder chose
 // the name), Commit refuses, on every system alike, and the study stays
@@ -530,10 +547,7 @@ func (s *Store) Commit() (string, error) {
 	if final == s.dir {
 		return s.dir, nil
 	}
-	var marker []byte
-	if s.root != nil {
-		marker, _ = readRootMarker(s.root)
-	}
+	marker := s.marker
 	// movedThere reports whether another receiver of this card moved the
 	// study to final (the marker is the card's hash of the manifest).
 	movedThere := func() bool {
@@ -556,19 +570,10 @@ func (s *Store) Commit() (string, error) {
 			return "", err
 		}
 	}
-	// Windows cannot rename a folder while a file in it is open ("the
-	// folder or a file in it is open in another program"), and the lock
-	// file is: it is released first, everywhere, so that Commit behaves
-	// the same on every system. The study is whole and verified by now;
-	// a receiver that locks it in the moment before the move finds it so.
-	if s.root != nil {
-		s.root.Close()
-		s.root = nil
-	}
-	if s.lock != nil {
-		s.lock.Close()
-		s.lock = nil
-	}
+	// Finish released the folder, as Windows cannot move it otherwise:
+	// a receiver of the same card that opens it meanwhile finds it whole,
+	// and the first to move it wins (movedThere).
+	s.release()
 	if !moved {
 		err := atomicfile.RetryRename(func() error {
 			err := os.Rename(s.dir, final)
