@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"runtime"
 
 	"imageshare/study"
 	"imageshare/transfer"
@@ -18,7 +19,7 @@ import (
 // already) the store is opened first, so that the report says what is
 // still to fetch.
 func (s *session) accept(m *transfer.Manifest) error {
-	_, exists, err := transfer.FindFolder(s.o.Out, studyFolder(m), s.offer.ManifestHash)
+	dir, exists, err := transfer.FindFolder(s.o.Out, studyFolder(m), s.offer.ManifestHash)
 	if err != nil {
 		return err
 	}
@@ -34,6 +35,14 @@ func (s *session) accept(m *transfer.Manifest) error {
 	_, hasReport := m.Report()
 	s.emit(Manifest{Site: m.Site, Studies: m.Studies, Files: len(m.Files), Bytes: m.TotalSize(), StoredBytes: m.StoredSize(),
 		Report: hasReport, Seconds: s.elapsed().Seconds(), Manifest: m, ToFetch: toFetch})
+	if runtime.GOOS == "windows" {
+		// The study goes to Out, under dir's name, once whole.
+		if final, err := filepath.Abs(filepath.Join(s.o.Out, filepath.Base(dir))); err == nil {
+			if w := longPathWarning(final, m); w != "" {
+				s.emit(Warning{Message: w})
+			}
+		}
+	}
 	err = s.decide(m)
 	if err != nil {
 		if s.store != nil {

@@ -14,9 +14,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // ScanOptions configures ScanPaths.
@@ -270,62 +267,6 @@ func (s *nameSet) add(c candidate) error {
 	}
 	s.files[key] = c
 	return nil
-}
-
-// CheckName checks that a relative, slash-separated name can be created on
-// the receiver's disk, be it Linux, macOS or Windows. The sender checks its
-// names with it, and the receiver every name a manifest holds.
-func CheckName(rel string) error {
-	switch {
-	case !utf8.ValidString(rel):
-		return fmt.Errorf("name %q is not UTF-8", rel)
-	case len(rel) > 1024:
-		return fmt.Errorf("name is %d bytes long, more than 1024", len(rel))
-	case strings.ContainsAny(rel, "\\:*?\"<>|"):
-		return fmt.Errorf("name %q holds one of \\:*?\"<>|, which Windows does not allow", rel)
-	}
-	for _, r := range rel {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("name %q holds a control character", rel)
-		}
-	}
-	for el := range strings.SplitSeq(rel, "/") {
-		switch {
-		case el == "" || el == "." || el == "..":
-			return fmt.Errorf("name %q has an empty, \".\" or \"..\" element", rel)
-		case len(el) > 255:
-			return fmt.Errorf("name %q has an element longer than 255 bytes", rel)
-		case strings.HasSuffix(el, ".") || strings.HasSuffix(el, " "):
-			return fmt.Errorf("name %q has an element ending in a dot or space, which Windows drops", rel)
-		case isDeviceName(el):
-			return fmt.Errorf("name %q names a Windows device", rel)
-		}
-	}
-	return nil
-}
-
-func isDeviceName(el string) bool {
-	base, _, _ := strings.Cut(strings.ToUpper(el), ".")
-	base = strings.TrimRight(base, " ")
-	switch base {
-	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
-		return true
-	}
-	for _, dev := range []string{"COM", "LPT"} {
-		if n, ok := strings.CutPrefix(base, dev); ok {
-			// Windows also reserves COM¹ to COM³ and LPT¹ to LPT³.
-			return len(n) == 1 && n[0] >= '0' && n[0] <= '9' || n == "¹" || n == "²" || n == "³"
-		}
-	}
-	return false
-}
-
-// FoldName is the key under which two names are the same file on a
-// case-insensitive file system (NTFS, APFS, HFS+): Unicode composed (é as
-// one character or as e and an accent) and case-folded through upper case,
-// so that σ and ς, or s and ſ, meet.
-func FoldName(name string) string {
-	return strings.ToLower(strings.ToUpper(norm.NFC.String(name)))
 }
 
 // readAll reads the headers of cands with one worker a CPU. Files that are

@@ -240,18 +240,15 @@ func compareSlashFirst(a, b string) int {
 	return cmp.Compare(a[i], b[i])
 }
 
-// validPath accepts a relative, slash-separated name that is safe to create
-// under the study folder on Linux, macOS and Windows alike, and is not the
-// staging folder.
+// validPath accepts a name that study.CheckName accepts (one that Linux,
+// macOS and Windows all create as it is) and that is not the staging
+// folder.
 func validPath(p string) error {
-	if p == "" {
-		return errors.New("empty name")
-	}
 	if err := study.CheckName(p); err != nil {
 		return err
 	}
 	for el := range strings.SplitSeq(p, "/") {
-		if strings.EqualFold(el, stagingDir) {
+		if study.FoldName(el) == stagingDir {
 			return fmt.Errorf("%q uses the reserved name %s", p, stagingDir)
 		}
 	}

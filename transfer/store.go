@@ -15,6 +15,7 @@ import (
 
 	"lukechampine.com/blake3"
 
+	"imageshare/internal/atomicfile"
 	"imageshare/study"
 )
 
@@ -78,11 +79,21 @@ type Store struct {
 	placeErr error
 	// OnFile, if set, is called after each file is verified and in place.
 	OnFile func(f File)
+	// Once Finish succeeds: the folder's marker, and that it is done.
+	marker   []byte
+	finished bool
 }
 
 // OpenStore prepares dir, which is created if needed, to receive m. m must
 // have been validated. It fails with ErrFolderBusy while another Store, in this
 // process or another, has dir open.
+//
+// On Windows, the os.Root that confines the writes cleans each name with
+// GetFullPathName and refuses device names and ":" as escaping the folder
+// (rootCleanPath in GOROOT/src/os/root_windows.go), then opens it relative
+// to the folder's handle, where MAX_PATH does not apply. The names of a
+// valid manifest never meet that cleaning: study.CheckName refuses device
+// names, ":", "\" and trailing dots and spaces, which Win32 would strip.
 func OpenStore(dir string, m *Manifest) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: creating the study folder: %w", ErrDisk, err)
@@ -155,6 +166,11 @@ func (s *Store) Close() error {
 		delete(s.open, i)
 	}
 	s.mu.Unlock()
+	return s.release()
+}
+
+// release closes the folder and unlocks it.
+func (s *Store) release() error {
 	var err error
 	if s.root != nil {
 		err = s.root.Close()
@@ -439,7 +455,9 @@ func (s *Store) complete(i int) error {
 	if err := s.root.Chmod(name, placedMode()); err != nil {
 		return s.diskError(err)
 	}
-	if err := s.root.Rename(name, f.Path); err != nil {
+	// On Windows, a file another process has open (an antivirus scanning
+	// the staging file just closed) cannot be renamed for a moment.
+	if err := atomicfile.RetryRename(func() error { return s.root.Rename(name, f.Path) }); err != nil {
 		return s.diskError(err)
 	}
 	s.mu.Lock()
@@ -474,8 +492,15 @@ var ErrIncomplete = errors.New("not every file was received")
 
 // Finish places the empty files, checks that every file is verified and in
 // place, and removes the staging files (the folder's marker, written by
-// ClaimFolder, stays).
+// ClaimFolder, stays). Then it releases the folder: nothing more is
+// written into it, and it can be moved, by Commit or, if what arrived is
+// refused, receive.Quarantine. Windows cannot rename a folder while a
+// handle to it, or to a file in it such as the lock, is open ("the folder
+// or a file in it is open in another program").
 func (s *Store) Finish() error {
+	if s.finished {
+		return nil
+	}
 	s.placing.Wait()
 	if s.placeErr != nil {
 		return s.placeErr
@@ -502,28 +527,72 @@ func (s *Store) Finish() error {
 		d.Sync()
 		d.Close()
 	}
-	return nil
+	s.marker, _ = readRootMarker(s.root)
+	s.finished = true
+	return s.release()
 }
 
-// Commit moves a study that Finish found whole out of IncomingDir, to
-// beside the studies before it, and returns the folder it is now in. A
-// study folder that was not in IncomingDir (one fetched again after it
-// was complete) stays where it is.
+// Commit moves a study that Finish found whole (and released) out of
+// IncomingDir, to beside the studies before it, and returns the folder it
+// is now in. A study folder that was not in IncomingDir (one fetched again
+// after it was complete) stays where it is.
+//
+// If a file or folder is in the way (made there since ClaimFolder chose
+// the name), Commit refuses, on every system alike, and the study stays
+// in IncomingDir: renamed onto an empty folder, a folder would replace it
+// on Linux and macOS but not on Windows. If another receiver of the same
+// card moved the study first, Commit returns where it is.
 func (s *Store) Commit() (string, error) {
 	final := finalFolder(s.dir)
 	if final == s.dir {
 		return s.dir, nil
 	}
-	if _, err := os.Lstat(final); err == nil {
-		return "", fmt.Errorf("%w: %s is in the way of the study in %s", ErrDisk, final, s.dir)
+	marker := s.marker
+	// movedThere reports whether another receiver of this card moved the
+	// study to final (the marker is the card's hash of the manifest).
+	movedThere := func() bool {
+		if _, err := os.Lstat(s.dir); !errors.Is(err, fs.ErrNotExist) || marker == nil {
+			return false
+		}
+		b, err := readMarker(final)
+		return err == nil && string(b) == string(marker)
 	}
-	// The lock stays held across the move: the open file goes with it.
-	if s.root != nil {
-		s.root.Close()
-		s.root = nil
+	inTheWay := func() error {
+		if _, err := os.Lstat(final); err != nil {
+			return nil
+		}
+		return fmt.Errorf("%w: %s is in the way of the study in %s: move it away, and run the same command again to move the study there",
+			ErrDisk, final, s.dir)
 	}
-	if err := os.Rename(s.dir, final); err != nil {
-		return "", s.diskError(err)
+	moved := movedThere()
+	if !moved {
+		if err := inTheWay(); err != nil {
+			return "", err
+		}
+	}
+	// Finish released the folder, as Windows cannot move it otherwise:
+	// a receiver of the same card that opens it meanwhile finds it whole,
+	// and the first to move it wins (movedThere).
+	s.release()
+	if !moved {
+		err := atomicfile.RetryRename(func() error {
+			err := os.Rename(s.dir, final)
+			if err != nil {
+				// Not tried again: Windows refuses a rename onto a
+				// folder as access denied, as it does one that an open
+				// file blocks.
+				if ierr := inTheWay(); ierr != nil {
+					return ierr
+				}
+			}
+			return err
+		})
+		if err != nil && !movedThere() {
+			if errors.Is(err, ErrDisk) {
+				return "", err
+			}
+			return "", s.diskError(err)
+		}
 	}
 	os.Remove(filepath.Dir(s.dir)) // IncomingDir, once it holds no other study
 	s.dir = final
@@ -651,12 +720,22 @@ func claimNew(dir, marker string) (bool, error) {
 		os.RemoveAll(tmp)
 		return false, err
 	}
-	err = os.Rename(tmp, dir)
+	err = atomicfile.RetryRename(func() error {
+		err := os.Rename(tmp, dir)
+		if err != nil {
+			// Another receiver made it: no use trying again (on Windows
+			// a move onto a folder is refused as access denied).
+			if _, serr := os.Lstat(dir); serr == nil {
+				return fs.ErrExist
+			}
+		}
+		return err
+	})
 	if err == nil {
 		return true, nil
 	}
 	os.RemoveAll(tmp)
-	if _, serr := os.Lstat(dir); serr == nil {
+	if errors.Is(err, fs.ErrExist) {
 		return false, nil
 	}
 	return false, err
@@ -706,6 +785,11 @@ func readMarker(dir string) ([]byte, error) {
 		return nil, err
 	}
 	defer root.Close()
+	return readRootMarker(root)
+}
+
+// readRootMarker reads the marker of the study folder root.
+func readRootMarker(root *os.Root) ([]byte, error) {
 	f, err := root.Open(markerName)
 	if err != nil {
 		return nil, err

@@ -5,7 +5,9 @@
 // The data goes to a temporary file of a random name in the same folder
 // (so that writers of one name never share a temporary file), which is
 // synced, then put in place by rename (Write) or link (Create), and the
-// folder synced so that the new name survives a crash.
+// folder synced so that the new name survives a crash. On Windows a rename
+// refused while another process has the file open is tried again for a
+// moment (Rename).
 package atomicfile
 
 import (
@@ -80,7 +82,7 @@ func writeFrom(name string, perm fs.FileMode, link bool, fill func(io.Writer) er
 		// The temporary name stays, and goes when this returns.
 		err = os.Link(tmp, name)
 	} else {
-		err = os.Rename(tmp, name)
+		err = Rename(tmp, name)
 		renamed = err == nil
 	}
 	if err != nil {
