@@ -3,8 +3,8 @@ package osservice
 import (
 	"encoding/xml"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
