@@ -65,3 +65,59 @@ func WaitFor(ctx context.Context, want State, query func() (State, error), tick 
 		}
 	}
 }
+
+// Check refuses flags that the service could not start with, before
+// anything is installed.
+func (s Spec) Check(c Command) error {
+	if c.Action != Install || s.Validate == nil {
+		return nil
+	}
+	if err := s.Validate(c.Args); err != nil {
+		return &UsageError{fmt.Sprintf("the service's flags: %v", err)}
+	}
+	return nil
+}
+
+// Exit statuses of "service", beside the commands' 0, 1 and 2. Like the
+// LSB's for init scripts: 3 not running, 4 not installed.
+const (
+	ExitNotRunning   = 3
+	ExitNotInstalled = 4
+)
+
+// Exit prints err on stderr as program's diagnostics, with a hint where
+// one helps, and returns the exit status of "program service".
+func Exit(err error, program string, stderr io.Writer) int {
+	var ue *UsageError
+	var unsup *UnsupportedError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, ErrNotRunning):
+		// status printed the state on stdout.
+		return ExitNotRunning
+	case errors.As(err, &unsup):
+		fmt.Fprintf(stderr, "%s: error: %v\n", program, err)
+		if steps := unsup.Instructions(); len(steps) > 0 {
+			fmt.Fprintf(stderr, "hint: %s\n", steps[0])
+			for _, s := range steps[1:] {
+				fmt.Fprintf(stderr, "    %s\n", s)
+			}
+		}
+		return 2
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "%s: error: %v\nhint: see %s service --help\n", program, err, program)
+		return 2
+	}
+	fmt.Fprintf(stderr, "%s: error: %v\n", program, err)
+	switch {
+	case errors.Is(err, ErrNotInstalled):
+		fmt.Fprintf(stderr, "hint: %s service install installs it\n", program)
+		return ExitNotInstalled
+	case errors.Is(err, ErrAlreadyInstalled):
+		fmt.Fprintf(stderr, "hint: to change its flags, %s service uninstall, then install again\n", program)
+	case errors.Is(err, ErrAccessDenied):
+		fmt.Fprintf(stderr, "hint: run it from a command prompt opened with \"Run as administrator\"\n")
+	}
+	return 1
+}

@@ -35,7 +35,7 @@ type harness struct {
 	log      *recorder
 }
 
-func start(t *testing.T, stopCode int, lastError string) *harness {
+func startExecution(t *testing.T, stopCode int, lastError string) *harness {
 	t.Helper()
 	h := &harness{
 		states:   make(chan State, 16),
@@ -88,7 +88,7 @@ func (h *harness) noMoreStates(t *testing.T) {
 
 func TestExecuteStop(t *testing.T) {
 	for _, req := range []Request{StopRequest, Shutdown} {
-		h := start(t, 0, "")
+		h := startExecution(t, 0, "")
 		h.requests <- Interrogate
 		h.expect(t, Running)
 		h.requests <- Other
@@ -117,7 +117,7 @@ func TestExecuteStop(t *testing.T) {
 }
 
 func TestExecuteFailsWhileStopping(t *testing.T) {
-	h := start(t, 1, "sender: error: closing the spool: disk gone")
+	h := startExecution(t, 1, "sender: error: closing the spool: disk gone")
 	h.requests <- StopRequest
 	h.expect(t, StopPending)
 	<-h.cause
@@ -141,7 +141,7 @@ func TestExecuteCommandEnds(t *testing.T) {
 		{1, "", "error: imageshare-test failed with exit status 1"},
 		{0, "", "error: imageshare-test ended by itself, without a stop request"},
 	} {
-		h := start(t, 0, tc.lastError)
+		h := startExecution(t, 0, tc.lastError)
 		h.exit <- tc.code
 		if code := <-h.code; code != tc.code {
 			t.Errorf("exit status %d, want %d", code, tc.code)

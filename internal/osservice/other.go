@@ -24,6 +24,6 @@ func Do(_ context.Context, s Spec, _ Command, _ io.Writer) error {
 func RunService(_ context.Context, s Spec, _ func(ctx context.Context, stdout, stderr io.Writer) int, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "%s: error: %s is for the Windows service control manager\n", s.Program, ServiceFlag)
 	e := &UnsupportedError{Spec: s, GOOS: runtime.GOOS}
-	fmt.Fprintf(stderr, "hint: %s\n", e.Error())
+	fmt.Fprintf(stderr, "hint: leave it out; %s\n", e.Manager())
 	return 2
 }

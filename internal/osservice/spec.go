@@ -191,13 +191,19 @@ type UnsupportedError struct {
 }
 
 func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("%s service manages a Windows service; %s", e.Spec.Program, e.Manager())
+}
+
+// Manager says what runs the command as a service on e.GOOS.
+func (e *UnsupportedError) Manager() string {
+	s := e.Spec
 	switch e.GOOS {
 	case "linux":
-		return fmt.Sprintf("%s service manages a Windows service; on Linux, systemd runs %s with the unit in %s", e.Spec.Program, e.Spec.Program, e.Spec.Systemd)
+		return fmt.Sprintf("on Linux, systemd runs %s with the unit in %s", s.Program, s.Systemd)
 	case "darwin":
-		return fmt.Sprintf("%s service manages a Windows service; on macOS, launchd runs %s with the property list in %s", e.Spec.Program, e.Spec.Program, e.Spec.Launchd)
+		return fmt.Sprintf("on macOS, launchd runs %s with the property list in %s", s.Program, s.Launchd)
 	}
-	return fmt.Sprintf("%s service manages a Windows service; on %s, run %s under the system's service manager", e.Spec.Program, e.GOOS, e.Spec.Program)
+	return fmt.Sprintf("on %s, run %s under the system's service manager", e.GOOS, s.Program)
 }
 
 // Instructions are the steps that install the service on e.GOOS, one a
@@ -210,7 +216,7 @@ func (e *UnsupportedError) Instructions() []string {
 	switch e.GOOS {
 	case "linux":
 		return []string{
-			"the unit's comments say what it needs first (a user, the firewall); then, as root:",
+			"the unit's comments say what it needs first; then, as root:",
 			fmt.Sprintf("install -m 0755 %s %s", s.Program, s.Binary),
 			fmt.Sprintf("install -m 0644 %s /etc/systemd/system/", s.Systemd),
 			fmt.Sprintf("systemctl daemon-reload && systemctl enable --now %s", strings.TrimSuffix(unit, ".service")),

@@ -33,6 +33,9 @@ const stopTimeout = 30 * time.Second
 
 // Do carries out c for the service s, printing what it did to stdout.
 func Do(ctx context.Context, s Spec, c Command, stdout io.Writer) error {
+	if err := s.Check(c); err != nil {
+		return err
+	}
 	m, err := mgr.Connect()
 	if err != nil {
 		return fmt.Errorf("connecting to the service control manager: %w", winError(err))
@@ -63,11 +66,6 @@ func Do(ctx context.Context, s Spec, c Command, stdout io.Writer) error {
 }
 
 func install(m *mgr.Mgr, s Spec, admin []string, stdout io.Writer) error {
-	if s.Validate != nil {
-		if err := s.Validate(admin); err != nil {
-			return err
-		}
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("finding this program's path: %w", err)
