@@ -279,6 +279,10 @@ func RunService(ctx context.Context, s Spec, run func(ctx context.Context, stdou
 	return h.code
 }
 
+// pendingWaitHint is the wait hint of StartPending and StopPending, in
+// milliseconds.
+const pendingWaitHint = 20000
+
 // handler adapts Execution to svc.Handler.
 type handler struct {
 	ctx  context.Context
@@ -295,8 +299,14 @@ func (h *handler) Execute(_ []string, r <-chan svc.ChangeRequest, s chan<- svc.S
 			return
 		}
 		status := svc.Status{State: toSvc(st)}
-		if st == Running {
+		switch st {
+		case Running:
 			status.Accepts = accepts
+		case StartPending, StopPending:
+			// How long the service control manager should wait before it
+			// thinks the service hung: serve closes its connections and
+			// the spool, the relay its circuits.
+			status.WaitHint = pendingWaitHint
 		}
 		s <- status
 	}
