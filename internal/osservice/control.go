@@ -52,7 +52,7 @@ func (i Info) Write(w io.Writer, name string) {
 // WaitFor asks query for the service's state at each tick until it is
 // want, and returns the last state seen. It returns early with an error
 // if query fails, or when ctx ends (the service may then still get there).
-func WaitFor(ctx context.Context, want State, query func() (State, error), tick <-chan struct{}) (State, error) {
+func WaitFor[T any](ctx context.Context, want State, query func() (State, error), tick <-chan T) (State, error) {
 	for {
 		s, err := query()
 		if err != nil || s == want {

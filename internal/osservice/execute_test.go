@@ -197,7 +197,7 @@ func TestWaitFor(t *testing.T) {
 
 	// A query that fails ends the wait.
 	boom := errors.New("boom")
-	if _, err := WaitFor(context.Background(), Stopped, func() (State, error) { return Running, boom }, nil); !errors.Is(err, boom) {
+	if _, err := WaitFor[struct{}](context.Background(), Stopped, func() (State, error) { return Running, boom }, nil); !errors.Is(err, boom) {
 		t.Errorf("WaitFor = %v, want boom", err)
 	}
 

@@ -156,25 +156,10 @@ func stop(ctx context.Context, sv *mgr.Service, s Spec, stdout io.Writer) error 
 	defer cancel()
 	ticker := time.NewTicker(300 * time.Millisecond)
 	defer ticker.Stop()
-	tick := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ticker.C:
-				select {
-				case tick <- struct{}{}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
 	if _, err := WaitFor(ctx, Stopped, func() (State, error) {
 		st, err := sv.Query()
 		return fromSvc(st.State), winError(err)
-	}, tick); err != nil {
+	}, ticker.C); err != nil {
 		return fmt.Errorf("stopping service %s: %w", s.Name, err)
 	}
 	fmt.Fprintf(stdout, "stopped %s\n", s.Name)
