@@ -265,12 +265,12 @@ EXIT STATUS
 var commandUsage = map[string]string{
 	"service":         serviceUsage,
 	"service install": serviceInstallUsage,
-	"send":   sendUsage,
-	"serve":  serveUsage,
-	"list":   listUsage,
-	"revoke": revokeUsage,
-	"unlock": unlockUsage,
-	"audit":  auditUsage,
+	"send":            sendUsage,
+	"serve":           serveUsage,
+	"list":            listUsage,
+	"revoke":          revokeUsage,
+	"unlock":          unlockUsage,
+	"audit":           auditUsage,
 }
 
 // printHelp writes the help of command, or the whole text for "".
