@@ -49,7 +49,7 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitOK
 	}
 	if err == nil {
-		err = osservice.Do(ctx, relayService, c, stdout)
+		err = osservice.Do(ctx, relayService, c, stdout, stderr)
 	}
 	return osservice.Exit(err, "relay", stderr)
 }

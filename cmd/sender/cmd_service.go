@@ -53,7 +53,7 @@ func runService(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitOK
 	}
 	if err == nil {
-		err = osservice.Do(ctx, senderService, c, stdout)
+		err = osservice.Do(ctx, senderService, c, stdout, stderr)
 	}
 	return osservice.Exit(err, "sender", stderr)
 }

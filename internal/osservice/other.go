@@ -15,7 +15,7 @@ func StateDir() string { return "" }
 
 // Do refuses: outside Windows, systemd or launchd runs the command, with
 // the units in dist/. The error's Instructions say how to install them.
-func Do(_ context.Context, s Spec, _ Command, _ io.Writer) error {
+func Do(_ context.Context, s Spec, _ Command, _, _ io.Writer) error {
 	return &UnsupportedError{Spec: s, GOOS: runtime.GOOS}
 }
 

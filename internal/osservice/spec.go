@@ -233,3 +233,19 @@ func (e *UnsupportedError) Instructions() []string {
 	}
 	return nil
 }
+
+// LocationWarning warns when exe, about to be registered as a service,
+// lies in the profile home of the user installing it (Downloads, the
+// Desktop): the service runs it from there, and fails once that copy is
+// cleaned away. It is "" for a program elsewhere.
+func LocationWarning(exe, home string) string {
+	if home == "" {
+		return ""
+	}
+	rel, err := filepath.Rel(home, exe)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return ""
+	}
+	return fmt.Sprintf("%s is in your profile (%s), and the service will run it from there: "+
+		"it stops working when that copy is moved or deleted", exe, home)
+}

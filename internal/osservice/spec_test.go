@@ -159,3 +159,24 @@ func TestUnsupported(t *testing.T) {
 		t.Errorf("freebsd steps: %q", got)
 	}
 }
+
+func TestLocationWarning(t *testing.T) {
+	home := filepath.Join(string(filepath.Separator)+"home", "clerk")
+	for _, tc := range []struct {
+		exe  string
+		warn bool
+	}{
+		{filepath.Join(home, "Downloads", "imageshare", "sender.exe"), true},
+		{filepath.Join(home, "sender.exe"), true},
+		{filepath.Join(string(filepath.Separator)+"opt", "imageshare", "sender.exe"), false},
+		{filepath.Join(string(filepath.Separator)+"home", "clerk2", "sender.exe"), false},
+		{filepath.Join(string(filepath.Separator)+"home", "..clerk", "sender.exe"), false},
+	} {
+		if got := LocationWarning(tc.exe, home); (got != "") != tc.warn {
+			t.Errorf("LocationWarning(%q) = %q, want a warning: %v", tc.exe, got, tc.warn)
+		}
+	}
+	if got := LocationWarning(filepath.Join(home, "x"), ""); got != "" {
+		t.Errorf("no home: %q", got)
+	}
+}

@@ -31,8 +31,9 @@ func StateDir() string {
 // stopTimeout is how long stop and uninstall wait for the service to stop.
 const stopTimeout = 30 * time.Second
 
-// Do carries out c for the service s, printing what it did to stdout.
-func Do(ctx context.Context, s Spec, c Command, stdout io.Writer) error {
+// Do carries out c for the service s, printing what it did to stdout and
+// warnings to stderr.
+func Do(ctx context.Context, s Spec, c Command, stdout, stderr io.Writer) error {
 	if err := s.Check(c); err != nil {
 		return err
 	}
@@ -42,7 +43,7 @@ func Do(ctx context.Context, s Spec, c Command, stdout io.Writer) error {
 	}
 	defer m.Disconnect()
 	if c.Action == Install {
-		return install(m, s, c.Args, stdout)
+		return install(m, s, c.Args, stdout, stderr)
 	}
 	sv, err := m.OpenService(s.Name)
 	if errors.Is(err, windows.ERROR_SERVICE_DOES_NOT_EXIST) {
@@ -65,13 +66,19 @@ func Do(ctx context.Context, s Spec, c Command, stdout io.Writer) error {
 	return &UsageError{fmt.Sprintf("unknown action %q", c.Action)}
 }
 
-func install(m *mgr.Mgr, s Spec, admin []string, stdout io.Writer) error {
+func install(m *mgr.Mgr, s Spec, admin []string, stdout, stderr io.Writer) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("finding this program's path: %w", err)
 	}
 	if exe, err = filepath.Abs(exe); err != nil {
 		return fmt.Errorf("finding this program's path: %w", err)
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		if w := LocationWarning(exe, home); w != "" {
+			fmt.Fprintf(stderr, "%s: warning: %s\n", s.Program, w)
+			fmt.Fprintf(stderr, "hint: copy it to e.g. C:\\Program Files\\imageshare, and install the service from there\n")
+		}
 	}
 	if sv, err := m.OpenService(s.Name); err == nil {
 		sv.Close()
@@ -99,13 +106,13 @@ func install(m *mgr.Mgr, s Spec, admin []string, stdout io.Writer) error {
 		{Type: mgr.ServiceRestart, Delay: time.Minute},
 	}
 	if err := sv.SetRecoveryActions(restart, uint32((24 * time.Hour).Seconds())); err != nil {
-		fmt.Fprintf(stdout, "%s: warning: cannot set restart on failure: %v\n", s.Program, err)
+		fmt.Fprintf(stderr, "%s: warning: cannot set restart on failure: %v\n", s.Program, err)
 	} else if err := sv.SetRecoveryActionsOnNonCrashFailures(true); err != nil {
-		fmt.Fprintf(stdout, "%s: warning: cannot set restart on failure: %v\n", s.Program, err)
+		fmt.Fprintf(stderr, "%s: warning: cannot set restart on failure: %v\n", s.Program, err)
 	}
 	// The Event Log source; it may remain from an earlier install.
 	if err := eventlog.InstallAsEventCreate(s.Name, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil && !strings.Contains(err.Error(), "exists") {
-		fmt.Fprintf(stdout, "%s: warning: cannot register with the Event Log: %v\n", s.Program, err)
+		fmt.Fprintf(stderr, "%s: warning: cannot register with the Event Log: %v\n", s.Program, err)
 	}
 	fmt.Fprintf(stdout, "installed service %s (%q), started automatically with Windows\n", s.Name, s.DisplayName)
 	fmt.Fprintf(stdout, "command: %s\n", windows.ComposeCommandLine(append([]string{exe}, args...)))
