@@ -21,6 +21,7 @@ import (
 
 	"imageshare/console"
 	"imageshare/discovery"
+	"imageshare/internal/osservice"
 )
 
 const usage = `relay lets receivers reach senders that are behind a NAT or firewall.
@@ -28,6 +29,7 @@ const usage = `relay lets receivers reach senders that are behind a NAT or firew
 Usage:
     relay [options]
     relay id [--identity FILE] [--json]
+    relay service install|uninstall|start|stop|status [-- OPTIONS...]
     relay --version
 
 relay is a libp2p circuit relay (v2). Senders keep a reservation with it
@@ -54,6 +56,10 @@ readable by its owner only; the relay refuses a key file that others can
 read. Keep it (and back it up): a new key is a new peer ID, and every
 sender's --relay must then change. relay id prints the peer ID, making the
 key if need be, so that senders can be set up before the relay first runs.
+
+A systemd unit ships in dist/systemd and a launchd property list in
+dist/launchd; on Windows, relay service install makes the relay a service
+(relay service --help).
 
 Options:
     --identity FILE      The relay's key (default $STATE_DIRECTORY/relay.key under
@@ -171,10 +177,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprint(stdout, idUsage)
 			return exitOK
 		}
+	case len(args) > 0 && args[0] == "service":
+		return runService(ctx, args[1:], stdout, stderr)
+	case len(args) > 0 && args[0] == osservice.ServiceFlag:
+		return runAsService(ctx, args[1:], stderr)
 	case len(args) == 0 || strings.HasPrefix(args[0], "-"):
 		err = runRelay(ctx, args, stdout, stderr)
 	default:
-		err = &usageError{fmt.Sprintf("unknown command %q: relay takes options only, or the command id", args[0])}
+		err = &usageError{fmt.Sprintf("unknown command %q: relay takes options only, or the command id or service", args[0])}
 	}
 	if errors.Is(err, errHelp) {
 		printUsage(stdout)

@@ -185,13 +185,92 @@ EXIT STATUS
     2   bad usage
 `
 
+const serviceUsage = `Usage:
+    sender service install [-- SERVE-OPTIONS...]
+    sender service uninstall|start|stop|status
+
+On Windows, sender service makes sender serve a Windows service, named
+imageshare-sender ("imageshare sender" in Services), that starts with
+Windows, restarts after a failure, and serves the spool's offers while no
+one is logged on. Run it from a command prompt opened with "Run as
+administrator"; status needs no administrator.
+
+    install     Register the service to run this sender.exe, where it is
+                (copy it to e.g. C:\Program Files\imageshare first), as
+                "sender serve --service" with SERVE-OPTIONS. Unless given,
+                --spool is %ProgramData%\imageshare\spool and --audit
+                %ProgramData%\imageshare\audit-sender.jsonl; staff then
+                send with that --spool. "sender service install --help"
+                says more.
+    uninstall   Stop the service and remove it; the spool and the log stay.
+    start       Start it now (Windows starts it at each boot).
+    stop        Stop it, waiting up to 30 seconds; offers stay in the spool.
+    status      Print its state, process, command line and log file.
+
+The service logs what sender serve prints to
+%ProgramData%\imageshare\logs\sender-serve.log (the previous 10 MB in
+sender-serve.log.1), and its start, stop and failures to the Windows Event
+Log (Application, source imageshare-sender). docs/NETWORKS.md says what
+to open in Windows Defender Firewall.
+
+On Linux and macOS, systemd or launchd runs sender serve: sender service
+prints how to install dist/systemd/imageshare-sender.service or
+dist/launchd/org.imageshare.sender.plist, and exits 2.
+
+Examples:
+    sender service install
+    sender service install -- --relay /dns4/relay.example.org/tcp/7472/p2p/12D3KooW... --site "St Elsewhere ED"
+    sender service start
+    sender service status
+    sender service stop
+    sender service uninstall
+
+EXIT STATUS
+    0   done; for status: the service is running
+    1   an error, e.g. not run as administrator, or already installed
+    2   bad usage, or not Windows (the way to install the systemd unit or the
+        launchd property list is printed)
+    3   status: the service is installed but not running
+    4   the service is not installed
+`
+
+const serviceInstallUsage = `Usage:
+    sender service install [-- SERVE-OPTIONS...]
+
+sender service install registers the Windows service imageshare-sender,
+started automatically with Windows (delayed, after the network) and again
+5 seconds after a failure. It runs this program, from where it is now, as
+
+    sender.exe serve --service SERVE-OPTIONS
+
+SERVE-OPTIONS are sender serve's (sender help serve), after "--"; they are
+checked now, so that the service does not fail at its start. Unless given,
+--spool is %ProgramData%\imageshare\spool and --audit is
+%ProgramData%\imageshare\audit-sender.jsonl. The service runs as
+LocalSystem. To change its options, uninstall it and install it again.
+
+Examples:
+    sender service install
+    sender service install -- --spool D:\imageshare\spool --listen /ip4/0.0.0.0/tcp/7471
+    sender service install -- --relay /dns4/relay.example.org/tcp/7472/p2p/12D3KooW...
+
+EXIT STATUS
+    0   the service is installed (start it with sender service start)
+    1   an error, e.g. not run as administrator, or already installed
+    2   bad usage, e.g. a SERVE-OPTION sender serve refuses, or not Windows
+        (the way to install the systemd unit or the launchd property list
+        is printed)
+`
+
 var commandUsage = map[string]string{
-	"send":   sendUsage,
-	"serve":  serveUsage,
-	"list":   listUsage,
-	"revoke": revokeUsage,
-	"unlock": unlockUsage,
-	"audit":  auditUsage,
+	"service":         serviceUsage,
+	"service install": serviceInstallUsage,
+	"send":            sendUsage,
+	"serve":           serveUsage,
+	"list":            listUsage,
+	"revoke":          revokeUsage,
+	"unlock":          unlockUsage,
+	"audit":           auditUsage,
 }
 
 // printHelp writes the help of command, or the whole text for "".
@@ -211,7 +290,7 @@ func runHelp(args []string, stdout io.Writer) error {
 	case len(args) > 1:
 		return &usageError{"sender help takes one command"}
 	case commandUsage[args[0]] == "":
-		return &usageError{fmt.Sprintf("unknown command %q: the commands are send, serve, list, revoke, unlock and audit", args[0])}
+		return &usageError{fmt.Sprintf("unknown command %q: the commands are send, serve, list, revoke, unlock, audit and service", args[0])}
 	default:
 		printHelp(stdout, args[0])
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"imageshare/console"
+	"imageshare/internal/osservice"
 	"imageshare/internal/profile"
 	"imageshare/send"
 	"imageshare/study"
@@ -29,6 +30,7 @@ Usage:
     sender revoke [--spool DIR] OFFER
     sender unlock [--spool DIR] OFFER
     sender audit [--audit FILE] [--json]
+    sender service install|uninstall|start|stop|status [-- SERVE-OPTIONS...]
     sender --version
 
 sender send reads the DICOM files in each PATH (a folder, read recursively,
@@ -47,9 +49,10 @@ Each offer is kept in a spool folder (its encrypted data and a record of it,
 never a key that decrypts it). When "sender serve" runs on the same spool,
 "sender send" hands the offer to it and exits at once; sender serve serves
 every live offer with one stable identity, and again after a restart (a
-systemd unit ships in dist/systemd). Two sends at once without sender serve
-both serve: the first with the spool's identity, the next with one of its
-own, for its card only. An offer ends at its first verified receipt (with
+systemd unit ships in dist/systemd, a launchd property list in
+dist/launchd; on Windows, sender service install makes it a service). Two
+sends at once without sender serve both serve: the first with the spool's
+identity, the next with one of its own, for its card only. An offer ends at its first verified receipt (with
 --keep: at its download limit), when it expires, or when it is revoked; its
 encrypted data is then deleted.
 
@@ -191,7 +194,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "send":
 		err = runSend(ctx, args[1:], stdout, stderr)
 	case "serve":
+		if rest, ok := osservice.ServiceMode(args[1:]); ok {
+			return runAsService(ctx, rest, stderr)
+		}
 		err = runServe(ctx, args[1:], stdout, stderr)
+	case "service":
+		return runService(ctx, args[1:], stdout, stderr)
 	case "list":
 		err = runList(ctx, args[1:], stdout)
 	case "revoke":
@@ -201,7 +209,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "audit":
 		err = runAudit(ctx, args[1:], stdout, stderr)
 	default:
-		err = &usageError{fmt.Sprintf("unknown command %q: the commands are send, serve, list, revoke, unlock and audit", args[0])}
+		err = &usageError{fmt.Sprintf("unknown command %q: the commands are send, serve, list, revoke, unlock, audit and service", args[0])}
 	}
 	if errors.Is(err, errHelp) {
 		// "sender COMMAND --help": that command's help, as a result.
