@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"imageshare/internal/appdir"
 )
 
 // ErrCardURI is returned by Record for an event that carries something that
@@ -150,22 +152,18 @@ func (l *Log) Close() error {
 }
 
 // DefaultPath returns where program ("sender" or "receiver") keeps its
-// trail: $XDG_STATE_HOME/imageshare/audit-<program>.jsonl, or
-// ~/.local/state/imageshare/audit-<program>.jsonl when XDG_STATE_HOME is not
-// set or not absolute, as the XDG Base Directory specification says.
+// trail: audit-<program>.jsonl in the user's state folder (package
+// appdir), $XDG_STATE_HOME/imageshare or ~/.local/state/imageshare on
+// Linux, %LOCALAPPDATA%\imageshare on Windows.
 func DefaultPath(program string) (string, error) {
 	if program == "" || strings.ContainsAny(program, `/\`) || program == "." || program == ".." {
 		return "", fmt.Errorf("audit log: bad program name %q", program)
 	}
-	dir := os.Getenv("XDG_STATE_HOME")
-	if !filepath.IsAbs(dir) {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("audit log: %w", err)
-		}
-		dir = filepath.Join(home, ".local", "state")
+	dir, err := appdir.State(appdir.User)
+	if err != nil {
+		return "", fmt.Errorf("audit log: %w", err)
 	}
-	return filepath.Join(dir, "imageshare", "audit-"+program+".jsonl"), nil
+	return filepath.Join(dir, "audit-"+program+".jsonl"), nil
 }
 
 // encode validates e and returns it as one line of JSON, newline included.

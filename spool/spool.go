@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"imageshare/discovery"
+	"imageshare/internal/appdir"
 	"imageshare/internal/atomicfile"
 	"imageshare/transfer"
 )
@@ -144,13 +145,13 @@ func Open(dir string) (*Spool, error) {
 	return &Spool{Dir: dir}, nil
 }
 
-// DefaultDir is $XDG_STATE_HOME/imageshare/spool, or its usual place.
+// DefaultDir is the folder "spool" in the user's state folder (package
+// appdir): $XDG_STATE_HOME/imageshare/spool or
+// ~/.local/state/imageshare/spool on Linux,
+// %LOCALAPPDATA%\imageshare\spool on Windows.
 func DefaultDir() string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "imageshare", "spool")
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "state", "imageshare", "spool")
+	if d, err := appdir.State(appdir.User); err == nil {
+		return filepath.Join(d, "spool")
 	}
 	return filepath.Join(os.TempDir(), "imageshare-spool")
 }

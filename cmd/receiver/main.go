@@ -124,14 +124,14 @@ Options:
     --local-birth-date YYYYMMDD, --local-sex M|F|O
                        Correct the birth date or sex in the PACS copies.
     --config FILE      The station's configuration (default
-                       $XDG_CONFIG_HOME/imageshare/receiver.toml; read if
+                       {config}/receiver.toml; read if
                        there): issuer = "...", to_dicomweb = "...",
                        dicomweb_credentials = "..."; flags override it.
     --json             Print JSON Lines on standard output, for scripts; the
                        last line is {"type":"summary",...}.
     -q, --quiet        No progress bar.
     --audit FILE       The audit trail (default
-                       $XDG_STATE_HOME/imageshare/audit-receiver.jsonl).
+                       {state}/audit-receiver.jsonl).
 
 Examples:
     receiver fetch --out /data/incoming --qr card.jpg

@@ -21,6 +21,7 @@ import (
 
 	"imageshare/console"
 	"imageshare/discovery"
+	"imageshare/internal/appdir"
 )
 
 const usage = `relay lets receivers reach senders that are behind a NAT or firewall.
@@ -57,8 +58,7 @@ key if need be, so that senders can be set up before the relay first runs.
 
 Options:
     --identity FILE      The relay's key (default $STATE_DIRECTORY/relay.key under
-                         systemd, else $XDG_STATE_HOME/imageshare/relay.key, or
-                         ~/.local/state/imageshare/relay.key).
+                         systemd, else {state}/relay.key).
     --listen MULTIADDR   Listen address, TCP or QUIC (repeatable). Default: port %[1]d
                          of every IPv4 and IPv6 interface, TCP and QUIC.
     --max-reservations N Senders that may hold a reservation at once (default %[2]d).
@@ -207,8 +207,8 @@ EXIT STATUS
 `
 
 func printUsage(w io.Writer) {
-	fmt.Fprintf(w, usage, defaultPort, defaultMaxReservations, defaultMaxReservationsPerIP,
-		connsPerReservation, defaultMaxCircuits, defaultBufferSize, shortDuration(defaultReservationTTL))
+	fmt.Fprint(w, appdir.Expand(fmt.Sprintf(usage, defaultPort, defaultMaxReservations, defaultMaxReservationsPerIP,
+		connsPerReservation, defaultMaxCircuits, defaultBufferSize, shortDuration(defaultReservationTTL))))
 }
 
 // shortDuration writes d as 1h or 1h30m rather than 1h0m0s or 1h30m0s.

@@ -88,9 +88,8 @@ Options for send:
                          reaches a sender behind a NAT or firewall; where the
                          NATs allow, the connection becomes direct (hole
                          punching). sender serve takes --relay too.
-    --spool DIR          Folder of offers (default $XDG_STATE_HOME/imageshare/spool,
-                         or ~/.local/state/imageshare/spool).
-    --audit FILE         The audit trail (default $XDG_STATE_HOME/imageshare/audit-sender.jsonl).
+    --spool DIR          Folder of offers (default {state}/spool).
+    --audit FILE         The audit trail (default {state}/audit-sender.jsonl).
     --json               Print JSON Lines on standard output, for scripts.
     -q, --quiet          No progress bars and no QR code on the terminal.
 
