@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"imageshare/internal/appdir"
+	"imageshare/internal/filelock"
 )
 
 // ErrCardURI is returned by Record for an event that carries something that
@@ -56,10 +57,10 @@ func Open(path string) (*Log, error) {
 
 // endTornLine writes a newline if the file does not end with one.
 func (l *Log) endTornLine() error {
-	if err := lockFile(l.f); err != nil {
+	if err := filelock.Lock(l.f); err != nil {
 		return fmt.Errorf("locking: %w", err)
 	}
-	defer unlockFile(l.f)
+	defer filelock.Unlock(l.f)
 	fi, err := l.f.Stat()
 	if err != nil {
 		return err
@@ -111,19 +112,20 @@ func (l *Log) Record(e Event) error {
 }
 
 // append writes line with a single write(2) on the O_APPEND file, under
-// flock(2) so that appenders that share a file never interleave, even where
-// O_APPEND is not atomic (NFS) or a write comes back short.
+// an exclusive lock (package filelock) so that appenders that share a file
+// never interleave, even where O_APPEND is not atomic (NFS) or a write
+// comes back short.
 func (l *Log) append(line []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
 		return ErrClosed
 	}
-	if err := lockFile(l.f); err != nil {
+	if err := filelock.Lock(l.f); err != nil {
 		return fmt.Errorf("locking audit log %s: %w", l.path, err)
 	}
 	_, werr := l.f.Write(line)
-	uerr := unlockFile(l.f)
+	uerr := filelock.Unlock(l.f)
 	if werr != nil {
 		return fmt.Errorf("writing audit log %s: %w", l.path, werr)
 	}

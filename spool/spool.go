@@ -15,6 +15,7 @@ import (
 	"imageshare/discovery"
 	"imageshare/internal/appdir"
 	"imageshare/internal/atomicfile"
+	"imageshare/internal/filelock"
 	"imageshare/transfer"
 )
 
@@ -268,7 +269,7 @@ func (s *Spool) Lock() (unlock func(), held bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	if held, err := tryLock(f); held || err != nil {
+	if held, err := filelock.TryLock(f); held || err != nil {
 		f.Close()
 		return nil, held, err
 	}
@@ -276,7 +277,7 @@ func (s *Spool) Lock() (unlock func(), held bool, err error) {
 	os.Remove(filepath.Join(s.Dir, "serving.json"))
 	return func() {
 		os.Remove(filepath.Join(s.Dir, "serving.json"))
-		unlockFile(f)
+		filelock.Unlock(f)
 		f.Close()
 	}, false, nil
 }
@@ -370,10 +371,10 @@ func (s *Spool) update(id transfer.OfferID, change func(*Record), before ...func
 		return nil, err
 	}
 	defer f.Close()
-	if err := lockFile(f); err != nil {
+	if err := filelock.Lock(f); err != nil {
 		return nil, err
 	}
-	defer unlockFile(f)
+	defer filelock.Unlock(f)
 	for _, b := range before {
 		if err := b(); err != nil {
 			return nil, err
