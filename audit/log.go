@@ -13,6 +13,7 @@ import (
 
 	"imageshare/internal/appdir"
 	"imageshare/internal/filelock"
+	"imageshare/internal/private"
 )
 
 // ErrCardURI is returned by Record for an event that carries something that
@@ -33,17 +34,18 @@ type Log struct {
 }
 
 // Open opens the trail at path for appending, creating its folder (0700)
-// and the file (0600) if they do not exist. An existing file keeps its
+// and the file (0600), private on Windows too (package private), if they
+// do not exist. An existing file keeps its
 // mode. If the file ends in a line torn by a crash, Open ends that line, so
 // that the next event starts on a line of its own.
 func Open(path string) (*Log, error) {
 	if path == "" {
 		return nil, errors.New("opening audit log: no path")
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := private.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("opening audit log: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := private.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE)
 	if err != nil {
 		return nil, fmt.Errorf("opening audit log: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"imageshare/internal/appdir"
 	"imageshare/internal/atomicfile"
 	"imageshare/internal/filelock"
+	"imageshare/internal/private"
 	"imageshare/transfer"
 )
 
@@ -138,9 +139,10 @@ type Spool struct {
 	Dir string
 }
 
-// Open opens, creating if need be, the spool in dir.
+// Open opens, creating if need be, the spool in dir: private (package
+// private), as it holds what decrypts nothing but says who was sent what.
 func Open(dir string) (*Spool, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "offers"), 0o700); err != nil {
+	if err := private.MkdirAll(filepath.Join(dir, "offers")); err != nil {
 		return nil, fmt.Errorf("opening spool: %w", err)
 	}
 	return &Spool{Dir: dir}, nil

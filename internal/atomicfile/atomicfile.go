@@ -6,6 +6,11 @@
 // (so that writers of one name never share a temporary file), which is
 // synced, then put in place by rename (Write) or link (Create), and the
 // folder synced so that the new name survives a crash.
+//
+// A permission that grants nothing to group and others (0600) makes a
+// private file on Windows too, where the mode bits mean nothing: the
+// temporary file gets the private access list of package private before
+// any data is written to it, and keeps it under its new name.
 package atomicfile
 
 import (
@@ -15,6 +20,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"imageshare/internal/private"
 )
 
 // Write writes data to name with permission perm, replacing what name held.
@@ -61,6 +68,9 @@ func writeFrom(name string, perm fs.FileMode, link bool, fill func(io.Writer) er
 		}
 	}()
 	err = f.Chmod(perm)
+	if err == nil && perm&0o077 == 0 {
+		err = private.Protect(f)
+	}
 	if err == nil {
 		if err = fill(f); err != nil {
 			f.Close()

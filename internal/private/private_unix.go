@@ -1,0 +1,28 @@
+//go:build !windows
+
+package private
+
+import (
+	"fmt"
+	"os"
+)
+
+// needsProtect: the mode given at creation makes a file private.
+const needsProtect = false
+
+// Protect does nothing on Unix: the mode a file was made with (0600) is
+// what keeps it private.
+func Protect(*os.File) error { return nil }
+
+func protectDir(string) error { return nil }
+
+func check(f *os.File) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return &ExposedError{Path: f.Name(), Why: fmt.Sprintf("has mode %04o", perm), Fix: fixUnix(f.Name())}
+	}
+	return nil
+}
