@@ -11,15 +11,14 @@ import (
 	"io"
 	"log"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strings"
-	"syscall"
 
 	"imageshare/audit"
 	"imageshare/card"
 	"imageshare/console"
 	"imageshare/discovery"
+	"imageshare/internal/cli"
 	"imageshare/internal/profile"
 	"imageshare/receive"
 	"imageshare/study"
@@ -207,7 +206,7 @@ func main() {
 	// has no multicast interface; the LAN announcement is best effort, and
 	// that is no news for staff. imageshare itself never uses that logger.
 	log.SetOutput(io.Discard)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.NotifyContext(context.Background())
 	if os.Getenv("GOGC") == "" {
 		// Once its chunk buffers are pooled the receiver allocates little,
 		// and what it holds grows with the study's file count (the

@@ -22,6 +22,7 @@ import (
 	"imageshare/console"
 	"imageshare/discovery"
 	"imageshare/internal/appdir"
+	"imageshare/internal/cli"
 )
 
 const usage = `relay lets receivers reach senders that are behind a NAT or firewall.
@@ -140,7 +141,7 @@ var (
 func main() {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, cli.StopSignals()...)
 	go func() {
 		s := <-sigs
 		// A second signal ends the process at once.

@@ -10,10 +10,9 @@ import (
 	"io"
 	"log"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"imageshare/console"
+	"imageshare/internal/cli"
 	"imageshare/internal/profile"
 	"imageshare/send"
 	"imageshare/study"
@@ -164,7 +163,7 @@ func main() {
 	// has no multicast interface; the LAN announcement is best effort, and
 	// that is no news for staff. imageshare itself never uses that logger.
 	log.SetOutput(io.Discard)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.NotifyContext(context.Background())
 	stopProfile := profile.Start(os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stopProfile()
