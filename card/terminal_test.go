@@ -14,12 +14,10 @@ import (
 // sgr matches an ANSI "select graphic rendition" escape sequence.
 var sgr = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
-// parseHalfBlocks turns TerminalQR output back into modules, [y][x] true
-// for dark, each character giving the module above and the one below.
-func parseHalfBlocks(t *testing.T, s string) [][]bool { return parseBlocks(t, s, true) }
-
-// parseBlocks parses TerminalQR output (coloured) or TerminalQRPlain's,
-// whose blocks are the light modules and which has no escape at all.
+// parseBlocks turns TerminalQR output (coloured) back into modules, [y][x]
+// true for dark, each character giving the module above and the one below;
+// or TerminalQRPlain's, whose blocks are the light modules and which has
+// no escape at all.
 func parseBlocks(t *testing.T, s string, coloured bool) [][]bool {
 	t.Helper()
 	if !strings.HasSuffix(s, "\n") {

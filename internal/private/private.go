@@ -22,7 +22,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // Modes of private folders and files on Unix.
@@ -103,13 +102,3 @@ func (e *ExposedError) Error() string {
 // Administrators) may read the open file f, nil if no one else may, or
 // the error that kept it from telling.
 func Check(f *os.File) error { return check(f) }
-
-// fixUnix is the command that makes path private on Unix.
-func fixUnix(path string) string { return "chmod 600 " + shellQuote(path) }
-
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./~") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}

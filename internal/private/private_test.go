@@ -51,15 +51,3 @@ func TestPrivateSDDL(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
-
-func TestShellQuote(t *testing.T) {
-	for in, want := range map[string]string{
-		"/var/lib/imageshare-relay/relay.key": "/var/lib/imageshare-relay/relay.key",
-		"/home/a b/key":                       "'/home/a b/key'",
-		"/tmp/it's":                           `'/tmp/it'\''s'`,
-	} {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
-		}
-	}
-}

@@ -5,6 +5,7 @@ package private
 import (
 	"fmt"
 	"os"
+	"strings"
 )
 
 // needsProtect: the mode given at creation makes a file private.
@@ -25,4 +26,14 @@ func check(f *os.File) error {
 		return &ExposedError{Path: f.Name(), Why: fmt.Sprintf("has mode %04o", perm), Fix: fixUnix(f.Name())}
 	}
 	return nil
+}
+
+// fixUnix is the command that makes path private on Unix.
+func fixUnix(path string) string { return "chmod 600 " + shellQuote(path) }
+
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./~") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
