@@ -15,39 +15,28 @@ import (
 // access list does.
 const needsProtect = true
 
-// Protect gives the open file f the private access list.
-func Protect(f *os.File) error {
-	sd, err := privateDescriptor()
-	if err != nil {
-		return fmt.Errorf("making %s private: %w", f.Name(), err)
-	}
-	dacl, _, err := sd.DACL()
-	if err != nil {
-		return fmt.Errorf("making %s private: %w", f.Name(), err)
-	}
-	err = windows.SetSecurityInfo(windows.Handle(f.Fd()), windows.SE_FILE_OBJECT,
-		windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION, nil, nil, dacl, nil)
-	if err != nil {
-		return fmt.Errorf("making %s private: %w", f.Name(), err)
-	}
-	return nil
-}
+// Protect gives the open file f the private access list. It sets it by
+// name: a handle from os.OpenFile has no WRITE_DAC access (GENERIC_WRITE
+// does not include it), while the owner may always change an access list.
+func Protect(f *os.File) error { return protect(f.Name()) }
 
 // protectDir gives the folder dir the private access list, which
 // SetNamedSecurityInfo also passes on to what is in it already.
-func protectDir(dir string) error {
+func protectDir(dir string) error { return protect(dir) }
+
+func protect(name string) error {
 	sd, err := privateDescriptor()
 	if err != nil {
-		return fmt.Errorf("making %s private: %w", dir, err)
+		return fmt.Errorf("making %s private: %w", name, err)
 	}
 	dacl, _, err := sd.DACL()
 	if err != nil {
-		return fmt.Errorf("making %s private: %w", dir, err)
+		return fmt.Errorf("making %s private: %w", name, err)
 	}
-	err = windows.SetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT,
+	err = windows.SetNamedSecurityInfo(name, windows.SE_FILE_OBJECT,
 		windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION, nil, nil, dacl, nil)
 	if err != nil {
-		return fmt.Errorf("making %s private: %w", dir, err)
+		return fmt.Errorf("making %s private: %w", name, err)
 	}
 	return nil
 }
