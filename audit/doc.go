@@ -7,9 +7,11 @@
 //
 // JSON Lines, one event a line, appended and never rewritten. A line is
 // written with one write(2) on a file opened O_APPEND, under an exclusive
-// flock(2), and fsynced, so that several goroutines and several processes
-// can append to one file without their lines interleaving, even on NFS.
-// The file is created 0600 in a folder created 0700. Read tolerates a last
+// lock (flock(2), LockFileEx on Windows: package filelock), and fsynced,
+// so that several goroutines and several processes can append to one file
+// without their lines interleaving, even on NFS. The file is created 0600
+// in a folder created 0700 (on Windows, with an access list that grants
+// only its owner, SYSTEM and Administrators: package private). Read tolerates a last
 // line torn by a crash, and Open ends such a line before it appends, so that
 // one crash costs one event.
 //

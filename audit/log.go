@@ -10,6 +10,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"imageshare/internal/appdir"
+	"imageshare/internal/filelock"
+	"imageshare/internal/private"
 )
 
 // ErrCardURI is returned by Record for an event that carries something that
@@ -30,17 +34,18 @@ type Log struct {
 }
 
 // Open opens the trail at path for appending, creating its folder (0700)
-// and the file (0600) if they do not exist. An existing file keeps its
+// and the file (0600), private on Windows too (package private), if they
+// do not exist. An existing file keeps its
 // mode. If the file ends in a line torn by a crash, Open ends that line, so
 // that the next event starts on a line of its own.
 func Open(path string) (*Log, error) {
 	if path == "" {
 		return nil, errors.New("opening audit log: no path")
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := private.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("opening audit log: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := private.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE)
 	if err != nil {
 		return nil, fmt.Errorf("opening audit log: %w", err)
 	}
@@ -54,10 +59,10 @@ func Open(path string) (*Log, error) {
 
 // endTornLine writes a newline if the file does not end with one.
 func (l *Log) endTornLine() error {
-	if err := lockFile(l.f); err != nil {
+	if err := filelock.Lock(l.f); err != nil {
 		return fmt.Errorf("locking: %w", err)
 	}
-	defer unlockFile(l.f)
+	defer filelock.Unlock(l.f)
 	fi, err := l.f.Stat()
 	if err != nil {
 		return err
@@ -109,19 +114,20 @@ func (l *Log) Record(e Event) error {
 }
 
 // append writes line with a single write(2) on the O_APPEND file, under
-// flock(2) so that appenders that share a file never interleave, even where
-// O_APPEND is not atomic (NFS) or a write comes back short.
+// an exclusive lock (package filelock) so that appenders that share a file
+// never interleave, even where O_APPEND is not atomic (NFS) or a write
+// comes back short.
 func (l *Log) append(line []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
 		return ErrClosed
 	}
-	if err := lockFile(l.f); err != nil {
+	if err := filelock.Lock(l.f); err != nil {
 		return fmt.Errorf("locking audit log %s: %w", l.path, err)
 	}
 	_, werr := l.f.Write(line)
-	uerr := unlockFile(l.f)
+	uerr := filelock.Unlock(l.f)
 	if werr != nil {
 		return fmt.Errorf("writing audit log %s: %w", l.path, werr)
 	}
@@ -150,22 +156,18 @@ func (l *Log) Close() error {
 }
 
 // DefaultPath returns where program ("sender" or "receiver") keeps its
-// trail: $XDG_STATE_HOME/imageshare/audit-<program>.jsonl, or
-// ~/.local/state/imageshare/audit-<program>.jsonl when XDG_STATE_HOME is not
-// set or not absolute, as the XDG Base Directory specification says.
+// trail: audit-<program>.jsonl in the user's state folder (package
+// appdir), $XDG_STATE_HOME/imageshare or ~/.local/state/imageshare on
+// Linux, %LOCALAPPDATA%\imageshare on Windows.
 func DefaultPath(program string) (string, error) {
 	if program == "" || strings.ContainsAny(program, `/\`) || program == "." || program == ".." {
 		return "", fmt.Errorf("audit log: bad program name %q", program)
 	}
-	dir := os.Getenv("XDG_STATE_HOME")
-	if !filepath.IsAbs(dir) {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("audit log: %w", err)
-		}
-		dir = filepath.Join(home, ".local", "state")
+	dir, err := appdir.State(appdir.User)
+	if err != nil {
+		return "", fmt.Errorf("audit log: %w", err)
 	}
-	return filepath.Join(dir, "imageshare", "audit-"+program+".jsonl"), nil
+	return filepath.Join(dir, "audit-"+program+".jsonl"), nil
 }
 
 // encode validates e and returns it as one line of JSON, newline included.

@@ -9,7 +9,8 @@
 //     or a printer: title, patient, study, sending site, a QR code as wide as
 //     the card, the expiry, the passcode notice and a note for the patient.
 //   - TerminalQR draws the QR code alone with Unicode half blocks, black on
-//     white whatever the terminal's theme.
+//     white whatever the terminal's theme; TerminalQRPlain without escape
+//     sequences, for a console that cannot interpret them.
 //   - DecodeImage reads the QR code back from a PNG or JPEG, such as a
 //     hurried phone photo of the card.
 //

@@ -14,17 +14,22 @@ import (
 // sgr matches an ANSI "select graphic rendition" escape sequence.
 var sgr = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
-// parseHalfBlocks turns TerminalQR output back into modules, [y][x] true
-// for dark, each character giving the module above and the one below.
-func parseHalfBlocks(t *testing.T, s string) [][]bool {
+// parseBlocks turns TerminalQR output (coloured) back into modules, [y][x]
+// true for dark, each character giving the module above and the one below;
+// or TerminalQRPlain's, whose blocks are the light modules and which has
+// no escape at all.
+func parseBlocks(t *testing.T, s string, coloured bool) [][]bool {
 	t.Helper()
 	if !strings.HasSuffix(s, "\n") {
 		t.Fatal("output does not end with a newline")
 	}
 	var modules [][]bool
 	for i, line := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
-		if !strings.HasPrefix(line, termColours) || !strings.HasSuffix(line, termReset) {
+		switch {
+		case coloured && (!strings.HasPrefix(line, termColours) || !strings.HasSuffix(line, termReset)):
 			t.Fatalf("line %d does not set its colours and reset them: %q", i, line)
+		case !coloured && strings.ContainsRune(line, '\x1b'):
+			t.Fatalf("line %d has an escape sequence: %q", i, line)
 		}
 		var top, bottom []bool
 		for _, r := range sgr.ReplaceAllString(line, "") {
@@ -39,6 +44,11 @@ func parseHalfBlocks(t *testing.T, s string) [][]bool {
 				top, bottom = append(top, true), append(bottom, true)
 			default:
 				t.Fatalf("line %d: unexpected character %q", i, r)
+			}
+		}
+		if !coloured {
+			for x := range top {
+				top[x], bottom[x] = !top[x], !bottom[x]
 			}
 		}
 		if len(modules) > 0 && len(top) != len(modules[0]) {
@@ -65,14 +75,26 @@ func render(modules [][]bool, scale int) *image.Gray {
 }
 
 func TestTerminalQR(t *testing.T) {
+	t.Run("coloured", func(t *testing.T) { testTerminalQR(t, true) })
+	t.Run("plain", func(t *testing.T) { testTerminalQR(t, false) })
+}
+
+func testTerminalQR(t *testing.T, vt bool) {
 	rng := newRand(20)
 	for _, n := range []int{240, 265, 300} {
 		uri := testURI(t, rng, n)
-		out, err := TerminalQR(uri)
+		out, err := TerminalQRFor(uri, vt)
 		if err != nil {
 			t.Fatal(err)
 		}
-		modules := parseHalfBlocks(t, out)
+		if vt {
+			if same, err := TerminalQR(uri); err != nil || same != out {
+				t.Fatalf("TerminalQR differs from TerminalQRFor(uri, true): %v", err)
+			}
+		} else if same, err := TerminalQRPlain(uri); err != nil || same != out {
+			t.Fatalf("TerminalQRPlain differs from TerminalQRFor(uri, false): %v", err)
+		}
+		modules := parseBlocks(t, out, vt)
 
 		// The grid is the encoder's, quiet zone included; an odd last row
 		// is paired with a light one.

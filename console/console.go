@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -83,18 +82,21 @@ type Progress struct {
 	bar *progressbar.ProgressBar
 }
 
-// NewProgress returns a bar for total bytes, drawn on w when enabled.
+// NewProgress returns a bar for total bytes, drawn on w when enabled and w
+// is a terminal that interprets escape sequences (EnableVT): elsewhere the
+// caller's plain lines say what happens.
 func NewProgress(w io.Writer, total int64, description string, enabled bool) *Progress {
-	if !enabled || !IsTerminal(w) {
+	if !enabled || !EnableVT(w) {
 		return nil
 	}
 	return &Progress{bar: newBar(w, total, description, "")}
 }
 
 // NewCounter returns a bar for a total number of things, such as files,
-// named by unit ("files") in its count and rate, drawn on w when enabled.
+// named by unit ("files") in its count and rate, drawn on w as
+// NewProgress's.
 func NewCounter(w io.Writer, total int64, description, unit string, enabled bool) *Progress {
-	if !enabled || !IsTerminal(w) {
+	if !enabled || !EnableVT(w) {
 		return nil
 	}
 	return &Progress{bar: newBar(w, total, description, unit)}
@@ -161,12 +163,6 @@ func Confirm(in io.Reader, out io.Writer, question string) (bool, error) {
 		return true, nil
 	}
 	return false, nil
-}
-
-// OpenTTY opens the controlling terminal for a question when standard
-// input is taken by other data. It fails when there is none.
-func OpenTTY() (*os.File, error) {
-	return os.OpenFile("/dev/tty", os.O_RDWR, 0)
 }
 
 // Version is the module version the binary was built from.

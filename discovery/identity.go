@@ -7,12 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
 
 	"imageshare/internal/atomicfile"
+	"imageshare/internal/private"
 )
 
 // MaxIdentitySize caps what is read from an identity file. A marshalled
@@ -36,10 +36,11 @@ func (e *IdentityError) Unwrap() error { return e.Err }
 // stable key keeps a peer ID, and so the cards and addresses given out
 // with it, valid across restarts.
 //
-// The file is made mode 0600, atomically: readers see no file or a whole
-// one. If another process makes it at the same moment, the first one
-// stays and both use it (atomicfile.Create links, where a rename would
-// replace).
+// The file is made private (mode 0600; on Windows an access list for its
+// owner, SYSTEM and Administrators only: package private), atomically:
+// readers see no file or a whole one. If another process makes it at the
+// same moment, the first one stays and both use it (atomicfile.Create
+// links, where a rename would replace).
 func LoadIdentity(path string) (crypto.PrivKey, bool, error) {
 	k, err := ReadIdentity(path)
 	if !errors.Is(err, fs.ErrNotExist) {
@@ -52,7 +53,8 @@ func LoadIdentity(path string) (crypto.PrivKey, bool, error) {
 	return k, err == nil, err
 }
 
-// ReadIdentity reads an Ed25519 key that only its owner can read. The
+// ReadIdentity reads an Ed25519 key that only its owner can read (on
+// Windows: its owner, SYSTEM and Administrators). The
 // error wraps fs.ErrNotExist when there is no file, and is an
 // *IdentityError otherwise.
 func ReadIdentity(path string) (crypto.PrivKey, error) {
@@ -71,12 +73,15 @@ func ReadIdentity(path string) (crypto.PrivKey, error) {
 	if !st.Mode().IsRegular() {
 		return nil, &IdentityError{Path: path, Err: errors.New("not a regular file")}
 	}
-	// Permission bits mean little on Windows; elsewhere a key that others
-	// can read may have been copied.
-	if perm := st.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+	// A key that others can read may have been copied: its mode on Unix,
+	// its access list on Windows, says whether they can.
+	var exposed *private.ExposedError
+	if err := private.Check(f); errors.As(err, &exposed) {
 		return nil, &IdentityError{Path: path,
-			Err:  fmt.Errorf("has mode %04o, so others may read it; it must be readable by its owner only", perm),
-			Hint: fmt.Sprintf("chmod 600 %s; if someone may have copied it, delete it instead to make a new identity (a new peer ID, so addresses and cards given out before stop working)", path)}
+			Err:  fmt.Errorf("%s, so others may read it; it must be readable by its owner only", exposed.Why),
+			Hint: fmt.Sprintf("%s; if someone may have copied it, delete it instead to make a new identity (a new peer ID, so addresses and cards given out before stop working)", exposed.Fix)}
+	} else if err != nil {
+		return nil, &IdentityError{Path: path, Err: err}
 	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxIdentitySize+1))
 	if err != nil {
@@ -98,7 +103,7 @@ func ReadIdentity(path string) (crypto.PrivKey, error) {
 
 // createIdentity writes a new Ed25519 key to path unless path exists.
 func createIdentity(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := private.MkdirAll(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("making a folder for the identity: %w", err)
 	}
 	k, _, err := crypto.GenerateEd25519Key(nil)

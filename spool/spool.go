@@ -13,7 +13,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"imageshare/discovery"
+	"imageshare/internal/appdir"
 	"imageshare/internal/atomicfile"
+	"imageshare/internal/filelock"
+	"imageshare/internal/private"
 	"imageshare/transfer"
 )
 
@@ -146,21 +149,22 @@ type Spool struct {
 	Dir string
 }
 
-// Open opens, creating if need be, the spool in dir.
+// Open opens, creating if need be, the spool in dir: private (package
+// private), as it holds what decrypts nothing but says who was sent what.
 func Open(dir string) (*Spool, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "offers"), 0o700); err != nil {
+	if err := private.MkdirAll(filepath.Join(dir, "offers")); err != nil {
 		return nil, fmt.Errorf("opening spool: %w", err)
 	}
 	return &Spool{Dir: dir}, nil
 }
 
-// DefaultDir is $XDG_STATE_HOME/imageshare/spool, or its usual place.
+// DefaultDir is the folder "spool" in the user's state folder (package
+// appdir): $XDG_STATE_HOME/imageshare/spool or
+// ~/.local/state/imageshare/spool on Linux,
+// %LOCALAPPDATA%\imageshare\spool on Windows.
 func DefaultDir() string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "imageshare", "spool")
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "state", "imageshare", "spool")
+	if d, err := appdir.State(appdir.User); err == nil {
+		return filepath.Join(d, "spool")
 	}
 	return filepath.Join(os.TempDir(), "imageshare-spool")
 }
@@ -277,7 +281,7 @@ func (s *Spool) Lock() (unlock func(), held bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	if held, err := tryLock(f); held || err != nil {
+	if held, err := filelock.TryLock(f); held || err != nil {
 		f.Close()
 		return nil, held, err
 	}
@@ -285,7 +289,7 @@ func (s *Spool) Lock() (unlock func(), held bool, err error) {
 	os.Remove(filepath.Join(s.Dir, "serving.json"))
 	return func() {
 		os.Remove(filepath.Join(s.Dir, "serving.json"))
-		unlockFile(f)
+		filelock.Unlock(f)
 		f.Close()
 	}, false, nil
 }
@@ -379,10 +383,10 @@ func (s *Spool) update(id transfer.OfferID, change func(*Record), before ...func
 		return nil, err
 	}
 	defer f.Close()
-	if err := lockFile(f); err != nil {
+	if err := filelock.Lock(f); err != nil {
 		return nil, err
 	}
-	defer unlockFile(f)
+	defer filelock.Unlock(f)
 	for _, b := range before {
 		if err := b(); err != nil {
 			return nil, err

@@ -15,13 +15,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"imageshare/internal/cli"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -98,7 +97,7 @@ EXIT STATUS
 const internalRole = "internal"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.NotifyContext(context.Background())
 	var code int
 	if len(os.Args) > 1 && os.Args[1] == internalRole {
 		code = runInternal(ctx, os.Args[2:], os.Stdout, os.Stderr)

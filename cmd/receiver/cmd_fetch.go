@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/term"
-
 	"imageshare/audit"
 	"imageshare/card"
 	"imageshare/console"
@@ -329,7 +327,7 @@ func readPasscode(o *fetchOptions) (string, error) {
 	}
 	defer tty.Close()
 	fmt.Fprint(tty, "This card needs a passcode (ask the sending hospital): ")
-	b, err := term.ReadPassword(int(tty.Fd()))
+	b, err := tty.ReadPassword()
 	fmt.Fprintln(tty)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", receive.ErrPasscode, err)

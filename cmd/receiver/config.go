@@ -5,11 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"imageshare/internal/appdir"
 )
 
 // stationConfig is what a site sets once for its receiving stations, in
@@ -26,19 +27,20 @@ type stationConfig struct {
 	DICOMwebCredentials string `toml:"dicomweb_credentials"`
 }
 
-// configFileName is the station's configuration under the user's
-// configuration folder ($XDG_CONFIG_HOME or ~/.config on Linux,
-// %AppData% on Windows, ~/Library/Application Support on macOS).
-const configFileName = "imageshare/receiver.toml"
+// configFileName is the station's configuration in the user's
+// configuration folder (package appdir): $XDG_CONFIG_HOME/imageshare or
+// ~/.config/imageshare on Linux, %LOCALAPPDATA%\imageshare on Windows,
+// ~/Library/Application Support/imageshare on macOS.
+const configFileName = "receiver.toml"
 
 // defaultConfigPath is where the configuration is read from without
 // --config, or "" if the system names no configuration folder.
 func defaultConfigPath() string {
-	dir, err := os.UserConfigDir()
+	dir, err := appdir.Config(appdir.User)
 	if err != nil {
 		return ""
 	}
-	return filepath.Join(dir, filepath.FromSlash(configFileName))
+	return filepath.Join(dir, configFileName)
 }
 
 // loadConfig reads the station's configuration: from path if given (it

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"imageshare/internal/appdir"
 	"io"
 )
 
@@ -143,7 +144,7 @@ each refusal and alert, with DICOM PS3.15 audit event IDs.
 
 Options:
     --audit FILE  The audit trail (default
-                  $XDG_STATE_HOME/imageshare/audit-receiver.jsonl).
+                  {state}/audit-receiver.jsonl).
     --json        Print the trail's JSON Lines as they are.
 
 Examples:
@@ -169,7 +170,7 @@ func printHelp(w io.Writer, command string) {
 	if !ok {
 		text = usage
 	}
-	fmt.Fprint(w, text)
+	fmt.Fprint(w, appdir.Expand(text))
 }
 
 // runHelp is "receiver help [COMMAND]".

@@ -11,15 +11,14 @@ import (
 	"io"
 	"log"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strings"
-	"syscall"
 
 	"imageshare/audit"
 	"imageshare/card"
 	"imageshare/console"
 	"imageshare/discovery"
+	"imageshare/internal/cli"
 	"imageshare/internal/profile"
 	"imageshare/receive"
 	"imageshare/study"
@@ -124,14 +123,14 @@ Options:
     --local-birth-date YYYYMMDD, --local-sex M|F|O
                        Correct the birth date or sex in the PACS copies.
     --config FILE      The station's configuration (default
-                       $XDG_CONFIG_HOME/imageshare/receiver.toml; read if
+                       {config}/receiver.toml; read if
                        there): issuer = "...", to_dicomweb = "...",
                        dicomweb_credentials = "..."; flags override it.
     --json             Print JSON Lines on standard output, for scripts; the
                        last line is {"type":"summary",...}.
     -q, --quiet        No progress bar.
     --audit FILE       The audit trail (default
-                       $XDG_STATE_HOME/imageshare/audit-receiver.jsonl).
+                       {state}/audit-receiver.jsonl).
 
 Examples:
     receiver fetch --out /data/incoming --qr card.jpg
@@ -207,7 +206,7 @@ func main() {
 	// has no multicast interface; the LAN announcement is best effort, and
 	// that is no news for staff. imageshare itself never uses that logger.
 	log.SetOutput(io.Discard)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.NotifyContext(context.Background())
 	if os.Getenv("GOGC") == "" {
 		// Once its chunk buffers are pooled the receiver allocates little,
 		// and what it holds grows with the study's file count (the

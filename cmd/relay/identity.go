@@ -3,23 +3,19 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strings"
+
+	"imageshare/internal/appdir"
 )
 
-// defaultIdentityPath is where the relay keeps its key: in systemd's
-// StateDirectory when it runs as a service, else in the user's state
-// folder. It is "" when there is no such folder.
+// defaultIdentityPath is where the relay keeps its key: relay.key in the
+// state folder (package appdir). Started by systemd with a
+// StateDirectory= ($STATE_DIRECTORY set), it is a service and uses that
+// folder; otherwise it uses the user's. It is "" when there is no such
+// folder.
 func defaultIdentityPath() string {
-	if d := os.Getenv("STATE_DIRECTORY"); d != "" {
-		// Several StateDirectory= entries come colon-separated.
-		first, _, _ := strings.Cut(d, ":")
-		return filepath.Join(first, "relay.key")
+	dir, err := appdir.State(os.Getenv("STATE_DIRECTORY") != "")
+	if err != nil {
+		return ""
 	}
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "imageshare", "relay.key")
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "state", "imageshare", "relay.key")
-	}
-	return ""
+	return filepath.Join(dir, "relay.key")
 }

@@ -21,6 +21,8 @@ import (
 
 	"imageshare/console"
 	"imageshare/discovery"
+	"imageshare/internal/appdir"
+	"imageshare/internal/cli"
 	"imageshare/internal/osservice"
 )
 
@@ -63,8 +65,7 @@ dist/launchd; on Windows, relay service install makes the relay a service
 
 Options:
     --identity FILE      The relay's key (default $STATE_DIRECTORY/relay.key under
-                         systemd, else $XDG_STATE_HOME/imageshare/relay.key, or
-                         ~/.local/state/imageshare/relay.key).
+                         systemd, else {state}/relay.key).
     --listen MULTIADDR   Listen address, TCP or QUIC (repeatable). Default: port %[1]d
                          of every IPv4 and IPv6 interface, TCP and QUIC.
     --max-reservations N Senders that may hold a reservation at once (default %[2]d).
@@ -146,7 +147,7 @@ var (
 func main() {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, cli.StopSignals()...)
 	go func() {
 		s := <-sigs
 		// A second signal ends the process at once.
@@ -217,8 +218,8 @@ EXIT STATUS
 `
 
 func printUsage(w io.Writer) {
-	fmt.Fprintf(w, usage, defaultPort, defaultMaxReservations, defaultMaxReservationsPerIP,
-		connsPerReservation, defaultMaxCircuits, defaultBufferSize, shortDuration(defaultReservationTTL))
+	fmt.Fprint(w, appdir.Expand(fmt.Sprintf(usage, defaultPort, defaultMaxReservations, defaultMaxReservationsPerIP,
+		connsPerReservation, defaultMaxCircuits, defaultBufferSize, shortDuration(defaultReservationTTL))))
 }
 
 // shortDuration writes d as 1h or 1h30m rather than 1h0m0s or 1h30m0s.

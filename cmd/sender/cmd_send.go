@@ -247,7 +247,7 @@ func issue(o *sendOptions, c send.Card, stdout io.Writer, p *printer) error {
 			fmt.Fprintf(p.text.w, "sender: card written to %s\n", o.cardPNG)
 		}
 		if !o.quiet && console.IsTerminal(p.text.w) {
-			if qr, err := card.TerminalQR(uri); err == nil {
+			if qr, err := card.TerminalQRFor(uri, console.EnableVT(p.text.w)); err == nil {
 				fmt.Fprint(p.text.w, qr)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"imageshare/discovery"
+	"imageshare/internal/appdir"
 )
 
 // Each command's own help, printed by "sender COMMAND --help" and
@@ -43,7 +44,7 @@ Options:
     --listen MULTIADDR   Listen address (repeatable). Default: TCP and QUIC on
                          port %[1]d of every interface, or any free port if taken.
     --relay MULTIADDR    A relay to keep a reservation with (repeatable).
-    --spool DIR          Folder of offers (default ~/.local/state/imageshare/spool).
+    --spool DIR          Folder of offers (default {state}/spool).
     --audit FILE         The audit trail.
     --json               Print JSON Lines on standard output, for scripts.
     -q, --quiet          No progress bars and no QR code on the terminal.
@@ -81,7 +82,7 @@ ships in dist/systemd). It prints the addresses it listens on, for the
 firewall.
 
 Options:
-    --spool DIR          Folder of offers (default ~/.local/state/imageshare/spool).
+    --spool DIR          Folder of offers (default {state}/spool).
     --listen MULTIADDR   Listen address (repeatable). Default: TCP and QUIC on
                          port %[1]d of every interface.
     --relay MULTIADDR    A relay to keep a reservation with (repeatable).
@@ -108,7 +109,7 @@ sender list shows each offer of the spool: ID, state (live, expired,
 revoked, used, locked), patient, study, created, expires, downloads.
 
 Options:
-    --spool DIR   Folder of offers (default ~/.local/state/imageshare/spool).
+    --spool DIR   Folder of offers (default {state}/spool).
     --json        Print JSON Lines on standard output, for scripts.
 
 Examples:
@@ -128,7 +129,7 @@ sender revoke ends an offer now: its card stops working at once and its
 encrypted data is deleted. OFFER is its ID, as sender list shows it.
 
 Options:
-    --spool DIR   Folder of offers (default ~/.local/state/imageshare/spool).
+    --spool DIR   Folder of offers (default {state}/spool).
     --audit FILE  The audit trail.
     --json        Print JSON Lines on standard output, for scripts.
 
@@ -149,7 +150,7 @@ card) is locked and serves no one. sender unlock serves it again, with a
 fresh budget; or send a new card. OFFER is its ID, as sender list shows it.
 
 Options:
-    --spool DIR   Folder of offers (default ~/.local/state/imageshare/spool).
+    --spool DIR   Folder of offers (default {state}/spool).
     --audit FILE  The audit trail.
     --json        Print JSON Lines on standard output, for scripts.
 
@@ -172,7 +173,7 @@ passcode.
 
 Options:
     --audit FILE  The audit trail (default
-                  $XDG_STATE_HOME/imageshare/audit-sender.jsonl).
+                  {state}/audit-sender.jsonl).
     --json        Print the trail's JSON Lines as they are.
 
 Examples:
@@ -279,7 +280,7 @@ func printHelp(w io.Writer, command string) {
 	if !ok {
 		text = usage
 	}
-	fmt.Fprint(w, strings.ReplaceAll(text, "%[1]d", strconv.Itoa(discovery.DefaultPort)))
+	fmt.Fprint(w, appdir.Expand(strings.ReplaceAll(text, "%[1]d", strconv.Itoa(discovery.DefaultPort))))
 }
 
 // runHelp is "sender help [COMMAND]".

@@ -10,10 +10,9 @@ import (
 	"io"
 	"log"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"imageshare/console"
+	"imageshare/internal/cli"
 	"imageshare/internal/osservice"
 	"imageshare/internal/profile"
 	"imageshare/send"
@@ -91,9 +90,8 @@ Options for send:
                          reaches a sender behind a NAT or firewall; where the
                          NATs allow, the connection becomes direct (hole
                          punching). sender serve takes --relay too.
-    --spool DIR          Folder of offers (default $XDG_STATE_HOME/imageshare/spool,
-                         or ~/.local/state/imageshare/spool).
-    --audit FILE         The audit trail (default $XDG_STATE_HOME/imageshare/audit-sender.jsonl).
+    --spool DIR          Folder of offers (default {state}/spool).
+    --audit FILE         The audit trail (default {state}/audit-sender.jsonl).
     --json               Print JSON Lines on standard output, for scripts.
     -q, --quiet          No progress bars and no QR code on the terminal.
 
@@ -168,7 +166,7 @@ func main() {
 	// has no multicast interface; the LAN announcement is best effort, and
 	// that is no news for staff. imageshare itself never uses that logger.
 	log.SetOutput(io.Discard)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.NotifyContext(context.Background())
 	stopProfile := profile.Start(os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stopProfile()

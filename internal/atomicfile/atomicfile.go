@@ -8,6 +8,11 @@
 // folder synced so that the new name survives a crash. On Windows a rename
 // refused while another process has the file open is tried again for a
 // moment (Rename).
+//
+// A permission that grants nothing to group and others (0600) makes a
+// private file on Windows too, where the mode bits mean nothing: the
+// temporary file gets the private access list of package private before
+// any data is written to it, and keeps it under its new name.
 package atomicfile
 
 import (
@@ -17,6 +22,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"imageshare/internal/private"
 )
 
 // Write writes data to name with permission perm, replacing what name held.
@@ -63,6 +70,9 @@ func writeFrom(name string, perm fs.FileMode, link bool, fill func(io.Writer) er
 		}
 	}()
 	err = f.Chmod(perm)
+	if err == nil && perm&0o077 == 0 {
+		err = private.Protect(f)
+	}
 	if err == nil {
 		if err = fill(f); err != nil {
 			f.Close()

@@ -16,14 +16,15 @@ import (
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/eventlog"
 	"golang.org/x/sys/windows/svc/mgr"
+
+	"imageshare/internal/appdir"
 )
 
-// StateDir is where a service keeps its files: %ProgramData%\imageshare.
-//
-// TODO(appdir): use appdir.State(true) once internal/appdir is merged.
+// StateDir is where a service keeps its files: %ProgramData%\imageshare
+// (appdir.State(appdir.Service)).
 func StateDir() string {
-	if d := os.Getenv("ProgramData"); d != "" {
-		return filepath.Join(d, "imageshare")
+	if d, err := appdir.State(appdir.Service); err == nil {
+		return d
 	}
 	return `C:\ProgramData\imageshare`
 }
