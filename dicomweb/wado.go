@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"imageshare/internal/atomicfile"
 )
 
 // dicmOffset is where "DICM" stands in a DICOM file (PS3.10 7.1), after
@@ -177,7 +179,7 @@ func savePart(root *os.Root, name string, part *multipart.Part) (int64, error) {
 		root.Remove(tmp)
 		return 0, err
 	}
-	if err := root.Rename(tmp, name); err != nil {
+	if err := atomicfile.RetryRename(func() error { return root.Rename(tmp, name) }); err != nil {
 		root.Remove(tmp)
 		return 0, err
 	}

@@ -242,7 +242,8 @@ func Quarantine(dir string) (string, error) {
 		}
 		to = fmt.Sprintf("%s-%d", base, i)
 	}
-	if err := os.Rename(dir, to); err != nil {
+	// A folder just checked may still be open to an antivirus on Windows.
+	if err := atomicfile.RetryRename(func() error { return os.Rename(dir, to) }); err != nil {
 		return "", err
 	}
 	return to, nil

@@ -16,6 +16,7 @@ import (
 	"lukechampine.com/blake3"
 
 	"imageshare/internal/atomicfile"
+	"imageshare/internal/filelock"
 	"imageshare/study"
 )
 
@@ -132,10 +133,10 @@ func lockFolder(root *os.Root) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !canLock {
+	if !filelock.Supported {
 		return nil, f.Close()
 	}
-	held, err := tryLock(f)
+	held, err := filelock.TryLock(f)
 	if err == nil && held {
 		err = ErrFolderBusy
 	}
