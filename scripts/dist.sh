@@ -44,9 +44,13 @@ ldflags="-s -w -buildid= -X imageshare/console.version=$version -X imageshare/co
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# The helpers, for this machine.
+# The helpers, for this machine; the files every archive holds, taken
+# once, before the builds.
 GOOS= GOARCH= $GO build -o "$tmp/tools/" ./scripts/mkarchive ./scripts/samplecard
-"$tmp/tools/samplecard" -o "$tmp/sample-card.png"
+mkdir "$tmp/common"
+"$tmp/tools/samplecard" -o "$tmp/common/sample-card.png"
+cp README.md "$tmp/common/"
+cp -R docs dist "$tmp/common/"
 
 mkdir -p "$out"
 rm -f "$out"/imageshare-*.zip "$out"/imageshare-*.tar.gz "$out/SHA256SUMS"
@@ -60,16 +64,16 @@ for platform in $platforms; do
 	for c in "${commands[@]}"; do pkgs+=("./cmd/$c"); done
 	GOOS=$goos GOARCH=$goarch $GO build -trimpath -buildvcs=false -ldflags="$ldflags" -o "$dir/" "${pkgs[@]}"
 	GOOS=$goos GOARCH=$goarch scripts/licenses.sh "$version" "${pkgs[@]}" >"$dir/THIRD_PARTY_LICENSES.txt"
-	cp README.md "$tmp/sample-card.png" "$dir/"
-	cp -R docs "$dir/docs"
+	cp "$tmp/common/README.md" "$tmp/common/sample-card.png" "$dir/"
+	cp -R "$tmp/common/docs" "$dir/docs"
 	case $goos in
 	linux) service=systemd ;;
 	darwin) service=launchd ;;
 	*) service= ;;
 	esac
-	if [ -n "$service" ] && [ -d "dist/$service" ]; then
+	if [ -n "$service" ] && [ -d "$tmp/common/dist/$service" ]; then
 		mkdir -p "$dir/dist"
-		cp -R "dist/$service" "$dir/dist/$service"
+		cp -R "$tmp/common/dist/$service" "$dir/dist/$service"
 	fi
 	ext=tar.gz
 	if [ "$goos" = windows ]; then ext=zip; fi
