@@ -3,7 +3,7 @@ GO ?= go
 # staticcheck, at the version .ci/run installs.
 STATICCHECK ?= staticcheck
 
-.PHONY: all build test demo vet clean
+.PHONY: all build test demo vet clean cross dist dist-check
 
 all: build
 
@@ -27,7 +27,24 @@ demo: build
 	./scripts/demo.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin release
+
+# Every package for the six platforms imageshare ships for (Linux, macOS
+# and Windows on amd64 and arm64), and go vet, test files included, for
+# each of the three systems: Windows and macOS are built and vetted, not
+# run (README.md, "What is tested where").
+cross:
+	./scripts/cross.sh
+
+# The release archives (README.md, "Releases"): release/imageshare-
+# VERSION-OS-ARCH.zip or .tar.gz and release/SHA256SUMS, the same bytes
+# for the same commit. dist-check makes them twice, here and in a clone,
+# and compares.
+dist:
+	./scripts/dist.sh
+
+dist-check:
+	./scripts/dist-check.sh
 
 # The benchmark (issue 4): a large study of real CT, sender to receiver,
 # on loopback and, as root, over an emulated WAN, against raw baselines;

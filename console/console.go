@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -165,17 +166,57 @@ func Confirm(in io.Reader, out io.Writer, question string) (bool, error) {
 	return false, nil
 }
 
-// Version is the module version the binary was built from.
+// version and commit are set at link time by make dist (scripts/dist.sh):
+//
+//	-ldflags "-X imageshare/console.version=$(git describe --tags --always --dirty) -X imageshare/console.commit=$(git rev-parse HEAD)"
+//
+// A plain go build leaves them empty, and Version falls back on what the
+// build info says.
+var version, commit string
+
+// Version is the version the binary was built from, the commit and the Go
+// release: "v1.2.0 (commit 0123456789ab) go1.26.1". make dist sets the
+// version from git describe (which ends in -dirty for a changed work tree)
+// and the commit; otherwise they are the module's version and the commit
+// go build recorded (vcs.revision, and ", modified" for vcs.modified).
 func Version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " (" + s.Value[:12] + ")"
+	bi, _ := debug.ReadBuildInfo()
+	return versionString(version, commit, bi)
+}
+
+// versionString builds Version's text from the link-time version and
+// commit and the build info bi (nil when there is none).
+func versionString(version, commit string, bi *debug.BuildInfo) string {
+	goVersion := runtime.Version()
+	modified := false
+	if bi != nil {
+		goVersion = bi.GoVersion
+		if version == "" {
+			version = bi.Main.Version
+		}
+		if commit == "" {
+			for _, s := range bi.Settings {
+				switch s.Key {
+				case "vcs.revision":
+					commit = s.Value
+				case "vcs.modified":
+					modified = s.Value == "true"
+				}
+			}
 		}
 	}
-	return fmt.Sprintf("%s %s", v, bi.GoVersion)
+	if version == "" {
+		version = "unknown"
+	}
+	v := version
+	if commit != "" {
+		if len(commit) > 12 {
+			commit = commit[:12]
+		}
+		if modified {
+			commit += ", modified"
+		}
+		v += " (commit " + commit + ")"
+	}
+	return v + " " + goVersion
 }

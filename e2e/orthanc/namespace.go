@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"imageshare/internal/testenv"
-
-	"golang.org/x/sys/unix"
 )
 
 // Paths of the programs the package runs.
@@ -81,7 +79,9 @@ func requirements(t testing.TB) {
 	t.Helper()
 	why := ""
 	switch {
-	case runtime.GOOS != "linux" || os.Geteuid() != 0:
+	case runtime.GOOS != "linux":
+		why = "needs Linux: Orthanc runs in a network namespace of its own"
+	case os.Geteuid() != 0:
 		why = "needs root: Orthanc runs in a network namespace of its own"
 	default:
 		if _, err := exec.LookPath("ip"); err != nil {
@@ -124,7 +124,9 @@ func (ns *Namespace) remove(t testing.TB) {
 	if out, err := exec.CommandContext(ctx, "ip", "netns", "pids", ns.name).Output(); err == nil {
 		for _, f := range strings.Fields(string(out)) {
 			if pid, err := strconv.Atoi(f); err == nil && pid != os.Getpid() {
-				unix.Kill(pid, unix.SIGKILL)
+				if p, err := os.FindProcess(pid); err == nil {
+					p.Kill()
+				}
 			}
 		}
 	}
@@ -168,7 +170,7 @@ func (ns *Namespace) dialHere(ctx context.Context, network, address string) (net
 		return nil, fmt.Errorf("dialing %s in namespace %s: %w", address, ns.name, err)
 	}
 	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+	if err := setns(target); err != nil {
 		runtime.UnlockOSThread()
 		return nil, fmt.Errorf("dialing %s: entering namespace %s: %w", address, ns.name, err)
 	}
@@ -176,7 +178,7 @@ func (ns *Namespace) dialHere(ctx context.Context, network, address string) (net
 	// goroutine, which would run on another thread, outside the namespace.
 	d := net.Dialer{FallbackDelay: -1}
 	conn, dialErr := d.DialContext(ctx, network, address)
-	if err := unix.Setns(int(own.Fd()), unix.CLONE_NEWNET); err != nil {
+	if err := setns(own); err != nil {
 		// The thread stays locked, and dies with this goroutine.
 		if conn != nil {
 			conn.Close()

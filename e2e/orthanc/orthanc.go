@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -242,7 +241,7 @@ func (s *Server) start(t testing.TB) {
 	cmd.Dir = filepath.Dir(s.configFile)
 	cmd.Stdout, cmd.Stderr = log, log
 	// Should the test binary die, Orthanc dies with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = dieWithParent()
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("orthanc: starting server %s: %v", s.Name, err)
 	}
