@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 
+	"imageshare/console"
 	"imageshare/internal/cli"
 	"imageshare/study"
 	"imageshare/synthetic"
@@ -95,7 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usageError("%v", err)
 	}
 	if *version {
-		fmt.Fprintln(stdout, "dicomgen", buildVersion())
+		fmt.Fprintln(stdout, "dicomgen", console.Version())
 		return 0
 	}
 	set := map[string]bool{}
@@ -141,12 +141,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "wrote %d files, %s, study %s, seed %d, in %s\n",
 		len(res.Files), study.FormatBytes(res.Bytes), res.StudyUID, *seed, *out)
 	return 0
-}
-
-// buildVersion is the module version dicomgen was built from.
-func buildVersion() string {
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		return info.Main.Version
-	}
-	return "(devel)"
 }
