@@ -65,46 +65,44 @@ func current() system {
 	return system{goos: runtime.GOOS, getenv: os.Getenv, home: home}
 }
 
-func (s system) state(service bool) (string, error) {
-	switch {
-	case s.goos == "windows":
-		return s.windows(service)
-	case service && s.goos == "darwin":
-		return "/Library/Application Support/imageshare", nil
-	case service:
-		return s.systemd("STATE_DIRECTORY", "/var/lib/imageshare"), nil
-	}
-	if d := s.getenv("XDG_STATE_HOME"); path.IsAbs(d) {
-		return path.Join(d, "imageshare"), nil
-	}
-	if s.home == "" {
-		return "", errNoHome("XDG_STATE_HOME")
-	}
-	if s.goos == "darwin" {
-		return path.Join(s.home, "Library", "Application Support", "imageshare"), nil
-	}
-	return path.Join(s.home, ".local", "state", "imageshare"), nil
+// kind is what differs between the state and the configuration folders:
+// the XDG variable a user may set, the default under the home folder, and
+// what systemd names for a service with its default.
+type kind struct {
+	xdg            string   // XDG_STATE_HOME
+	home           []string // .local/state, under the home folder
+	systemd        string   // STATE_DIRECTORY
+	systemdDefault string   // /var/lib/imageshare
 }
 
-func (s system) config(service bool) (string, error) {
+var (
+	stateKind  = kind{"XDG_STATE_HOME", []string{".local", "state"}, "STATE_DIRECTORY", "/var/lib/imageshare"}
+	configKind = kind{"XDG_CONFIG_HOME", []string{".config"}, "CONFIGURATION_DIRECTORY", "/etc/imageshare"}
+)
+
+func (s system) state(service bool) (string, error)  { return s.folder(stateKind, service) }
+func (s system) config(service bool) (string, error) { return s.folder(configKind, service) }
+
+// folder is the folder of kind k, for a service or for the user.
+func (s system) folder(k kind, service bool) (string, error) {
 	switch {
 	case s.goos == "windows":
 		return s.windows(service)
 	case service && s.goos == "darwin":
 		return "/Library/Application Support/imageshare", nil
 	case service:
-		return s.systemd("CONFIGURATION_DIRECTORY", "/etc/imageshare"), nil
+		return s.systemd(k.systemd, k.systemdDefault), nil
 	}
-	if d := s.getenv("XDG_CONFIG_HOME"); path.IsAbs(d) {
+	if d := s.getenv(k.xdg); path.IsAbs(d) {
 		return path.Join(d, "imageshare"), nil
 	}
 	if s.home == "" {
-		return "", errNoHome("XDG_CONFIG_HOME")
+		return "", errNoHome(k.xdg)
 	}
 	if s.goos == "darwin" {
 		return path.Join(s.home, "Library", "Application Support", "imageshare"), nil
 	}
-	return path.Join(s.home, ".config", "imageshare"), nil
+	return path.Join(append(append([]string{s.home}, k.home...), "imageshare")...), nil
 }
 
 // systemd is the first folder systemd named in variable (several come
