@@ -102,14 +102,7 @@ Examples:
     relay service stop
     relay service uninstall
 
-EXIT STATUS
-    0   done; for status: the service is running
-    1   an error, e.g. not run as administrator, or already installed
-    2   bad usage, or not Windows (the way to install the systemd unit or the
-        launchd property list is printed)
-    3   status: the service is installed but not running
-    4   the service is not installed
-`
+` + osservice.ExitStatusHelp
 
 // serviceInstallUsage is the help of "relay service install".
 const serviceInstallUsage = `Usage:

@@ -8,6 +8,7 @@ import (
 
 	"imageshare/discovery"
 	"imageshare/internal/appdir"
+	"imageshare/internal/osservice"
 )
 
 // Each command's own help, printed by "sender COMMAND --help" and
@@ -226,14 +227,7 @@ Examples:
     sender service stop
     sender service uninstall
 
-EXIT STATUS
-    0   done; for status: the service is running
-    1   an error, e.g. not run as administrator, or already installed
-    2   bad usage, or not Windows (the way to install the systemd unit or the
-        launchd property list is printed)
-    3   status: the service is installed but not running
-    4   the service is not installed
-`
+` + osservice.ExitStatusHelp
 
 const serviceInstallUsage = `Usage:
     sender service install [-- SERVE-OPTIONS...]

@@ -85,6 +85,17 @@ const (
 	ExitNotInstalled = 4
 )
 
+// ExitStatusHelp ends the help of "sender service" and "relay service":
+// the exit statuses above, with the commands' own.
+const ExitStatusHelp = `EXIT STATUS
+    0   done; for status: the service is running
+    1   an error, e.g. not run as administrator, or already installed
+    2   bad usage, or not Windows (the way to install the systemd unit or the
+        launchd property list is printed)
+    3   status: the service is installed but not running
+    4   the service is not installed
+`
+
 // Exit prints err on stderr as program's diagnostics, with a hint where
 // one helps, and returns the exit status of "program service".
 func Exit(err error, program string, stderr io.Writer) int {
