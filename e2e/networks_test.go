@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -159,15 +160,22 @@ func TestNetworks(t *testing.T) {
 		big := netStudyOfSize(t, 40<<20)
 		stopped := -1
 		res := transferOver(t, big, snd, rcv, append(relays[0].addrs, relays[1].addrs...), nil, withDuring(func(progress func() int64) {
+			before := []int64{relays[0].sent(), relays[1].sent()}
 			for progress() < 8<<20 {
 				time.Sleep(100 * time.Millisecond)
 			}
+			// Both relays may hold a circuit, one of them idle: the one
+			// carrying the study is the one that has sent the most since
+			// the fetch began.
+			carrying, most := -1, int64(0)
 			for i, r := range relays {
-				if r.circuits.Load() > 0 {
-					r.stop()
-					stopped = i
-					return
+				if d := r.sent() - before[i]; r.circuits.Load() > 0 && d > most {
+					carrying, most = i, d
 				}
+			}
+			if carrying >= 0 {
+				relays[carrying].stop()
+				stopped = carrying
 			}
 		}))
 		if stopped < 0 {
@@ -426,6 +434,29 @@ func (r *relayProcess) start(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("the relay was not ready within 20s\n%s", stderr.String())
 	}
+}
+
+// sent is the bytes the relay's host has sent on its interfaces, from
+// its namespace's /proc/net/dev; 0 if it cannot be read.
+func (r *relayProcess) sent() int64 {
+	out, err := r.host.Command(context.Background(), "cat", "/proc/net/dev").Output()
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for line := range strings.Lines(string(out)) {
+		name, counters, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(name) == "lo" {
+			continue
+		}
+		// Receive: bytes packets errs drop fifo frame compressed
+		// multicast; then transmit bytes.
+		if f := strings.Fields(counters); len(f) > 8 {
+			n, _ := strconv.ParseInt(f[8], 10, 64)
+			total += n
+		}
+	}
+	return total
 }
 
 func (r *relayProcess) stop() {
