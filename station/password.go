@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"sync"
+	"time"
 	"unicode"
 
 	"golang.org/x/crypto/argon2"
@@ -35,15 +37,42 @@ const MinPasswordLength = 10
 // told apart.
 var ErrLogin = errors.New("wrong name or password")
 
-// passwords are the users of a password file and their hashes.
+// passwords are the users of a password file and their hashes. A login
+// reads the file again if it changed, so that IT can add or change a
+// login without restarting the station.
 type passwords struct {
-	hashes map[string]string
+	mu      sync.Mutex
+	name    string
+	modTime time.Time
+	size    int64
+	hashes  map[string]string
+}
+
+// reload reads the file again if it changed since it was read. A file
+// that became unreadable or invalid keeps the logins read before.
+func (p *passwords) reload() {
+	fi, err := os.Stat(p.name)
+	if err != nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if fi.ModTime().Equal(p.modTime) && fi.Size() == p.size {
+		return
+	}
+	if q, err := readPasswords(p.name); err == nil {
+		p.modTime, p.size, p.hashes = q.modTime, q.size, q.hashes
+	}
 }
 
 // readPasswords reads a password file: one "name:hash" a line, where the
 // hash is an Argon2id PHC string; blank lines and lines starting with #
 // are skipped.
 func readPasswords(name string) (*passwords, error) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return nil, fmt.Errorf("the password file: %w", err)
+	}
 	b, err := os.ReadFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("the password file: %w", err)
@@ -55,6 +84,7 @@ func readPasswords(name string) (*passwords, error) {
 	if len(p.hashes) == 0 {
 		return nil, fmt.Errorf("the password file %s names no one: add a login with `station password`", name)
 	}
+	p.name, p.modTime, p.size = name, fi.ModTime(), fi.Size()
 	return p, nil
 }
 
@@ -81,7 +111,10 @@ func parsePasswords(b []byte) (*passwords, error) {
 // check reports whether password is user's. An unknown user costs the
 // same time as a known one.
 func (p *passwords) check(user, password string) error {
+	p.reload()
+	p.mu.Lock()
 	hash, ok := p.hashes[user]
+	p.mu.Unlock()
 	if !ok {
 		hash = decoyHash
 	}

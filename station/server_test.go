@@ -396,3 +396,25 @@ func between(s, a, b string) string {
 	s, _, _ = strings.Cut(s, b)
 	return s
 }
+
+// IT adds a login while the station runs: it works at once.
+func TestPasswordFileReread(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "passwords")
+	if err := SetPassword(pw, "clerk", "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, Config{Listen: "127.0.0.1:0", PasswordFile: pw}, &page{})
+	if err := SetPassword(pw, "radiographer", "a new long password"); err != nil {
+		t.Fatal(err)
+	}
+	c := client(t, false)
+	_, form := get(t, c, s.URL()+"login")
+	res, err := c.PostForm(s.URL()+"login", url.Values{"csrf": {between(form, `name="csrf" value="`, `"`)}, "user": {"radiographer"}, "password": {"a new long password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Errorf("a login added while the station runs: %s", res.Status)
+	}
+}
