@@ -14,8 +14,8 @@ import (
 // Received is one study received on this station, as the audit trail
 // has it.
 type Received struct {
-	Time    string `json:"time"`  // local time
-	From    string `json:"from"`  // the sending site, or its peer ID
+	Time    string `json:"time"` // local time
+	From    string `json:"from"` // the sending site, or its peer ID
 	Patient string `json:"patient"`
 	State   string `json:"state"` // received, in the PACS, partly in the PACS, refused
 	Dir     string `json:"dir"`

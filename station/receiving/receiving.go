@@ -5,17 +5,16 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"imageshare/audit"
 	"imageshare/card"
 	"imageshare/receive"
+	"imageshare/station"
 )
 
 // Config is what the page needs: where studies go, how the fetch and the
@@ -89,7 +88,7 @@ func (p *page) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", p.index)
 	mux.Handle("GET /static/receiving/", http.StripPrefix("/static/receiving/", http.FileServerFS(static)))
-	mux.HandleFunc("GET /api/state", p.state)
+	mux.Handle("GET /api/state", p.board.pub)
 	mux.HandleFunc("GET /api/history", p.history)
 	mux.HandleFunc("GET /api/thumb/{name}", p.thumb)
 	mux.HandleFunc("GET /api/report", p.report)
@@ -105,24 +104,13 @@ func (p *page) routes() http.Handler {
 
 func (p *page) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	data := struct{ CSRF, Issuer, PACS string }{csrfToken(r), p.cfg.Issuer, receive.RedactedURL(p.cfg.PACS)}
+	data := struct{ CSRF, Issuer, PACS string }{station.Token(r), p.cfg.Issuer, receive.RedactedURL(p.cfg.PACS)}
 	if p.cfg.PACS == "" {
 		data.PACS = ""
 	}
 	if err := p.tmpl.Execute(w, data); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}
-}
-
-// longPoll is how long api/state waits for a change.
-const longPoll = 20 * time.Second
-
-func (p *page) state(w http.ResponseWriter, r *http.Request) {
-	var since int64 = -1
-	if v := r.URL.Query().Get("since"); v != "" {
-		fmt.Sscan(v, &since)
-	}
-	writeJSON(w, http.StatusOK, p.board.wait(r.Context(), since, longPoll))
 }
 
 // maxBody bounds a JSON request: a card's text is well under 1 KiB.
@@ -273,11 +261,7 @@ func (p *page) reset(w http.ResponseWriter, r *http.Request) {
 	}
 	p.run = nil
 	idle := p.idle()
-	p.board.update(func(s *State) {
-		v := s.Version
-		*s = idle
-		s.Version = v
-	})
+	p.board.update(func(s *State) { *s = idle })
 	writeJSON(w, http.StatusOK, map[string]string{"ok": "reset"})
 }
 
@@ -298,11 +282,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { station.WriteJSON(w, status, v) }
 
 // problem answers with a refusal in plain words, as the page shows it.
 func problem(w http.ResponseWriter, status int, message, advice string) {

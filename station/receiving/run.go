@@ -56,9 +56,8 @@ func newRun(p *page, offer *card.Offer) *run {
 	rn.thumbs = newThumbs(rn)
 	started := time.Now().Format("15:04")
 	rn.b.update(func(s *State) {
-		v := s.Version
 		*s = p.idle()
-		s.Version, s.Phase, s.Busy, s.Started = v, PhaseConnecting, true, started
+		s.Phase, s.Busy, s.Started = PhaseConnecting, true, started
 		s.Note = "Card read. Connecting to the sending hospital…"
 	})
 	return rn

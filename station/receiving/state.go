@@ -1,9 +1,9 @@
 package receiving
 
 import (
-	"context"
 	"sync"
-	"time"
+
+	"imageshare/station"
 )
 
 // Phase is where the page is in one card's work.
@@ -21,10 +21,9 @@ const (
 	PhaseFailed     Phase = "failed"     // see Problem
 )
 
-// State is everything the page shows, as JSON; Version grows with every
-// change. It never holds the card's text or a passcode.
+// State is everything the page shows, as JSON. It never holds the card's
+// text or a passcode.
 type State struct {
-	Version  int64    `json:"version"`
 	Phase    Phase    `json:"phase"`
 	Issuer   string   `json:"issuer"`   // the station's, to prefill
 	PACS     string   `json:"pacs"`     // the PACS's address, "" without one
@@ -142,78 +141,25 @@ type Problem struct {
 	Detail  string `json:"detail"`
 }
 
-// board holds the State and wakes those who wait for a change.
+// board holds the State and publishes each change on a station.Board,
+// which answers the page's long polls (api/state?since=N).
 type board struct {
-	mu      sync.Mutex
-	s       State
-	changed chan struct{} // closed at the next change
+	mu  sync.Mutex
+	s   State
+	pub *station.Board
 }
 
-func newBoard(s State) *board { return &board{s: s, changed: make(chan struct{})} }
+func newBoard(s State) *board {
+	b := &board{s: s, pub: station.NewBoard()}
+	b.pub.Set(s)
+	return b
+}
 
-// update changes the state under the lock and wakes the waiters.
+// update changes the state under the lock and publishes it, so that the
+// page sees every change, in order.
 func (b *board) update(f func(s *State)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	f(&b.s)
-	b.s.Version++
-	close(b.changed)
-	b.changed = make(chan struct{})
-}
-
-// get returns a copy of the state.
-func (b *board) get() State {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.s.clone()
-}
-
-// wait returns the state once its version is past since, or as it is
-// after at most max, or when ctx is done.
-func (b *board) wait(ctx context.Context, since int64, max time.Duration) State {
-	t := time.NewTimer(max)
-	defer t.Stop()
-	for {
-		b.mu.Lock()
-		if b.s.Version > since {
-			s := b.s.clone()
-			b.mu.Unlock()
-			return s
-		}
-		ch := b.changed
-		b.mu.Unlock()
-		select {
-		case <-ch:
-		case <-t.C:
-			return b.get()
-		case <-ctx.Done():
-			return b.get()
-		}
-	}
-}
-
-// clone copies the state's slices and pointers, so that the copy can be
-// encoded while the fetch changes the original.
-func (s State) clone() State {
-	c := s
-	c.Warnings = append([]string(nil), s.Warnings...)
-	c.Series = append([]Series(nil), s.Series...)
-	if s.Offer != nil {
-		o := *s.Offer
-		c.Offer = &o
-	}
-	if s.Import != nil {
-		i := *s.Import
-		i.Failed = append([]Failure(nil), s.Import.Failed...)
-		c.Import = &i
-	}
-	if s.Refused != nil {
-		r := *s.Refused
-		c.Refused = &r
-	}
-	if s.Problem != nil {
-		p := *s.Problem
-		c.Problem = &p
-	}
-	return c
+	b.pub.Set(b.s)
 }

@@ -128,7 +128,9 @@
   function hideProblem(where) { $(where + "-problem").hidden = true; }
 
   // --- Showing the state ------------------------------------------------
-  function show(st) {
+  function show(answer) {
+    var st = answer.state;
+    st.version = answer.version;
     var prev = state;
     state = st;
     var ph = st.phase;
