@@ -30,6 +30,7 @@ Usage:
     receiver scan  --out DIR [options]
     receiver import --to-dicomweb URL [reconciliation options] STUDY-DIR
     receiver audit [--audit FILE] [--json]
+    receiver station --out DIR [--listen ADDR] [options]
     receiver --version
 
 receiver fetch reads the card, connects to the sending hospital, shows who
@@ -68,6 +69,10 @@ reads one card a line from standard input and fetches each in turn.
 
 receiver audit prints the audit trail: each study received and imported,
 each refusal and alert, with DICOM PS3.15 audit event IDs.
+
+receiver station serves the trauma center's web page, which does what
+receiver fetch does with the station's camera reading the card; see
+receiver station --help.
 
 Options:
     --out DIR          Folder to save studies in (required).
@@ -247,8 +252,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runImport(ctx, args[1:], stdout, stderr)
 	case args[0] == "audit":
 		err = runAudit(args[1:], stdout, stderr)
+	case args[0] == "station":
+		err = runStation(ctx, args[1:], stdin, stdout, stderr)
 	default:
-		err = &usageError{fmt.Sprintf("unknown command %q: the commands are fetch, scan, import and audit", args[0])}
+		err = &usageError{fmt.Sprintf("unknown command %q: the commands are fetch, scan, import, audit and station", args[0])}
 	}
 	if errors.Is(err, errHelp) {
 		// "receiver COMMAND --help": that command's help, as a result.
