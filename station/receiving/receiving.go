@@ -137,13 +137,13 @@ func (p *page) photo(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxPhoto)
 	f, _, err := r.FormFile("photo")
 	if err != nil {
-		problem(w, http.StatusBadRequest, "No photo arrived.", "Choose a PNG or JPEG photo of the card, at most 32 MB.")
+		refuse(w, Problem{Message: "No photo arrived.", Advice: "Choose a PNG or JPEG photo of the card, at most 32 MB."})
 		return
 	}
 	defer f.Close()
 	text, err := card.DecodeImage(f)
 	if err != nil {
-		explain(w, http.StatusUnprocessableEntity, err)
+		explain(w, err)
 		return
 	}
 	p.start(w, text)
@@ -153,14 +153,14 @@ func (p *page) photo(w http.ResponseWriter, r *http.Request) {
 func (p *page) start(w http.ResponseWriter, text string) {
 	offer, err := card.ParseURI(text)
 	if err != nil {
-		explain(w, http.StatusUnprocessableEntity, err)
+		explain(w, err)
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.run != nil && p.run.busy() {
-		problem(w, http.StatusConflict, "Another study is being received on this station right now.",
-			"Wait until it is done (or cancel it), then read this card again.")
+		refuse(w, Problem{Message: "Another study is being received on this station right now.",
+			Advice: "Wait until it is done (or stop it), then read this card again."})
 		p.board.update(func(s *State) {
 			s.Notice = "A second card was read while a study is being received; it was not started. Read it again once this one is done."
 		})
@@ -222,6 +222,11 @@ func (p *page) confirm(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := rn.answer(req.Receive, req.Local.receive()); err != nil {
 		var pe *pageError
+		if errors.As(err, &pe) && pe.status == http.StatusBadRequest {
+			// Values staff can correct: an answer, not a failure.
+			refuse(w, Problem{Message: pe.message, Advice: pe.advice})
+			return
+		}
 		if errors.As(err, &pe) {
 			problem(w, pe.status, pe.message, pe.advice)
 			return
@@ -284,13 +289,28 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 
 func writeJSON(w http.ResponseWriter, status int, v any) { station.WriteJSON(w, status, v) }
 
-// problem answers with a refusal in plain words, as the page shows it.
+// problem answers with an HTTP error, in plain words: "error" as package
+// station's script reads it, and the advice.
 func problem(w http.ResponseWriter, status int, message, advice string) {
-	writeJSON(w, status, Problem{Message: message, Advice: advice})
+	writeJSON(w, status, struct {
+		Error string `json:"error"`
+		Problem
+	}{message, Problem{Message: message, Advice: advice}})
 }
 
-// explain answers with err in plain words (receive.Explain).
-func explain(w http.ResponseWriter, status int, err error) {
+// refuse answers that the request was understood and cannot be done as
+// asked, for a reason staff can act on (a text that is not a card, a
+// photo without one, a local value that cannot be written): 200 and
+// {"problem": …}, which the page shows. The browser keeps HTTP errors for
+// what is not the staff's doing.
+func refuse(w http.ResponseWriter, p Problem) {
+	writeJSON(w, http.StatusOK, struct {
+		Problem Problem `json:"problem"`
+	}{p})
+}
+
+// explain refuses with err in plain words (receive.Explain).
+func explain(w http.ResponseWriter, err error) {
 	pr := receive.Explain(err)
-	writeJSON(w, status, Problem{Message: pr.Message, Advice: pr.Advice, Detail: pr.Detail})
+	refuse(w, Problem{Message: pr.Message, Advice: pr.Advice, Detail: pr.Detail})
 }

@@ -121,7 +121,7 @@ func (t *thumbs) render(n int, dir string, files []string) {
 	case err == nil:
 		t.png[n] = buf.Bytes()
 	case errors.Is(err, errNoPreview):
-		thumb, reason = "none", strings.TrimPrefix(err.Error(), "preview: ")
+		thumb, reason = "none", strings.TrimPrefix(err.Error(), errNoPreview.Error()+": ")
 	case dir != t.placed && t.placed != "":
 		t.start(n, t.placed)
 		return

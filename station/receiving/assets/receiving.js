@@ -10,14 +10,23 @@
   var state = null;
 
   // --- Reading the card -------------------------------------------------
-  var camera = { stream: null, timer: null, detector: null, canvas: null, busy: false, lastWrong: 0 };
+  var camera = { stream: null, starting: false, timer: null, detector: null, canvas: null, busy: false, lastWrong: 0 };
 
   async function startCamera() {
+    if (camera.starting) return;
+    camera.starting = true;
+    try { await openCamera(); } finally { camera.starting = false; }
+  }
+
+  async function openCamera() {
     if (camera.stream || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       if (!camera.stream) S.text("camera-status", "This browser has no camera access here: use the scanner, paste, or a photo.");
       return;
     }
     S.text("camera-status", "Starting the camera…");
+    var asked = setTimeout(function () {
+      S.text("camera-status", "No camera yet: allow it in the browser, or use the scanner, a paste or a photo.");
+    }, 5000);
     try {
       camera.stream = await navigator.mediaDevices.getUserMedia({ audio: false,
         video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } } });
@@ -25,8 +34,11 @@
       S.text("camera-status", "The camera could not start (" + e.name + "): use the scanner, paste, or a photo.");
       $("camera-start").hidden = false;
       return;
+    } finally {
+      clearTimeout(asked);
     }
     $("camera-start").hidden = true;
+    if (!state || state.phase !== "scan") { stopCamera(); return; } // a card came meanwhile
     var video = $("video");
     video.srcObject = camera.stream;
     try { await video.play(); } catch (e) { /* autoplay: it plays once shown */ }
@@ -37,6 +49,7 @@
       } catch (e) { camera.detector = null; }
     }
     S.text("camera-status", "Camera on: hold the card's QR code in front of it.");
+    $("video").classList.add("on");
     camera.timer = setInterval(scanFrame, 125); // about 8 frames a second
   }
 
@@ -46,6 +59,7 @@
     if (camera.stream) camera.stream.getTracks().forEach(function (t) { t.stop(); });
     camera.stream = null;
     $("video").srcObject = null;
+    $("video").classList.remove("on");
     S.text("camera-status", "Camera off.");
   }
 
@@ -97,10 +111,14 @@
 
   async function sendCard(text) {
     hideProblem("scan");
+    var r;
     try {
-      await S.post("api/card", { text: text });
+      r = await S.post("api/card", { text: text });
     } catch (e) {
-      showProblem("scan", e.body || { message: e.message });
+      r = { problem: e.body || { message: e.message } };
+    }
+    if (r && r.problem) {
+      showProblem("scan", r.problem);
       if (state && state.phase === "scan") startCamera();
     }
   }
@@ -110,11 +128,15 @@
     var form = new FormData();
     form.append("photo", file);
     S.text("camera-status", "Reading the photo…");
+    var r;
     try {
       stopCamera();
-      await S.postForm("api/photo", form);
+      r = await S.postForm("api/photo", form);
     } catch (e) {
-      showProblem("scan", e.body || { message: e.message });
+      r = { problem: e.body || { message: e.message } };
+    }
+    if (r && r.problem) {
+      showProblem("scan", r.problem);
       startCamera();
     }
   }
@@ -167,7 +189,11 @@
     }
     if (st.dir) {
       S.text("dir", st.dir);
-      S.text("done-message", "Verified: every file matched its hash. Saved on this station.");
+      var msg = "Received and verified: every file matched its hash.";
+      if (st.import && st.import.running) msg += " Storing it in the PACS…";
+      else if (st.import && st.import.done && !(st.import.failed && st.import.failed.length)) msg += " It is in the PACS.";
+      else if (st.import) msg += " Not all of it is in the PACS: see below.";
+      S.text("done-message", msg);
     }
     showReport(st);
     if (prev && prev.phase !== ph && (ph === "done" || ph === "failed")) loadHistory();
@@ -183,7 +209,7 @@
         S.el("p", { class: "patient-name", text: s.patient_name || "(no name)" }),
         S.el("p", { class: "patient-facts", text: "ID " + (s.patient_id || "—") + (s.issuer ? " (" + s.issuer + ")" : "") +
           " · born " + (s.birth_date || "—") + " · " + (s.sex || "sex not given") }),
-        S.el("p", { class: "study-facts", text: (s.date || "no date") + " · " + (s.description || "no description") +
+        S.el("p", { class: "study-facts", text: "Study of " + (s.date || "unknown date") + ": " + (s.description || "no description") +
           " · accession " + (s.accession || "—") })
       ]));
     });
@@ -207,7 +233,6 @@
     S.text("percent", (p.percent || 0) + "%");
     S.text("rate", p.rate ? "· " + p.rate : "");
     S.text("left", p.left ? "· " + p.left + " left" : "");
-    S.text("local-note", st.local ? "The PACS copies are filed with: " + st.local : "");
     var box = $("thumbs");
     (st.series || []).forEach(function (se) {
       var id = "thumb-" + se.n, tile = $(id);
@@ -222,7 +247,7 @@
         img.appendChild(S.el("img", { src: "api/thumb/" + se.n + ".png?v=" + st.version, alt: "Series " + se.number }));
       } else if (se.thumb === "none") {
         img.textContent = "";
-        img.appendChild(S.el("p", { class: "no-preview", text: "No preview: " + se.no_preview }));
+        img.appendChild(S.el("p", { class: "no-preview", text: "No preview (" + se.no_preview + ")" }));
       } else if (!se.thumb) {
         S.text(img, se.complete ? "Complete" : "Arriving…");
       }
@@ -296,12 +321,15 @@
 
   // --- Answers ----------------------------------------------------------
   async function act(url, body, where) {
+    var r;
     try {
-      await S.post(url, body);
-      if (where) hideProblem(where);
+      r = await S.post(url, body);
     } catch (e) {
-      if (where) showProblem(where, e.body || { message: e.message });
+      r = { problem: e.body || { message: e.message } };
     }
+    if (!where) return;
+    if (r && r.problem) showProblem(where, r.problem);
+    else hideProblem(where);
   }
 
   function wire() {
