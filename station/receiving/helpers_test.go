@@ -27,12 +27,15 @@ type sender struct {
 	uri     string
 	files   []study.File // to compare with what arrived
 	summary study.Summary
-	done    chan error // Deliver's result
+	done    chan struct{} // closed when Deliver returned, with err
+	err     error
 }
 
 const patientName = "DOE^JANE"
 
-func startSender(t *testing.T, ctx context.Context) *sender {
+// startSender starts a sender of the study; with passcode, its card needs
+// one. It stops with ctx, and the test waits for it.
+func startSender(t *testing.T, ctx context.Context, passcode string) *sender {
 	t.Helper()
 	src := t.TempDir()
 	if _, err := synthetic.Write(synthetic.Options{Dir: src, PatientName: patientName, PatientID: "STE-4471",
@@ -60,10 +63,10 @@ func startSender(t *testing.T, ctx context.Context) *sender {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sender{files: append(studies[0].Files, report), summary: studies[0].Summary, done: make(chan error, 1)}
+	s := &sender{files: append(studies[0].Files, report), summary: studies[0].Summary, done: make(chan struct{})}
 	cards := make(chan string, 1)
 	sess, err := send.Pack(ctx, send.Options{Spool: sp, Files: s.files, Studies: []study.Summary{s.summary},
-		Site: "St Elsewhere General Hospital", Expires: time.Hour, Listen: []string{"/ip4/127.0.0.1/tcp/0"},
+		Site: "St Elsewhere General Hospital", Expires: time.Hour, Listen: []string{"/ip4/127.0.0.1/tcp/0"}, Passcode: passcode,
 		Issue: func(c send.Card) error {
 			uri, err := c.Offer.URI()
 			cards <- uri
@@ -72,24 +75,34 @@ func startSender(t *testing.T, ctx context.Context) *sender {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { s.done <- sess.Deliver(ctx) }()
+	go func() {
+		defer close(s.done)
+		s.err = sess.Deliver(ctx)
+	}()
+	t.Cleanup(func() { <-s.done })
 	select {
 	case s.uri = <-cards:
-	case err := <-s.done:
-		t.Fatalf("the sender stopped before giving out its card: %v", err)
+	case <-s.done:
+		t.Fatalf("the sender stopped before giving out its card: %v", s.err)
 	}
 	return s
 }
 
-// cardImage is the card as the sending station prints it.
-func (s *sender) cardImage(t *testing.T) image.Image {
+// cardPNG is the card as the sending station prints it.
+func (s *sender) cardPNG(t *testing.T) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := card.WritePNG(&buf, s.uri, card.Details{Site: "St Elsewhere General Hospital", PatientName: patientName,
 		StudyDate: s.summary.StudyDate, Description: s.summary.Description, Expires: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	img, err := png.Decode(&buf)
+	return buf.Bytes()
+}
+
+// cardImage is the card as a camera would see it.
+func (s *sender) cardImage(t *testing.T) image.Image {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(s.cardPNG(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

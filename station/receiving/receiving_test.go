@@ -4,6 +4,8 @@ import (
 	"context"
 	"image/png"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +42,7 @@ func TestReceiveWithCamera(t *testing.T) {
 	pacs := ns.Start(t, orthanc.Name("TRAUMA_PACS"))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	snd := startSender(t, ctx)
+	snd := startSender(t, ctx, "")
 	out := t.TempDir()
 	url := serve(t, Config{Out: out, Fetch: receive.Options{Timeout: 20 * time.Second, RetryFor: time.Minute},
 		PACS: pacs.DICOMwebURL, HTTPClient: ns.HTTPClient(), Issuer: "TRAUMA-CENTER"})
@@ -124,8 +126,8 @@ func TestReceiveWithCamera(t *testing.T) {
 		t.Errorf("import result %q", result)
 	}
 	// The sender had its receipt.
-	if err := <-snd.done; err != nil {
-		t.Errorf("sender: %v", err)
+	if <-snd.done; snd.err != nil {
+		t.Errorf("sender: %v", snd.err)
 	}
 	// The history lists it once the page is loaded again.
 	if err := chromedp.Do(b.Ctx(), chromedp.Navigate(url)); err != nil {
@@ -167,5 +169,79 @@ func TestCardWithoutToken(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusForbidden {
 		t.Errorf("POST api/card without a token: %s, want 403", res.Status)
+	}
+}
+
+// A photo of a card that needs a passcode: the server reads the photo, the
+// page asks for the passcode, and the study arrives (no PACS here).
+func TestPhotoAndPasscode(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	snd := startSender(t, ctx, "447102")
+	photo := filepath.Join(t.TempDir(), "card.png")
+	if err := os.WriteFile(photo, snd.cardPNG(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url := serve(t, Config{Fetch: receive.Options{Timeout: 20 * time.Second, RetryFor: time.Minute}})
+	b := browsertest.New(t, browsertest.Options{})
+	if err := chromedp.Do(b.Ctx(), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#photo")),
+		chromedp.SetUploadFiles(chromedp.CSS("#photo"), []string{photo})); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(b.Ctx(), chromedp.WaitVisible(chromedp.CSS("#passcode-input"))); err != nil {
+		t.Fatal(err)
+	}
+	b.Screenshot(t, "passcode")
+	if err := chromedp.Do(b.Ctx(), chromedp.SendKeys(chromedp.CSS("#passcode-input"), "447102\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, b, "#offer-title", "Is this your patient?")
+	if err := chromedp.Do(b.Ctx(), chromedp.Click(chromedp.CSS("#yes"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, b, "#done-message", "Received and verified")
+	b.Screenshot(t, "received")
+	dir, err := chromedp.Run(b.Ctx(), chromedp.Text(chromedp.CSS("#dir")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snd.checkArrived(t, dir)
+	if errs := b.ConsoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %q", errs)
+	}
+}
+
+// A card typed by the USB scanner, and "Not our patient": nothing is
+// fetched, the page says so, and it reads the next card.
+func TestScannerAndDecline(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	snd := startSender(t, ctx, "")
+	out := t.TempDir()
+	url := serve(t, Config{Out: out, Fetch: receive.Options{Timeout: 20 * time.Second, RetryFor: time.Minute}})
+	b := browsertest.New(t, browsertest.Options{})
+	if err := chromedp.Do(b.Ctx(), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#card-text")),
+		chromedp.SendKeys(chromedp.CSS("#card-text"), snd.uri+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, b, "#offer-title", "Is this your patient?")
+	if err := chromedp.Do(b.Ctx(), chromedp.Click(chromedp.CSS("#no"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, b, "#problem-message", "You said this is not your patient")
+	b.Screenshot(t, "declined")
+	if studies, _ := filepath.Glob(filepath.Join(out, "study-*")); len(studies) != 0 {
+		t.Errorf("a declined study was saved: %v", studies)
+	}
+	if err := chromedp.Do(b.Ctx(), chromedp.Click(chromedp.CSS("#again")), chromedp.WaitVisible(chromedp.CSS("#scan"))); err != nil {
+		t.Fatal(err)
+	}
+	// The card's text is nowhere in the page, its address or its history.
+	html, err := chromedp.Run(b.Ctx(), chromedp.Evaluate[string](`document.documentElement.outerHTML + location.href + history.length`))
+	if err != nil || strings.Contains(strings.ToUpper(html), "IMAGESHARE:V1:") && strings.Contains(html, snd.uri[len("IMAGESHARE:V1:"):]) {
+		t.Errorf("the card's text is in the page (%v)", err)
+	}
+	if errs := b.ConsoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %q", errs)
 	}
 }
