@@ -213,11 +213,11 @@ EXIT STATUS
 `
 
 var commandUsage = map[string]string{
+	"fetch":   fetchUsage,
+	"scan":    scanUsage,
+	"import":  importUsage,
+	"audit":   auditUsage,
 	"station": stationUsage,
-	"fetch":  fetchUsage,
-	"scan":   scanUsage,
-	"import": importUsage,
-	"audit":  auditUsage,
 }
 
 // printHelp writes the help of command, or the whole text for "".
