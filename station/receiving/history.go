@@ -60,15 +60,7 @@ func readHistory(path string) ([]Received, error) {
 		offer, patient := objects(e)
 		switch {
 		case e.EventID.Code == audit.CodeImport:
-			rec := Received{Time: e.Time.Local().Format("2 Jan 2006 15:04"), Patient: patient, State: "received", offer: offer}
-			for _, pt := range e.Participants {
-				if pt.Role == audit.RoleSource {
-					rec.From = pt.Site
-					if rec.From == "" {
-						rec.From = pt.PeerID
-					}
-				}
-			}
+			rec := Received{Time: e.Time.Local().Format("2 Jan 2006 15:04"), From: source(e), Patient: patient, State: "received", offer: offer}
 			if d, ok := e.Detail["dir"].(string); ok {
 				rec.Dir = d
 			}
@@ -83,7 +75,8 @@ func readHistory(path string) ([]Received, error) {
 				}
 			}
 		case e.EventID.Code == audit.CodeSecurityAlert && isMismatch(e):
-			list = append(list, Received{Time: e.Time.Local().Format("2 Jan 2006 15:04"), Patient: patient, State: "refused: not the study shown", offer: offer})
+			list = append(list, Received{Time: e.Time.Local().Format("2 Jan 2006 15:04"), From: source(e), Patient: patient,
+				State: "refused: not the study shown", offer: offer})
 		}
 		return nil
 	})
@@ -92,12 +85,27 @@ func readHistory(path string) ([]Received, error) {
 		list = list[:maxHistory]
 	}
 	for i := range list {
-		list[i].Patient = study.FormatName(list[i].Patient)
+		if list[i].Patient != "" {
+			list[i].Patient = study.FormatName(list[i].Patient)
+		}
 	}
 	if list == nil {
 		list = []Received{}
 	}
 	return list, nil
+}
+
+// source is where the study came from: the sending site, or its peer ID.
+func source(e audit.Event) string {
+	for _, pt := range e.Participants {
+		if pt.Role == audit.RoleSource {
+			if pt.Site != "" {
+				return pt.Site
+			}
+			return pt.PeerID
+		}
+	}
+	return ""
 }
 
 // objects returns the offer ID and the patient's name an event is about.
