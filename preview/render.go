@@ -15,9 +15,9 @@ import (
 )
 
 // maxPixels caps the pixels of one frame: more than any modality makes
-// (a mammogram is 4096×5120), and few enough that the full-size grey image
-// rendered before scaling stays small.
-const maxPixels = 1 << 26
+// (a mammogram is 4096×5120), and few enough that the full-size image
+// rendered before scaling stays in a few hundred megabytes.
+const maxPixels = 1 << 25
 
 // render renders the middle frame of the parsed file ds, whose attributes
 // h are, at thumbnail size.
@@ -146,14 +146,21 @@ func renderJPEG(h *header, info dicom.PixelDataInfo) (image.Image, error) {
 	if len(frames) == 0 {
 		return nil, noPreview("no image in this file: its pixel data has no frames")
 	}
-	img, err := jpeg.Decode(bytes.NewReader(frames[len(frames)/2]))
+	data := frames[len(frames)/2]
+	// The decoder allocates the image its header describes before it
+	// reads a pixel: it must be the image the data set describes.
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("decoding the JPEG frame: %w", err)
+	}
+	if cfg.Width != h.cols || cfg.Height != h.rows {
+		return nil, fmt.Errorf("a JPEG frame of %d×%d pixels in an image of %d×%d", cfg.Width, cfg.Height, h.cols, h.rows)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("decoding the JPEG frame: %w", err)
 	}
 	b := img.Bounds()
-	if b.Dx()*b.Dy() > maxPixels {
-		return nil, fmt.Errorf("a JPEG frame of %d×%d pixels", b.Dx(), b.Dy())
-	}
 	if g, ok := img.(*image.Gray); ok {
 		// Stored values, 8 bits: the grey steps apply as to native data.
 		gh := *h
