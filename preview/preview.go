@@ -111,7 +111,7 @@ func Series(files []string) (image.Image, error) {
 		}
 		return cmp.Compare(a.path, b.path)
 	})
-	return Image(entries[(len(entries)-1)/2].path)
+	return Image(entries[middle(len(entries))].path)
 }
 
 // compareKey orders by a key the files may lack: those that have it first.
@@ -354,11 +354,9 @@ func (h *header) previewable() error {
 	case h.ts == tsJPEGBase && h.bitsAllocated != 8:
 		return noPreview("JPEG Baseline with %d bits allocated is not previewed", h.bitsAllocated)
 	case !renderedSyntax(h.ts):
-		name := h.ts
+		name := "transfer syntax " + h.ts
 		if info, err := uid.Lookup(h.ts); err == nil && info.Name != "" {
 			name = fmt.Sprintf("%s (%s)", info.Name, h.ts)
-		} else {
-			name = "transfer syntax " + h.ts
 		}
 		return noPreview("%s is not previewed", name)
 	}
@@ -481,3 +479,7 @@ func numbers(ds *dicom.Dataset, t tag.Tag) []float64 {
 	}
 	return out
 }
+
+// middle is the index of the middle of n things: of an even number, the
+// first of the two in the middle.
+func middle(n int) int { return (n - 1) / 2 }

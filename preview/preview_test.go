@@ -607,3 +607,51 @@ func TestShrink(t *testing.T) {
 		}
 	}
 }
+
+// TestMRSeries renders the real T1 MR series, which has no window: the
+// range of its values.
+func TestMRSeries(t *testing.T) {
+	dir := filepath.Join(testenv.SharedDICOM(t), "mr-t1-structural", "dicoms")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.dcm"))
+	if len(files) < 100 {
+		testenv.Missing(t, "the MR series at %s has %d files", dir, len(files))
+	}
+	img, err := Series(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	save(t, img, "mr-series.png")
+	if b := img.Bounds(); b.Dx() != 183 || b.Dy() != 256 {
+		t.Errorf("thumbnail of 274×384 slices is %v, want 183×256", b)
+	}
+	m, sd := meanStd(lum(img))
+	t.Logf("mean %.1f, standard deviation %.1f", m, sd)
+	if sd < 20 {
+		t.Errorf("standard deviation %.1f: the thumbnail is nearly blank", sd)
+	}
+	head := regionMean(img, image.Rect(70, 100, 110, 150))
+	air := regionMean(img, image.Rect(0, 0, 16, 16))
+	if head < air+30 {
+		t.Errorf("the head in the middle (%.1f) is not brighter than the air in the corner (%.1f)", head, air)
+	}
+}
+
+// TestMiddleFrame: of a multi-frame file, its middle frame.
+func TestMiddleFrame(t *testing.T) {
+	dir := t.TempDir()
+	var px []uint16
+	for _, level := range []uint16{100, 900, 500, 300, 700} {
+		frame := make([]uint16, 16)
+		for i := range frame {
+			frame[i] = level
+		}
+		px = append(px, frame...)
+	}
+	img, err := Image(instance{Rows: 4, Cols: 4, Frames: 5, Pixels: words(px), Window: "500\\1001"}.write(t, dir, "mf.dcm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := lum(img)[5]; v < 126 || v > 129 {
+		t.Errorf("the middle frame (500 in a window 0..1000) shows as %v", v)
+	}
+}

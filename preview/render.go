@@ -48,7 +48,7 @@ func render(h *header, ds *dicom.Dataset) (image.Image, error) {
 		if len(info.Frames) == 0 {
 			return nil, noPreview("no image in this file: its pixel data has no frames")
 		}
-		f := info.Frames[len(info.Frames)/2]
+		f := info.Frames[middle(len(info.Frames))]
 		if f == nil || f.NativeData == nil {
 			return nil, errors.New("the pixel data has an empty frame")
 		}
@@ -127,7 +127,7 @@ func renderYBR422(h *header, data []byte) (image.Image, error) {
 	if len(data) < size*h.frames {
 		return nil, fmt.Errorf("YBR_FULL_422 pixel data of %d bytes, for %d frames of %d", len(data), h.frames, size)
 	}
-	data = data[size*(h.frames/2):]
+	data = data[size*middle(h.frames):]
 	img := image.NewRGBA(image.Rect(0, 0, h.cols, h.rows))
 	for i := 0; i < h.rows*h.cols; i += 2 {
 		q := data[2*i : 2*i+4]
@@ -146,7 +146,7 @@ func renderJPEG(h *header, info dicom.PixelDataInfo) (image.Image, error) {
 	if len(frames) == 0 {
 		return nil, noPreview("no image in this file: its pixel data has no frames")
 	}
-	data := frames[len(frames)/2]
+	data := frames[middle(len(frames))]
 	// The decoder allocates the image its header describes before it
 	// reads a pixel: it must be the image the data set describes.
 	cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
