@@ -361,7 +361,10 @@ func (h *header) previewable() error {
 		return noPreview("%s is not previewed", name)
 	}
 	if h.rows <= 0 || h.cols <= 0 {
-		return fmt.Errorf("preview: the image has %d rows and %d columns", h.rows, h.cols)
+		return fmt.Errorf("the image has %d rows and %d columns", h.rows, h.cols)
+	}
+	if h.rows*h.cols > maxPixels {
+		return fmt.Errorf("%d×%d pixels are more than the %d a preview reads", h.cols, h.rows, maxPixels)
 	}
 	switch h.bitsAllocated {
 	case 8, 16, 32:
@@ -373,17 +376,17 @@ func (h *header) previewable() error {
 	switch h.photometric {
 	case "MONOCHROME1", "MONOCHROME2":
 		if h.samples != 1 {
-			return fmt.Errorf("preview: %s with %d samples per pixel", h.photometric, h.samples)
+			return fmt.Errorf("%s with %d samples per pixel", h.photometric, h.samples)
 		}
 	case "RGB", "YBR_FULL", "YBR_FULL_422":
 		if h.samples != 3 {
-			return fmt.Errorf("preview: %s with %d samples per pixel", h.photometric, h.samples)
+			return fmt.Errorf("%s with %d samples per pixel", h.photometric, h.samples)
 		}
 	case "PALETTE COLOR":
 		return noPreview("palette colour is not previewed")
 	case "":
 		if h.samples != 1 {
-			return fmt.Errorf("preview: no Photometric Interpretation, and %d samples per pixel", h.samples)
+			return fmt.Errorf("no Photometric Interpretation, and %d samples per pixel", h.samples)
 		}
 		h.photometric = "MONOCHROME2"
 	default:
