@@ -22,7 +22,7 @@ import (
 // the frames back into RGB: with the full range, a mid grey 128 reached the
 // page as 130 and every colour lost its middle tones. I420 needs an even
 // width and height, so an odd image is padded by repeating its last column
-// or row.
+// or row. A translucent image is taken as drawn over black.
 func WriteY4M(w io.Writer, img image.Image, frames int) error {
 	if frames < 1 {
 		return fmt.Errorf("writing y4m: %d frames, need at least 1", frames)
@@ -32,14 +32,17 @@ func WriteY4M(w io.Writer, img image.Image, frames int) error {
 		return fmt.Errorf("writing y4m: empty image")
 	}
 	width, height := b.Dx()+b.Dx()%2, b.Dy()+b.Dy()%2
-
-	// at reads the image at (x, y) from its top left corner, clamped to the
-	// image, so that the padding repeats the edge.
-	at := func(x, y int) (r, g, bl float64) {
-		x, y = min(x, b.Dx()-1), min(y, b.Dy()-1)
-		c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
-		return float64(c.R), float64(c.G), float64(c.B)
+	// The image in RGBA, padded: draw.Draw has fast paths for the common
+	// image types, where At would convert pixel by pixel.
+	rgba := image.NewRGBA(image.Rect(0, 0, width, height))
+	draw.Draw(rgba, b.Sub(b.Min), img, b.Min, draw.Src)
+	if width > b.Dx() {
+		draw.Draw(rgba, image.Rect(width-1, 0, width, height), rgba, image.Pt(width-2, 0), draw.Src)
 	}
+	if height > b.Dy() {
+		draw.Draw(rgba, image.Rect(0, height-1, width, height), rgba, image.Pt(0, height-2), draw.Src)
+	}
+
 	yPlane := make([]byte, width*height)
 	uPlane := make([]byte, width*height/4)
 	vPlane := make([]byte, width*height/4)
@@ -47,7 +50,8 @@ func WriteY4M(w io.Writer, img image.Image, frames int) error {
 		for x := 0; x < width; x += 2 {
 			var sumR, sumG, sumB float64
 			for _, d := range [4][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
-				r, g, bl := at(x+d[0], y+d[1])
+				p := rgba.Pix[(y+d[1])*rgba.Stride+(x+d[0])*4:]
+				r, g, bl := float64(p[0]), float64(p[1]), float64(p[2])
 				yPlane[(y+d[1])*width+x+d[0]] = clampByte(16 + 219.0/255*(0.299*r+0.587*g+0.114*bl))
 				sumR, sumG, sumB = sumR+r, sumG+g, sumB+bl
 			}
