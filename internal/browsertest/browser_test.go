@@ -28,12 +28,19 @@ const jsQRPath = "../../station/assets/vendor/jsQR.js"
 // getUserMedia works without TLS.
 func serve(t *testing.T) string {
 	t.Helper()
+	return serveWith(t, httptest.NewServer)
+}
+
+// serveWith is serve with a server from start, such as
+// httptest.NewTLSServer.
+func serveWith(t *testing.T, start func(http.Handler) *httptest.Server) string {
+	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle("/", http.FileServer(http.Dir("testdata")))
 	mux.HandleFunc("/vendor/jsQR.js", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, jsQRPath)
 	})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", stationCSP)
 		mux.ServeHTTP(w, r)
 	}))
@@ -54,6 +61,17 @@ func colourNear(got [3]int, want color.RGBA, tolerance int) bool {
 }
 
 func TestFakeCamera(t *testing.T) {
+	t.Run("http", func(t *testing.T) {
+		testFakeCamera(t, Options{}, httptest.NewServer)
+	})
+	// A station that is not on loopback has TLS, often with its own
+	// self-signed certificate: the camera works there too.
+	t.Run("https", func(t *testing.T) {
+		testFakeCamera(t, Options{IgnoreCertErrors: true}, httptest.NewTLSServer)
+	})
+}
+
+func testFakeCamera(t *testing.T, o Options, start func(http.Handler) *httptest.Server) {
 	// Left half red, right half blue, a white square in the centre, a black
 	// square in the bottom left corner and a mid-grey one in the bottom
 	// right: the page's samples show that the image arrives whole, the right
@@ -74,9 +92,11 @@ func TestFakeCamera(t *testing.T) {
 	fill(image.Rect(0, h-60, 60, h), black)
 	fill(image.Rect(w-60, h-60, w, h), grey)
 
-	b := New(t, Options{Camera: img})
+	o.Camera = img
+	b := New(t, o)
+	url := serveWith(t, start)
 	if err := chromedp.Do(b.Ctx(),
-		chromedp.Navigate(serve(t)+"/camera/"),
+		chromedp.Navigate(url+"/camera/"),
 		chromedp.WaitVisible(chromedp.CSS("#result")),
 	); err != nil {
 		t.Fatal(err)
@@ -235,4 +255,28 @@ func TestArtifactsDir(t *testing.T) {
 			t.Errorf("the second call emptied the folder: %v", err)
 		}
 	})
+}
+
+// TestNoCamera: without Options.Camera the browser has no camera, as a
+// station's computer without one, and getUserMedia fails.
+func TestNoCamera(t *testing.T) {
+	b := New(t, Options{})
+	if err := chromedp.Do(b.Ctx(),
+		chromedp.Navigate(serve(t)+"/camera/"),
+		chromedp.WaitVisible(chromedp.CSS("#result")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(b.Ctx(), chromedp.Text(chromedp.CSS("#result")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the page saw %s", text)
+	var got struct{ Error string }
+	if err := json.Unmarshal([]byte(text), &got); err != nil {
+		t.Fatalf("%q: %v", text, err)
+	}
+	if got.Error == "" {
+		t.Errorf("the page read a camera: %s", text)
+	}
 }
