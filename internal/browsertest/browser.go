@@ -93,12 +93,16 @@ func New(t testing.TB, o Options) *Browser {
 		chromedp.ExecPath(path),
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
+		// The headless mode that is the whole browser, as a user has it.
 		chromedp.Flag("headless", "new"),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("mute-audio", true),
 		// The tests run as root, where chromium refuses to start with its
 		// sandbox.
 		chromedp.NoSandbox,
+		// No GPU in CI: draw in software (chromedp adds
+		// enable-unsafe-swiftshader, without which chromium 139 and later
+		// have no WebGL fallback).
 		chromedp.DisableGPU,
 		// /dev/shm is small in containers; chromium crashes when it fills.
 		chromedp.Flag("disable-dev-shm-usage", true),
