@@ -13,19 +13,13 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"imageshare/station"
 )
 
-// stationCSP is the stations' Content-Security-Policy: the test pages must
-// work under it, as the stations' pages do.
-const stationCSP = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; " +
-	"object-src 'self'; frame-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
-
-// jsQRPath is where the station keeps jsQR, from this package's folder.
-const jsQRPath = "../../station/assets/vendor/jsQR.js"
-
-// serve serves testdata, and jsQR at /vendor/jsQR.js, with the stations'
-// Content-Security-Policy, on a loopback port: a secure context, where
-// getUserMedia works without TLS.
+// serve serves testdata with the stations' Content-Security-Policy, which
+// the test pages must keep as the stations' pages do, on a loopback port:
+// a secure context, where getUserMedia works without TLS.
 func serve(t *testing.T) string {
 	t.Helper()
 	return serveWith(t, httptest.NewServer)
@@ -35,14 +29,10 @@ func serve(t *testing.T) string {
 // httptest.NewTLSServer.
 func serveWith(t *testing.T, start func(http.Handler) *httptest.Server) string {
 	t.Helper()
-	mux := http.NewServeMux()
-	mux.Handle("/", http.FileServer(http.Dir("testdata")))
-	mux.HandleFunc("/vendor/jsQR.js", func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFile(w, r, jsQRPath)
-	})
+	files := http.FileServer(http.Dir("testdata"))
 	srv := start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", stationCSP)
-		mux.ServeHTTP(w, r)
+		w.Header().Set("Content-Security-Policy", station.CSP)
+		files.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL

@@ -2,8 +2,9 @@ package browsertest
 
 import (
 	"bytes"
+	"context"
 	"image/png"
-	"os"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"imageshare/card"
 	icrypto "imageshare/crypto"
+	"imageshare/station"
 	"imageshare/transfer"
 )
 
@@ -56,12 +58,24 @@ func cardURI(t *testing.T) string {
 }
 
 // TestCameraReadsCard shows the card, as CameraScene places it in a
-// 1280×720 frame, to the fake camera, and has a page read it with the
-// stations' jsQR, as the receiving station will.
+// 1280×720 frame, to the fake camera, and has a page served by a real
+// station read it with the station's jsQR, as the receiving station will.
 func TestCameraReadsCard(t *testing.T) {
-	if _, err := os.Stat(jsQRPath); err != nil {
-		t.Skipf("the stations' jsQR is not in this tree (%v): it comes with the station package", err)
+	srv, err := station.New(station.Config{Name: "browsertest station", Listen: "127.0.0.1:0"},
+		http.FileServer(http.Dir("testdata")))
+	if err != nil {
+		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+
 	uri := cardURI(t)
 	qr, err := card.QRVersion(uri)
 	if err != nil {
@@ -86,7 +100,7 @@ func TestCameraReadsCard(t *testing.T) {
 
 	b := New(t, Options{Camera: CameraScene(img, 1280, 720)})
 	if err := chromedp.Do(b.Ctx(),
-		chromedp.Navigate(serve(t)+"/qr/"),
+		chromedp.Navigate(srv.URL()+"/qr/"),
 		chromedp.WaitVisible(chromedp.CSS("#video")),
 	); err != nil {
 		t.Fatal(err)
