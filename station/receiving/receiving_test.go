@@ -80,7 +80,7 @@ func TestReceiveWithCamera(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#yes"))); err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, b, "#done-message", "Verified")
+	waitText(t, b, "#done-message", "Received and verified")
 	waitText(t, b, "#import-result", "instances are in the PACS")
 	b.Screenshot(t, "received")
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"imageshare/preview"
 	"imageshare/receive"
 	"imageshare/study"
 	"imageshare/transfer"
@@ -109,10 +110,10 @@ func (t *thumbs) start(n int, dir string) {
 }
 
 func (t *thumbs) render(n int, dir string, files []string) {
-	img, err := previewSeries(files)
+	img, err := preview.Series(files)
 	var buf bytes.Buffer
 	if err == nil {
-		err = previewPNG(&buf, img)
+		err = preview.WritePNG(&buf, img)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -120,8 +121,8 @@ func (t *thumbs) render(n int, dir string, files []string) {
 	switch {
 	case err == nil:
 		t.png[n] = buf.Bytes()
-	case errors.Is(err, errNoPreview):
-		thumb, reason = "none", strings.TrimPrefix(err.Error(), errNoPreview.Error()+": ")
+	case errors.Is(err, preview.ErrNoPreview):
+		thumb, reason = "none", noPreviewReason(err)
 	case dir != t.placed && t.placed != "":
 		t.start(n, t.placed)
 		return
@@ -136,6 +137,15 @@ func (t *thumbs) render(n int, dir string, files []string) {
 			s.Series[n].Thumb, s.Series[n].NoPreview = thumb, reason
 		}
 	})
+}
+
+// noPreviewReason is why a series has no preview, for its tile.
+func noPreviewReason(err error) string {
+	var np *preview.NoPreviewError
+	if errors.As(err, &np) {
+		return np.Reason
+	}
+	return err.Error()
 }
 
 // wait waits for the thumbnails being rendered.
