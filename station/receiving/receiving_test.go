@@ -245,3 +245,47 @@ func TestScannerAndDecline(t *testing.T) {
 		t.Errorf("console errors: %q", errs)
 	}
 }
+
+// A PACS that is down when the study arrives: the study is saved, the
+// page says what is not in the PACS, and "Retry the import" stores it
+// once the PACS is back, from the folder.
+func TestRetryImport(t *testing.T) {
+	ns := orthanc.NewNamespace(t)
+	pacs := ns.Start(t, orthanc.Name("TRAUMA_PACS"))
+	pacs.Stop(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	snd := startSender(t, ctx, "")
+	url := serve(t, Config{Fetch: receive.Options{Timeout: 20 * time.Second, RetryFor: time.Minute},
+		PACS: pacs.DICOMwebURL, HTTPClient: ns.HTTPClient()})
+	b := browsertest.New(t, browsertest.Options{})
+	if err := chromedp.Do(b.Ctx(), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#card-text")),
+		chromedp.SendKeys(chromedp.CSS("#card-text"), snd.uri+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, b, "#offer-title", "Is this your patient?")
+	if err := chromedp.Do(b.Ctx(), chromedp.Click(chromedp.CSS("#yes"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, b, "#done-message", "Not all of it is in the PACS")
+	if err := chromedp.Do(b.Ctx(), chromedp.WaitVisible(chromedp.CSS("#import-retry"))); err != nil {
+		t.Fatal(err)
+	}
+	b.Screenshot(t, "pacs-down")
+	dir, err := chromedp.Run(b.Ctx(), chromedp.Text(chromedp.CSS("#dir")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snd.checkArrived(t, dir)
+
+	pacs.Restart(t)
+	if err := chromedp.Do(b.Ctx(), chromedp.Click(chromedp.CSS("#import-retry"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, b, "#import-result", "All 9 instances are in the PACS.")
+	waitText(t, b, "#done-message", "It is in the PACS")
+	b.Screenshot(t, "imported")
+	if got := pacs.Instances(t, snd.summary.StudyUID); len(got) != 9 {
+		t.Errorf("the PACS holds %d instances, want 9", len(got))
+	}
+}

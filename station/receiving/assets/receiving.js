@@ -258,7 +258,11 @@
   function showImport(st) {
     var im = st.import;
     $("import").hidden = !im;
-    if (!im) return;
+    if (!im) {
+      $("again").className = "primary";
+      $("done").classList.remove("partial");
+      return;
+    }
     S.text("import-changes", im.changes ? "Filed as: " + im.changes : "");
     $("import-progress").max = im.total || 1;
     $("import-progress").value = im.settled || 0;
@@ -268,12 +272,23 @@
     else if (im.done) result = im.failed.length + " of " + (im.stored + im.failed.length) + " instances are NOT in the PACS; they stay in the folder.";
     S.text("import-result", result);
     $("import-result").className = "big " + (im.done && (!im.failed || !im.failed.length) ? "ok" : "");
-    var list = $("import-failed");
+    // Failures grouped by reason: a PACS that is down fails every file alike.
+    var list = $("import-failed"), byReason = {};
     list.textContent = "";
-    (im.failed || []).slice(0, 25).forEach(function (f) { list.appendChild(S.el("li", { text: f.file + ": " + f.reason })); });
-    S.text("import-error", im.error || "");
-    $("import-retry").hidden = im.running || !(im.error || (im.failed && im.failed.length));
+    (im.failed || []).forEach(function (f) { (byReason[f.reason] = byReason[f.reason] || []).push(f.file); });
+    Object.keys(byReason).forEach(function (reason) {
+      var files = byReason[reason];
+      var names = files.slice(0, 5).join(", ") + (files.length > 5 ? " and " + (files.length - 5) + " more" : "");
+      list.appendChild(S.el("li", { text: files.length + (files.length === 1 ? " file (" : " files (") + names + "): " + reason }));
+    });
+    S.text("import-error", im.error && !(im.failed && im.failed.length) ? capital(im.error) + "." : "");
+    var retry = !im.running && !!(im.error || (im.failed && im.failed.length));
+    $("import-retry").hidden = !retry;
+    $("again").className = retry ? "" : "primary";
+    $("done").classList.toggle("partial", retry);
   }
+
+  function capital(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
 
   function showRefused(st) {
     $("refused").hidden = !st.refused;
