@@ -14,9 +14,15 @@
 // relay, the fetch goes on over a direct connection as soon as hole
 // punching opens one. Each series is reported as soon as all its files are
 // verified (SeriesComplete). Once the study is whole, Options.CheckArrived
-// looks at it where it is (the command line reads every header again and
-// records what it received); only then is the folder moved into place and
-// the sender told that the study arrived.
+// looks at it where it is (both faces call CheckArrived, which reads every
+// header again against what was shown and records what was received);
+// only then is the folder moved into place and the sender told that the
+// study arrived.
+//
+// What the faces share besides the session: Local.Check refuses local
+// values for the PACS that the import could not apply, Import stores a
+// study in the PACS, and Classify and Explain tell the failures apart
+// (the command line's exit codes, the page's plain words).
 //
 // The session is an explicit sequence of steps over one state (session),
 // not a set of flags: connect, manifest and question (first attempt

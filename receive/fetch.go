@@ -54,8 +54,8 @@ type Options struct {
 	Confirm func(m *transfer.Manifest) (bool, error)
 	// CheckArrived, if set, is given the study whole and verified, still
 	// in the incoming folder: an error keeps it out of place, and the
-	// sender is not told it arrived. The command line reads every header
-	// again against what was shown, and records what it received.
+	// sender is not told it arrived. The faces call CheckArrived: every
+	// header read again against what was shown, and the record written.
 	CheckArrived func(ctx context.Context, a *Arrived) error
 
 	// Tests only.

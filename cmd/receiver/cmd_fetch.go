@@ -18,7 +18,6 @@ import (
 	"imageshare/console"
 	"imageshare/internal/cli"
 	"imageshare/receive"
-	"imageshare/study"
 	"imageshare/transfer"
 )
 
@@ -266,29 +265,12 @@ func fetch(ctx context.Context, o *fetchOptions, text string, confirm func(strin
 	return res, importErr
 }
 
-// checkArrived is what the study must pass, whole and verified, before it
-// is moved into place and the sender told: every file matched its hash,
-// but the hashes came from the sender's manifest, so the headers must
-// also be the study staff were shown. A study that is not is renamed out
-// of reach of a folder-watching import. One that is gets its record.
+// checkArrived is receive.CheckArrived with this command's printers: a
+// study that is not the one shown is listed, file by file, and where it
+// was put aside is said.
 func checkArrived(ctx context.Context, o *fetchOptions, a *receive.Arrived, stderr io.Writer, js *console.JSON) error {
-	m := a.Manifest
-	if err := study.CheckReceived(ctx, a.Dir, m.Studies, receive.ManifestExpected(m)); err != nil {
-		var mismatch *study.MismatchError
-		if errors.As(err, &mismatch) {
-			reportMismatch(o, stderr, js, mismatch, a.Me, a.From, a.OfferID)
-			if refused, rerr := receive.Quarantine(a.Dir); rerr == nil {
-				fmt.Fprintf(stderr, "receiver: the files are kept for inspection in %s; nothing was sent to the PACS, and the sender was not told the study arrived\n", refused)
-			} else {
-				fmt.Fprintf(stderr, "receiver: warning: the files stay in %s (%v): do not import them\n", a.Dir, rerr)
-			}
-		}
-		return err
-	}
-	if err := receive.NewRecord(m).Write(a.Dir); err != nil {
-		return fmt.Errorf("%w: %v", transfer.ErrDisk, err)
-	}
-	return nil
+	p := &importPrinter{stderr: stderr, js: js}
+	return receive.CheckArrived(ctx, a, o.trail, p.event)
 }
 
 // parseRate reads a rate such as 500KB, 20MB or 1.5GB (a second; SI

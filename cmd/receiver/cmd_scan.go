@@ -27,7 +27,7 @@ func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if o.out == "" {
 		return &usageError{"--out DIR is required: the folder to save studies in"}
 	}
-	if o.pacs.namesPatient() {
+	if o.pacs.local().NamesPatient(o.pacs.issuerFromConfig) {
 		// One scanning session takes several patients' cards: one local
 		// patient ID for all of them would file studies under the wrong
 		// patient.

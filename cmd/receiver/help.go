@@ -157,11 +157,67 @@ EXIT STATUS
     2   bad usage
 `
 
+const stationUsage = `Usage:
+    receiver station --out DIR [--listen ADDR] [options]
+    receiver station password --password-file FILE --user NAME
+
+receiver station serves the trauma center's web page: the station's camera
+reads the card (or a USB 2D scanner, a paste, a photo), the page shows who
+and what the study is and asks whether it is your patient, with the local
+values for the PACS, then shows each series arriving with a thumbnail, the
+report, the import into the PACS, and the studies received before. It does
+what receiver fetch does, into DIR, one card at a time, and says every
+failure in plain words with what to do.
+
+It listens on this machine only (127.0.0.1:7480) unless --listen says
+otherwise; on any other address it needs TLS (--cert and --key, or
+--self-signed) and a login (--password-file), or it refuses to start.
+The card's text goes to the station only in the body of a request, never
+in an address. receiver station password adds a login to a password file.
+
+Options:
+    --out DIR          Folder to save studies in (required).
+    --listen ADDR      Address to serve the page on (default 127.0.0.1:7480).
+    --cert FILE, --key FILE
+                       The TLS certificate and its key (PEM).
+    --self-signed      Without --cert: make a self-signed certificate on
+                       first start, kept in {state}, and print its
+                       fingerprint for staff to check in the browser.
+    --password-file FILE
+                       Who may log in (receiver station password writes it).
+    --to-dicomweb URL  Store each verified study in the PACS at this DICOMweb root.
+    --dicomweb-credentials FILE
+                       A file holding user:password for the PACS.
+    --issuer ISSUER    This hospital's issuer of patient IDs, offered beside
+                       a local patient ID (default: issuer in the configuration).
+    --config FILE      The station's configuration (default
+                       {config}/receiver.toml).
+    --timeout DURATION, --retry-for DURATION
+                       As for receiver fetch (default 30s and 10m).
+    --json             Print {"type":"ready","url":...} once listening.
+    --audit FILE       The audit trail (default
+                       {state}/audit-receiver.jsonl).
+
+Examples:
+    receiver station --out /data/incoming
+    receiver station --out /data/incoming --to-dicomweb http://pacs:8042/dicom-web
+    receiver station password --password-file /etc/imageshare/logins --user alice
+    receiver station --out /data/incoming --listen 0.0.0.0:7480 \
+        --self-signed --password-file /etc/imageshare/logins
+
+EXIT STATUS
+    0   the station was stopped (Ctrl-C), or a login was set
+    1   an error not listed below
+    2   bad usage, or the station refused to start (say, another address
+        than loopback without TLS and a login); the reason is printed
+`
+
 var commandUsage = map[string]string{
-	"fetch":  fetchUsage,
-	"scan":   scanUsage,
-	"import": importUsage,
-	"audit":  auditUsage,
+	"fetch":   fetchUsage,
+	"scan":    scanUsage,
+	"import":  importUsage,
+	"audit":   auditUsage,
+	"station": stationUsage,
 }
 
 // printHelp writes the help of command, or the whole text for "".
@@ -181,7 +237,7 @@ func runHelp(args []string, stdout io.Writer) error {
 	case len(args) > 1:
 		return &usageError{"receiver help takes one command"}
 	case commandUsage[args[0]] == "":
-		return &usageError{fmt.Sprintf("unknown command %q: the commands are fetch, scan, import and audit", args[0])}
+		return &usageError{fmt.Sprintf("unknown command %q: the commands are fetch, scan, import, audit and station", args[0])}
 	default:
 		printHelp(stdout, args[0])
 	}

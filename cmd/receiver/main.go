@@ -17,12 +17,10 @@ import (
 	"imageshare/audit"
 	"imageshare/card"
 	"imageshare/console"
-	"imageshare/discovery"
 	"imageshare/internal/cli"
 	"imageshare/internal/profile"
 	"imageshare/receive"
 	"imageshare/study"
-	"imageshare/transfer"
 )
 
 const usage = `receiver fetches a study offered with an imageshare card.
@@ -32,6 +30,7 @@ Usage:
     receiver scan  --out DIR [options]
     receiver import --to-dicomweb URL [reconciliation options] STUDY-DIR
     receiver audit [--audit FILE] [--json]
+    receiver station --out DIR [--listen ADDR] [options]
     receiver --version
 
 receiver fetch reads the card, connects to the sending hospital, shows who
@@ -70,6 +69,10 @@ reads one card a line from standard input and fetches each in turn.
 
 receiver audit prints the audit trail: each study received and imported,
 each refusal and alert, with DICOM PS3.15 audit event IDs.
+
+receiver station serves the trauma center's web page, which does what
+receiver fetch does with the station's camera reading the card; see
+receiver station --help.
 
 Options:
     --out DIR          Folder to save studies in (required).
@@ -249,8 +252,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = runImport(ctx, args[1:], stdout, stderr)
 	case args[0] == "audit":
 		err = runAudit(args[1:], stdout, stderr)
+	case args[0] == "station":
+		err = runStation(ctx, args[1:], stdin, stdout, stderr)
 	default:
-		err = &usageError{fmt.Sprintf("unknown command %q: the commands are fetch, scan, import and audit", args[0])}
+		err = &usageError{fmt.Sprintf("unknown command %q: the commands are fetch, scan, import, audit and station", args[0])}
 	}
 	if errors.Is(err, errHelp) {
 		// "receiver COMMAND --help": that command's help, as a result.
@@ -293,7 +298,9 @@ func argumentHoldsCard(args []string) bool {
 	return false
 }
 
-// exitCode maps an error to the exit status, in one place.
+// exitCode maps an error to the exit status, in one place: the
+// command's own errors, then the session's as receive.Classify tells them
+// apart (the station's page says the same cases in words).
 func exitCode(err error) int {
 	var ue *usageError
 	switch {
@@ -304,44 +311,30 @@ func exitCode(err error) int {
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	case errors.Is(err, study.ErrMismatch):
-		// Before anything else: it may come with an import's error.
 		return exitMismatch
-	case errors.Is(err, errImportPartial):
-		// Whatever went wrong, it went wrong after the study was saved.
-		return exitImport
-	case errors.Is(err, errCardRead), errors.Is(err, card.ErrMalformed):
+	case errors.Is(err, errCardRead):
 		return exitBadCard
-	case errors.Is(err, receive.ErrPasscode):
-		return exitWrongCard
-	case errors.Is(err, discovery.ErrImpostor),
-		errors.Is(err, transfer.ErrUnauthorized),
-		errors.Is(err, transfer.ErrUnknownOffer),
-		errors.Is(err, transfer.ErrManifestMismatch),
-		errors.Is(err, transfer.ErrCannotDecrypt):
-		return exitWrongCard
-	case errors.Is(err, discovery.ErrUnreachable), errors.Is(err, discovery.ErrNoAddrs):
-		return exitUnreachable
-	case errors.Is(err, transfer.ErrExpired):
-		return exitExpired
-	case errors.Is(err, transfer.ErrRevoked):
-		return exitRevoked
-	case errors.Is(err, transfer.ErrUsedUp):
-		return exitUsedUp
-	case errors.Is(err, transfer.ErrLocked):
-		// Too many wrong proofs: only the sending hospital can lift it.
-		return exitLocked
-	case errors.Is(err, transfer.ErrCorrupt):
-		return exitCorrupt
-	case errors.Is(err, receive.ErrDeclined):
-		return exitDeclined
-	case errors.Is(err, transfer.ErrDisk):
-		return exitDisk
 	}
-	var me *transfer.ManifestError
-	if errors.As(err, &me) {
-		return exitCorrupt
-	}
-	return exitError
+	return kindExit[receive.Classify(err)]
+}
+
+// kindExit is the exit status of each kind of failure.
+var kindExit = map[receive.Kind]int{
+	receive.KindOther:       exitError,
+	receive.KindInterrupted: exitInterrupted,
+	receive.KindMismatch:    exitMismatch,
+	receive.KindImport:      exitImport,
+	receive.KindBadCard:     exitBadCard,
+	receive.KindPasscode:    exitWrongCard,
+	receive.KindWrongCard:   exitWrongCard,
+	receive.KindUnreachable: exitUnreachable,
+	receive.KindExpired:     exitExpired,
+	receive.KindRevoked:     exitRevoked,
+	receive.KindUsedUp:      exitUsedUp,
+	receive.KindLocked:      exitLocked, // only the sending hospital can lift it
+	receive.KindCorrupt:     exitCorrupt,
+	receive.KindDeclined:    exitDeclined,
+	receive.KindDisk:        exitDisk,
 }
 
 // runAudit is `receiver audit`: the audit trail, one line an event.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
 	"imageshare/audit"
 	"imageshare/console"
@@ -34,11 +33,14 @@ type pacsOptions struct {
 	batch            float64 // --stow-batch: bytes a STOW-RS request carries at most, 0 for the default
 }
 
-// changes are the local values the PACS copies get.
-func (p *pacsOptions) changes() reconcile.Changes {
+// local are the local values staff gave, as package receive takes them.
+func (p *pacsOptions) local() receive.Local {
 	return receive.Local{PatientID: p.patientID, Issuer: p.issuer, Accession: p.accession, Name: p.name,
-		BirthDate: p.birthDate, Sex: p.sex}.Changes()
+		BirthDate: p.birthDate, Sex: p.sex}
 }
+
+// changes are the local values the PACS copies get.
+func (p *pacsOptions) changes() reconcile.Changes { return p.local().Changes() }
 
 func (p *pacsOptions) reconciles() bool { return p.changes() != reconcile.Changes{} }
 
@@ -47,22 +49,16 @@ func (p *pacsOptions) importOptions() receive.ImportOptions {
 	return receive.ImportOptions{URL: p.url, CredentialsFile: p.credentialsFile, Changes: p.changes(), BatchBytes: int64(p.batch)}
 }
 
-// namesPatient reports whether the options name one patient: they cannot
-// apply to every card of a scanning session. The configured issuer names
-// none.
-func (p *pacsOptions) namesPatient() bool {
-	return p.patientID != "" || p.accession != "" || p.name != "" || p.birthDate != "" || p.sex != "" ||
-		(p.issuer != "" && !p.issuerFromConfig)
-}
-
 // check refuses, before anything is fetched: reconciliation without a PACS
 // (it changes only the copies that go there); a local patient ID without
 // this hospital's issuer (it would be filed under the sender's); values
-// that cannot be written; and a PACS address that carries a password (argv
-// is readable by every user of the machine).
+// that cannot be written (receive.Local.Check, which the station's page
+// runs too); and a PACS address that carries a password (argv is readable
+// by every user of the machine).
 func (p *pacsOptions) check(configPath string) error {
+	err := p.local().Check(p.url != "", p.issuerFromConfig)
 	if p.url == "" {
-		if p.namesPatient() {
+		if err != nil {
 			return &usageError{"--local-patient-id, --issuer, --local-accession, --local-name, --local-birth-date and --local-sex apply to the copies sent to the PACS: give --to-dicomweb URL too (the received folder always keeps the sender's originals)"}
 		}
 		if p.credentialsFile != "" {
@@ -73,17 +69,16 @@ func (p *pacsOptions) check(configPath string) error {
 	if err := dicomweb.CheckRoot(p.url); err != nil {
 		return &usageError{"--to-dicomweb: " + err.Error()}
 	}
-	if p.issuer != "" && !p.issuerFromConfig && p.patientID == "" {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, receive.ErrIssuerWithoutID):
 		return &usageError{"--issuer names the issuer of --local-patient-id: give both"}
-	}
-	if p.patientID != "" && strings.TrimSpace(p.issuer) == "" {
+	case errors.Is(err, receive.ErrIDWithoutIssuer):
 		where := "set issuer in " + configPathOrDefault(configPath)
 		return &usageError{"--local-patient-id needs this hospital's issuer of patient IDs, or the PACS would file a local ID under the sending hospital's issuer: give --issuer, or " + where}
 	}
-	if err := p.changes().Check(); err != nil {
-		return &usageError{"the local values for the PACS: " + strings.TrimPrefix(err.Error(), "reconcile: ")}
-	}
-	return nil
+	return &usageError{err.Error()}
 }
 
 func configPathOrDefault(path string) string {

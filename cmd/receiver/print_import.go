@@ -63,6 +63,12 @@ func (p *importPrinter) text(e receive.ImportEvent) {
 			fmt.Fprintf(w, "  %s: %s is %s in the file, %s in the summary shown\n", m.File, m.Attribute, quoteValue(m.Found), quoteValue(m.Shown))
 		}
 		fmt.Fprintln(w, "hint: call the sending hospital, and tell your security officer: the card may be forged")
+	case *receive.Quarantined:
+		if e.Err == "" {
+			fmt.Fprintf(w, "receiver: the files are kept for inspection in %s; nothing was sent to the PACS, and the sender was not told the study arrived\n", e.Dir)
+		} else {
+			fmt.Fprintf(w, "receiver: warning: the files stay in %s (%s): do not import them\n", e.Dir, e.Err)
+		}
 	}
 }
 
