@@ -234,11 +234,11 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &ue):
 		code = exitUsage
 		defer fmt.Fprintln(stderr, "hint: see sender --help")
-	case errors.Is(err, errBadInput):
+	case errors.Is(err, send.ErrBadInput):
 		code = exitBadInput
-	case errors.As(err, &amb), errors.As(err, new(*pacsChoiceError)):
+	case errors.As(err, &amb), errors.As(err, new(*send.PACSChoiceError)):
 		code = exitAmbiguous
-	case errors.Is(err, errPACS):
+	case errors.Is(err, send.ErrPACS):
 		code = exitPACS
 	case errors.As(err, &le):
 		code = exitNetwork
