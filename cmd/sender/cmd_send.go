@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -196,19 +195,7 @@ func issue(o *sendOptions, c send.Card, stdout io.Writer, p *printer) error {
 	if err != nil {
 		return err
 	}
-	first := m.Studies[0]
-	desc := first.Description
-	if len(m.Studies) > 1 {
-		desc = fmt.Sprintf("%s (+%d more studies)", desc, len(m.Studies)-1)
-	}
-	details := card.Details{
-		Site:        o.site,
-		PatientName: first.PatientName,
-		StudyDate:   first.StudyDate,
-		Description: desc,
-		Expires:     offer.Expires,
-		Passcode:    offer.Passcode,
-	}
+	details := c.Details(o.site)
 	if o.uriFile != "" {
 		if err := writePrivate(o.uriFile, []byte(uri+"\n")); err != nil {
 			return fmt.Errorf("writing --uri-file: %w", err)
@@ -255,14 +242,11 @@ func writePrivate(name string, data []byte) error {
 // writes it whole or not at all: a card that cannot be scanned must never
 // leave the sending hospital.
 func writeCardPNG(name, uri string, d card.Details) error {
-	var buf bytes.Buffer
-	if err := card.WritePNG(&buf, uri, d); err != nil {
+	b, err := send.CardPNG(uri, d)
+	if err != nil {
 		return err
 	}
-	if got, err := card.DecodeImage(bytes.NewReader(buf.Bytes())); err != nil || got != uri {
-		return fmt.Errorf("the card image does not read back as the card (%v); send again", err)
-	}
-	return writePrivate(name, buf.Bytes())
+	return writePrivate(name, b)
 }
 
 func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
