@@ -267,13 +267,20 @@ func (p *Page) read(w http.ResponseWriter, r *http.Request, d *draft, err error,
 		}
 	}
 	if err != nil {
+		// A refusal is what checking the study found, answered as such;
+		// the page shows it in place of the summary.
 		status := refusal(err, &v)
+		if status == http.StatusInternalServerError {
+			d.staging.Cleanup()
+			fail(w, err)
+			return
+		}
 		if len(v.Choices) > 0 {
 			p.keep(d) // to choose from
 		} else {
 			d.staging.Cleanup()
 		}
-		station.WriteJSON(w, status, v)
+		station.WriteJSON(w, http.StatusOK, v)
 		return
 	}
 	d.reading = rd

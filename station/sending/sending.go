@@ -182,7 +182,18 @@ type indexData struct {
 func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	indexPage.Execute(w, indexData{CSRF: station.Token(r), Site: p.cfg.Site, PACS: p.cfg.PACS.URL != "", Expires: p.cfg.Expires.String()})
+	indexPage.Execute(w, indexData{CSRF: station.Token(r), Site: p.cfg.Site, PACS: p.cfg.PACS.URL != "", Expires: shortDuration(p.cfg.Expires)})
+}
+
+// shortDuration is d as the page's choices write it: 72h, not 72h0m0s.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
 }
 
 // newID is a random ID for a draft or a send.

@@ -88,6 +88,7 @@
   }
 
   function checked(v) {
+    if (v.error) { refused({ body: v, message: v.error }); return; }
     toCheck();
     draft = v.draft;
     S.text("source", v.source);
