@@ -58,7 +58,3 @@ func (s *sources) cleanup(stderr io.Writer) {
 		fmt.Fprintf(stderr, "sender: warning: %v\n", err)
 	}
 }
-
-// shown is how a path under an extracted zip is shown: its name in the zip,
-// and the zip's path. Other paths are as they are.
-func (s *sources) shown(path string) string { return s.staging.Shown(path) }
