@@ -3,7 +3,7 @@ GO ?= go
 # staticcheck, at the version .ci/run installs.
 STATICCHECK ?= staticcheck
 
-.PHONY: all build test demo vet clean cross dist dist-check
+.PHONY: all build test demo demo-station vet clean cross dist dist-check
 
 all: build
 
@@ -25,6 +25,11 @@ vet:
 # card image, to a receiver, verified.
 demo: build
 	./scripts/demo.sh
+
+# Both stations' web pages on this machine (loopback), with the sample
+# study ready to send; it prints the two addresses. Ctrl-C stops both.
+demo-station: build
+	./scripts/demo-station.sh
 
 clean:
 	rm -rf bin release

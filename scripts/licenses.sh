@@ -61,3 +61,10 @@ while read -r path ver dir; do
 		section "$path $ver" "${f#"$dir"/}" "$f"
 	done <<<"$found"
 done <<<"$modules"
+
+# Scripts served by the stations' web pages, vendored into the binaries
+# (station/assets/vendor/NAME: its README.md names the version).
+for dir in station/assets/vendor/*/; do
+	version_line=$(grep -m1 '^# ' "$dir/README.md" | sed 's/^# //')
+	section "$version_line (served by the stations' pages)" LICENSE "$dir/LICENSE"
+done
