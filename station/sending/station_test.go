@@ -1,6 +1,7 @@
 package sending_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -336,5 +337,82 @@ func TestCSRF(t *testing.T) {
 		if resp.StatusCode != tt.want {
 			t.Errorf("token %q: %d %v, want %d", tt.token, resp.StatusCode, answer, tt.want)
 		}
+	}
+}
+
+// TestUploadZipWithReport: a zip uploaded from the browser is read as
+// sender send reads one, a report uploaded with the send goes with the
+// study, and both arrive at the trauma center.
+func TestUploadZipWithReport(t *testing.T) {
+	dir := t.TempDir()
+	res := writeStudy(t, filepath.Join(dir, "study"), "ROE^JANE", "PAT321", "CT PELVIS", 4)
+	zipPath := filepath.Join(dir, "CT_PELVIS.zip")
+	zipFolder(t, filepath.Join(dir, "study"), zipPath)
+	report := filepath.Join(dir, "report.txt")
+	if err := os.WriteFile(report, []byte("CT pelvis: no fracture.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url, _ := stationFor(t, send.PACS{})
+
+	b := browsertest.New(t, browsertest.Options{Width: 1280, Height: 1000})
+	do(t, b,
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.CSS("#show-zip")),
+		chromedp.Click(chromedp.CSS("#show-zip")),
+		chromedp.WaitVisible(chromedp.CSS("#zip")),
+		chromedp.SetUploadFiles(chromedp.CSS("#zip"), []string{zipPath}),
+		chromedp.Click(chromedp.CSS("#upload")),
+		chromedp.WaitVisible(chromedp.CSS("#summary")),
+	)
+	if s := text(t, b, "#source"); !strings.Contains(s, "CT_PELVIS.zip") {
+		t.Errorf("the source is %q", s)
+	}
+	do(t, b, chromedp.SetUploadFiles(chromedp.CSS("#report"), []string{report}))
+	b.Screenshot(t, "zip-summary")
+	do(t, b, chromedp.Click(chromedp.CSS("#send")))
+	uri := cardShown(t, b)
+	got := fetch(t, uri)
+	if n := countFiles(t, got.Dir, ".dcm"); n != len(res.Files) {
+		t.Errorf("%d files arrived verified, want %d", n, len(res.Files))
+	}
+	if n := countFiles(t, got.Dir, "report.txt"); n != 1 {
+		t.Errorf("%d reports arrived, want 1", n)
+	}
+	if errs := b.ConsoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %q", errs)
+	}
+}
+
+func zipFolder(t *testing.T, dir, name string) {
+	t.Helper()
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		w, err := zw.Create(filepath.ToSlash(rel))
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	})
+	if err == nil {
+		err = zw.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
