@@ -133,12 +133,14 @@ func runStation(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	trail.Record(audit.ApplicationStart(me))
 	defer func() { trail.Record(audit.ApplicationStop(me)) }()
 
-	fmt.Fprintf(stderr, "Sender station: %s\n", srv.URL())
-	if fp := srv.Fingerprint(); fp != "" {
-		fmt.Fprintf(stderr, "sender: the station's certificate has the SHA-256 fingerprint %s: check it in the browser\n", fp)
-	}
 	if o.json {
 		console.NewJSON(stdout).Emit(readyEvent{URL: srv.URL(), Fingerprint: srv.Fingerprint()})
+	} else {
+		fmt.Fprintf(stdout, "Sender station: %s\n", srv.URL())
+		if fp := srv.Fingerprint(); fp != "" {
+			fmt.Fprintf(stdout, "Certificate fingerprint (SHA-256): %s\n", fp)
+		}
+		fmt.Fprintln(stderr, "sender: open the address above in the station's browser; Ctrl-C stops the station")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
