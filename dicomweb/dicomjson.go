@@ -24,6 +24,7 @@ const (
 	tagPatientName                   = "00100010"
 	tagPatientID                     = "00100020"
 	tagStudyInstanceUID              = "0020000D"
+	tagNumberOfStudyRelatedSeries    = "00201206"
 	tagNumberOfStudyRelatedInstances = "00201208"
 )
 

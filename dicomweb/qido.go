@@ -16,6 +16,9 @@ type StudyQuery struct {
 	// open at either end (-YYYYMMDD, YYYYMMDD-).
 	StudyDate       string
 	AccessionNumber string
+	// PatientName is DICOM PN, e.g. "DOE^JANE"; a * in it matches any
+	// characters, as QIDO-RS wildcard matching does.
+	PatientName string
 }
 
 // A StudyMatch is one study a PACS found.
@@ -28,7 +31,9 @@ type StudyMatch struct {
 	AccessionNumber  string
 	// ModalitiesInStudy lists the modalities, e.g. CT, SR.
 	ModalitiesInStudy []string
-	// NumberOfStudyRelatedInstances is 0 when the PACS did not say.
+	// NumberOfStudyRelatedSeries and NumberOfStudyRelatedInstances are
+	// 0 when the PACS did not say.
+	NumberOfStudyRelatedSeries    int
 	NumberOfStudyRelatedInstances int
 }
 
@@ -43,13 +48,14 @@ func (c *Client) SearchStudies(ctx context.Context, q StudyQuery) ([]StudyMatch,
 		"PatientID":       q.PatientID,
 		"StudyDate":       q.StudyDate,
 		"AccessionNumber": q.AccessionNumber,
+		"PatientName":     q.PatientName,
 	} {
 		if value != "" {
 			query.Set(key, value)
 		}
 	}
 	// Attributes a PACS need not return unasked (PS3.18 table 6.7.1-2).
-	for _, tag := range []string{tagStudyDescription, tagModalitiesInStudy, tagNumberOfStudyRelatedInstances} {
+	for _, tag := range []string{tagStudyDescription, tagModalitiesInStudy, tagNumberOfStudyRelatedSeries, tagNumberOfStudyRelatedInstances} {
 		query.Add("includefield", tag)
 	}
 	var matches []StudyMatch
@@ -61,6 +67,7 @@ func (c *Client) SearchStudies(ctx context.Context, q StudyQuery) ([]StudyMatch,
 		}
 		seen[uid] = true
 		n, _ := d.int(tagNumberOfStudyRelatedInstances)
+		series, _ := d.int(tagNumberOfStudyRelatedSeries)
 		matches = append(matches, StudyMatch{
 			StudyInstanceUID:              uid,
 			PatientName:                   d.string(tagPatientName),
@@ -69,6 +76,7 @@ func (c *Client) SearchStudies(ctx context.Context, q StudyQuery) ([]StudyMatch,
 			StudyDescription:              d.string(tagStudyDescription),
 			AccessionNumber:               d.string(tagAccessionNumber),
 			ModalitiesInStudy:             d.strings(tagModalitiesInStudy),
+			NumberOfStudyRelatedSeries:    int(series),
 			NumberOfStudyRelatedInstances: int(n),
 		})
 		return true

@@ -1,6 +1,7 @@
 package send
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -328,4 +329,37 @@ func (s *Session) handOff(sv *spool.Serving) error {
 	me.PeerID = sv.PeerID
 	s.o.Trail.Record(audit.Export(me, Subject(rec)).With("served_by_pid", sv.PID))
 	return nil
+}
+
+// Details are the card's readable lines: the sending site, the patient,
+// the first study (and how many more), the expiry, and whether a passcode
+// is needed.
+func (c Card) Details(site string) card.Details {
+	first := c.Manifest.Studies[0]
+	desc := first.Description
+	if len(c.Manifest.Studies) > 1 {
+		desc = fmt.Sprintf("%s (+%d more studies)", desc, len(c.Manifest.Studies)-1)
+	}
+	return card.Details{
+		Site:        site,
+		PatientName: first.PatientName,
+		StudyDate:   first.StudyDate,
+		Description: desc,
+		Expires:     c.Offer.Expires,
+		Passcode:    c.Offer.Passcode,
+	}
+}
+
+// CardPNG draws the card as a PNG and checks that it reads back as the
+// card's URI: a card that cannot be scanned must never leave the sending
+// hospital.
+func CardPNG(uri string, d card.Details) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := card.WritePNG(&buf, uri, d); err != nil {
+		return nil, err
+	}
+	if got, err := card.DecodeImage(bytes.NewReader(buf.Bytes())); err != nil || got != uri {
+		return nil, fmt.Errorf("the card image does not read back as the card (%v); send again", err)
+	}
+	return buf.Bytes(), nil
 }

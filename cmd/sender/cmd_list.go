@@ -115,11 +115,10 @@ func shownState(r *spool.Record, now time.Time) spool.State {
 // proofs serves its card again, with a fresh budget.
 func runUnlock(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	return changeOffer("unlock", "unlocked", args, stdout, stderr, func(sp *spool.Spool, id transfer.OfferID, trail *audit.Trail) (string, error) {
-		r, err := sp.Unlock(id)
+		r, err := send.Unlock(sp, id, trail)
 		if err != nil {
 			return "", err
 		}
-		trail.Record(audit.OfferUnlocked(audit.Local("sender", r.Site), send.Subject(r)))
 		return fmt.Sprintf("unlocked offer %s (%s); its card works again, with a fresh budget of %d failed attempts",
 			id, offerText(r), spool.ProofBudget), nil
 	})
@@ -128,11 +127,10 @@ func runUnlock(_ context.Context, args []string, stdout, stderr io.Writer) error
 // runRevoke is `sender revoke ID`: the card stops working at once.
 func runRevoke(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	return changeOffer("revoke", "revoked", args, stdout, stderr, func(sp *spool.Spool, id transfer.OfferID, trail *audit.Trail) (string, error) {
-		r, err := sp.Revoke(id)
+		r, err := send.Revoke(sp, id, trail)
 		if err != nil {
 			return "", err
 		}
-		trail.Record(audit.OfferRevoked(audit.Local("sender", r.Site), send.Subject(r)))
 		return fmt.Sprintf("revoked offer %s (%s); its encrypted data is deleted and its card no longer works", id, offerText(r)), nil
 	})
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -29,10 +28,7 @@ import (
 	"imageshare/study"
 )
 
-var (
-	errHelp     = errors.New("help shown")
-	errBadInput = errors.New("input refused")
-)
+var errHelp = errors.New("help shown")
 
 type sendOptions struct {
 	site, cardPNG, uriFile, report, spool string
@@ -119,87 +115,67 @@ func parseSend(args []string, stderr io.Writer) (*sendOptions, error) {
 	return o, nil
 }
 
-// readStudy scans the paths, refuses bad input, picks the studies and adds
-// the report.
+// readStudy reads and checks the study (package send), and prints what
+// it found: the media followed, the files refused, the summaries.
 func readStudy(ctx context.Context, o *sendOptions, src *sources, stderr io.Writer, showProgress bool, js *console.JSON) ([]*study.Study, []study.File, error) {
 	var bar *console.Progress
-	scan, err := study.ScanPaths(ctx, src.paths, study.ScanOptions{Progress: func(done, total int) {
-		if bar == nil {
-			bar = console.NewCounter(stderr, int64(total), "reading", "files", showProgress && total > 50)
-		}
-		bar.Set(int64(done))
-	}})
+	r, err := send.ReadStudy(ctx, send.ReadOptions{Paths: src.paths, Staging: src.staging, Studies: o.studies, AllStudies: o.allStudies,
+		Progress: func(done, total int) {
+			if bar == nil {
+				bar = console.NewCounter(stderr, int64(total), "reading", "files", showProgress && total > 50)
+			}
+			bar.Set(int64(done))
+		}})
 	bar.Finish()
-	var de *study.DICOMDIRError
-	if errors.As(err, &de) {
-		de.Path = src.shown(de.Path)
+	if errors.As(err, new(*study.DICOMDIRError)) {
 		return nil, nil, &hintedError{
-			err:  fmt.Errorf("%w: %w", errBadInput, err),
+			err:  err,
 			hint: "the files can also be sent by naming them, or a folder below the DICOMDIR that holds them",
 		}
 	}
-	if err != nil {
+	if r == nil {
 		return nil, nil, err
 	}
-	for _, m := range scan.Media {
+	for _, m := range r.Media {
 		fmt.Fprintf(stderr, "sender: %s lists %d files: only those are read; %d other files of the medium (a viewer, the DICOMDIR itself) are not sent\n",
-			src.shown(m.DICOMDIR), m.Listed, m.Unlisted)
-		js.Emit(dicomdirEvent{Path: src.shown(m.DICOMDIR), Listed: m.Listed, Unlisted: m.Unlisted})
+			m.DICOMDIR, m.Listed, m.Unlisted)
+		js.Emit(dicomdirEvent{Path: m.DICOMDIR, Listed: m.Listed, Unlisted: m.Unlisted})
 	}
-	if len(scan.Problems) > 0 {
+	var pe *send.ProblemsError
+	if errors.As(err, &pe) {
 		const show = 20
-		onMedium := false
-		for i, p := range scan.Problems {
-			onMedium = onMedium || errors.Is(p, study.ErrNotOnMedium)
+		for i, p := range pe.Problems {
 			if i >= show {
-				continue
+				break
 			}
-			p.Path = src.shown(p.Path)
 			fmt.Fprintf(stderr, "sender: error: %s\n", printable.String(p.Error())) // names from the medium
 			js.Emit(problemEvent{Path: p.Path, Message: p.Err.Error()})
 		}
-		if len(scan.Problems) > show {
-			fmt.Fprintf(stderr, "sender: ... and %d more\n", len(scan.Problems)-show)
+		if len(pe.Problems) > show {
+			fmt.Fprintf(stderr, "sender: ... and %d more\n", len(pe.Problems)-show)
 		}
-		if onMedium {
+		if pe.OnMedium {
 			fmt.Fprintln(stderr, "hint: the medium lacks files that its DICOMDIR lists (a damaged or partial copy?); the files can also be sent by naming them")
 		} else {
 			fmt.Fprintln(stderr, "hint: move files that are not part of the study out of the folder, or name the study's files; a report goes with --report")
 		}
-		return nil, nil, fmt.Errorf("%w: %d file(s) cannot be sent", errBadInput, len(scan.Problems))
+		return nil, nil, err
 	}
-	studies, err := study.Select(scan, o.studies, o.allStudies)
 	if err != nil {
 		return nil, nil, err
 	}
-	var files []study.File
-	for _, s := range studies {
-		files = append(files, s.Files...)
-	}
+	files := r.Files
 	if o.report != "" {
-		// A text report not in UTF-8 goes as a UTF-8 copy, made in the
-		// staging folder and removed with it once the offer is packed:
-		// <spool>/staging/<random>/report/<its name>, beside the numbered
-		// folders of the zips.
-		if err := src.makeStaging(filepath.Join(o.spool, "staging")); err != nil {
-			return nil, nil, fmt.Errorf("making the staging folder for the report: %w", err)
-		}
-		r, from, err := study.Report(o.report, filepath.Join(src.staging, "report"))
-		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %v", errBadInput, err)
+		var from string
+		if files, from, err = send.AttachReport(files, o.report, src.staging); err != nil {
+			return nil, nil, err
 		}
 		if from != "" {
 			fmt.Fprintf(stderr, "sender: the report %s is not UTF-8; read as %s and sent as UTF-8\n", o.report, from)
 			js.Emit(reportConvertedEvent{Path: o.report, From: from})
 		}
-		for _, f := range files {
-			if f.Rel == r.Rel {
-				r.Rel = "report-" + r.Rel
-			}
-		}
-		files = append(files, r)
 	}
-	for _, s := range studies {
+	for _, s := range r.Studies {
 		fmt.Fprintln(stderr)
 		study.WriteSummary(stderr, s.Summary)
 		js.Emit(studyEvent{Study: s.Summary})
@@ -208,7 +184,7 @@ func readStudy(ctx context.Context, o *sendOptions, src *sources, stderr io.Writ
 		fmt.Fprintf(stderr, "Report:       %s\n", filepath.Base(o.report))
 	}
 	fmt.Fprintln(stderr)
-	return studies, files, nil
+	return r.Studies, files, nil
 }
 
 // issue makes the card's URI and gives it out: standard output (or the
@@ -219,19 +195,7 @@ func issue(o *sendOptions, c send.Card, stdout io.Writer, p *printer) error {
 	if err != nil {
 		return err
 	}
-	first := m.Studies[0]
-	desc := first.Description
-	if len(m.Studies) > 1 {
-		desc = fmt.Sprintf("%s (+%d more studies)", desc, len(m.Studies)-1)
-	}
-	details := card.Details{
-		Site:        o.site,
-		PatientName: first.PatientName,
-		StudyDate:   first.StudyDate,
-		Description: desc,
-		Expires:     offer.Expires,
-		Passcode:    offer.Passcode,
-	}
+	details := c.Details(o.site)
 	if o.uriFile != "" {
 		if err := writePrivate(o.uriFile, []byte(uri+"\n")); err != nil {
 			return fmt.Errorf("writing --uri-file: %w", err)
@@ -278,14 +242,11 @@ func writePrivate(name string, data []byte) error {
 // writes it whole or not at all: a card that cannot be scanned must never
 // leave the sending hospital.
 func writeCardPNG(name, uri string, d card.Details) error {
-	var buf bytes.Buffer
-	if err := card.WritePNG(&buf, uri, d); err != nil {
+	b, err := send.CardPNG(uri, d)
+	if err != nil {
 		return err
 	}
-	if got, err := card.DecodeImage(bytes.NewReader(buf.Bytes())); err != nil || got != uri {
-		return fmt.Errorf("the card image does not read back as the card (%v); send again", err)
-	}
-	return writePrivate(name, buf.Bytes())
+	return writePrivate(name, b)
 }
 
 func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -379,13 +340,11 @@ func choosePasscode(o *sendOptions) error {
 			return fmt.Errorf("reading --passcode-file: %w", err)
 		}
 		p := strings.TrimSpace(string(b))
-		norm, err := icrypto.NormalizePasscode(p)
-		if err != nil {
+		if _, err := icrypto.NormalizePasscode(p); err != nil {
 			return &usageError{fmt.Sprintf("--passcode-file %s: %v", o.passcodeFile, err)}
 		}
-		if len(norm) < icrypto.MinChosenPasscode {
-			return &usageError{fmt.Sprintf("--passcode-file %s: the passcode has %d letters or digits; it needs at least %d (or use --passcode, which makes one)",
-				o.passcodeFile, len(norm), icrypto.MinChosenPasscode)}
+		if err := send.CheckChosenPasscode(p); err != nil {
+			return &usageError{fmt.Sprintf("--passcode-file %s: %v (or use --passcode, which makes one)", o.passcodeFile, err)}
 		}
 		o.passcode = p
 	case o.newPasscode:

@@ -257,7 +257,69 @@ EXIT STATUS
         is printed)
 `
 
+const stationUsage = `Usage:
+    sender station [--spool DIR] [--listen ADDR] [--cert FILE --key FILE | --self-signed]
+                   [--password-file FILE] [--from-dicomweb URL [--dicomweb-credentials FILE]]
+                   [--relay MULTIADDR]... [--p2p-listen MULTIADDR]... [--site NAME]
+                   [--expires DURATION] [--audit FILE] [--json]
+    sender station password --password-file FILE --user NAME
+
+sender station is the sending site's web page: staff find a study (in the
+PACS by patient ID, name and date, in a folder, CD or USB stick of this
+computer, or in a zip uploaded from the browser), read the summary that
+sender send prints, choose the card's life, a passcode, a report, and send.
+The card then fills the screen, for the patient to photograph with their
+own phone, to print on an A6 card or to download. The page lists the
+offers and where each stands (waiting, receiver connected, sending,
+delivered, expired, revoked), revokes one, and shows its audit events.
+The station serves the spool's offers itself, as sender serve does (or
+leaves them to a sender serve already running on the spool), until it is
+stopped. It prints its address, "Sender station: URL".
+
+It listens on loopback only unless told otherwise. On any other address it
+needs TLS (--cert and --key, or --self-signed: a certificate made at the
+first start and kept beside the spool, its fingerprint printed) and a
+login (--password-file, made with sender station password), or it refuses
+to start.
+
+Options:
+    --spool DIR          Folder of offers (default {state}/spool).
+    --listen ADDR        The page's address, host:port (default 127.0.0.1:7481).
+    --cert FILE, --key FILE
+                         The TLS certificate and its key (PEM).
+    --self-signed        Make a self-signed certificate, kept for the next starts.
+    --password-file FILE Who may log in (sender station password writes it).
+    --from-dicomweb URL  The PACS to search (QIDO-RS) and take studies from
+                         (WADO-RS), e.g. http://pacs:8042/dicom-web.
+    --dicomweb-credentials FILE
+                         A file holding user:password for the PACS.
+    --relay MULTIADDR    A relay to keep a reservation with (repeatable).
+    --p2p-listen MULTIADDR
+                         Where the offers are served (repeatable). Default: TCP
+                         and QUIC on port %[1]d of every interface.
+    --site NAME          Sending hospital, printed on the card.
+    --expires DURATION   The card's life the page proposes (default 72h).
+    --audit FILE         The audit trail.
+    --json               Print {"type":"ready","url":…} on standard output once
+                         the page listens, for scripts.
+
+Examples:
+    sender station --site "St Elsewhere ED" --from-dicomweb http://pacs:8042/dicom-web
+    sender station password --password-file /etc/imageshare/sender-logins --user alice
+    sender station --listen 0.0.0.0:7481 --self-signed \
+        --password-file /etc/imageshare/sender-logins --site "St Elsewhere ED"
+
+EXIT STATUS
+    0   stopped (Ctrl-C or SIGTERM); the offers stay in the spool
+    1   an error, e.g. the spool or the audit trail cannot be opened
+    2   bad usage, or the station refused to start (a network address
+        without TLS or a login, a certificate or password file that
+        cannot be used, an address in use): the reason is printed
+    5   cannot listen on the network to serve the offers
+`
+
 var commandUsage = map[string]string{
+	"station":         stationUsage,
 	"service":         serviceUsage,
 	"service install": serviceInstallUsage,
 	"send":            sendUsage,
@@ -285,7 +347,7 @@ func runHelp(args []string, stdout io.Writer) error {
 	case len(args) > 1:
 		return &usageError{"sender help takes one command"}
 	case commandUsage[args[0]] == "":
-		return &usageError{fmt.Sprintf("unknown command %q: the commands are send, serve, list, revoke, unlock, audit and service", args[0])}
+		return &usageError{fmt.Sprintf("unknown command %q: the commands are send, station, serve, list, revoke, unlock, audit and service", args[0])}
 	default:
 		printHelp(stdout, args[0])
 	}

@@ -16,6 +16,7 @@ import (
 	"imageshare/internal/osservice"
 	"imageshare/internal/profile"
 	"imageshare/send"
+	"imageshare/station"
 	"imageshare/study"
 )
 
@@ -24,6 +25,7 @@ const usage = `sender offers a DICOM study to another hospital, through a QR car
 Usage:
     sender send [options] PATH...
     sender send [options] --from-dicomweb URL (--study UID | --patient-id ID [--study-date DATE])
+    sender station [--spool DIR] [--listen ADDR] [--from-dicomweb URL] [--relay MULTIADDR]...
     sender serve [--spool DIR] [--listen MULTIADDR]... [--site NAME] [--audit FILE] [--json]
     sender list [--spool DIR] [--json]
     sender revoke [--spool DIR] OFFER
@@ -95,6 +97,12 @@ Options for send:
     --json               Print JSON Lines on standard output, for scripts.
     -q, --quiet          No progress bars and no QR code on the terminal.
 
+sender station is the same as a web page, for staff without a terminal: it
+finds the study (in the PACS, a folder or disc, or an uploaded zip), shows
+its summary, sends it, fills the screen with the card for the patient's
+phone or the printer, and follows the offers, until Ctrl-C. It listens on
+127.0.0.1:7481; elsewhere only with TLS and a login (sender help station).
+
 sender list shows each offer: ID, state (live, expired, revoked, used),
 patient, study, created, expires, downloads. sender revoke ends an offer now.
 An offer whose card fails 20 proofs in all (a wrong passcode, a forged
@@ -113,6 +121,7 @@ Examples:
     sender send --uri-file card.txt --json ./CT_series > events.jsonl
     sender send --card card.png --from-dicomweb http://pacs:8042/dicom-web \
         --patient-id 123456 --study-date 20240611
+    sender station --site "St Elsewhere ED" --from-dicomweb http://pacs:8042/dicom-web
     sender serve --spool /var/lib/imageshare/spool --relay /dns4/relay.example.org/tcp/7472/p2p/12D3KooW...
     sender list
     sender revoke 9a59f8d7f3172fc0
@@ -191,6 +200,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	case "send":
 		err = runSend(ctx, args[1:], stdout, stderr)
+	case "station":
+		err = runStation(ctx, args[1:], stdin, stdout, stderr)
 	case "serve":
 		if rest, ok := osservice.ServiceMode(args[1:]); ok {
 			return runAsService(ctx, rest, stderr)
@@ -207,7 +218,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "audit":
 		err = runAudit(ctx, args[1:], stdout, stderr)
 	default:
-		err = &usageError{fmt.Sprintf("unknown command %q: the commands are send, serve, list, revoke, unlock, audit and service", args[0])}
+		err = &usageError{fmt.Sprintf("unknown command %q: the commands are send, station, serve, list, revoke, unlock, audit and service", args[0])}
 	}
 	if errors.Is(err, errHelp) {
 		// "sender COMMAND --help": that command's help, as a result.
@@ -234,11 +245,13 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &ue):
 		code = exitUsage
 		defer fmt.Fprintln(stderr, "hint: see sender --help")
-	case errors.Is(err, errBadInput):
+	case errors.As(err, new(*station.RefusedError)):
+		code = exitUsage
+	case errors.Is(err, send.ErrBadInput):
 		code = exitBadInput
-	case errors.As(err, &amb), errors.As(err, new(*pacsChoiceError)):
+	case errors.As(err, &amb), errors.As(err, new(*send.PACSChoiceError)):
 		code = exitAmbiguous
-	case errors.Is(err, errPACS):
+	case errors.Is(err, send.ErrPACS):
 		code = exitPACS
 	case errors.As(err, &le):
 		code = exitNetwork
