@@ -17,7 +17,7 @@ trap cleanup EXIT
 trap 'exit 0' INT TERM
 export XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config"
 
-sample="$PWD/../shared/dicom/ct-pancreas/CT_series"
+sample="$(cd .. && pwd)/shared/dicom/ct-pancreas/CT_series"
 if [ -d "$sample" ]; then
 	echo "== Sample study: the Pancreas-CT-CB CT series (134 slices) from ../shared/dicom"
 	echo "   Data: Hong et al. 2021, doi:10.7937/TCIA.ESHQ-4D90 (CC BY 4.0), via TCIA (Clark et al. 2013)"

@@ -1,0 +1,196 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+		"encoding/json"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"imageshare/card"
+	"imageshare/internal/browsertest"
+	"imageshare/internal/testenv"
+	"imageshare/synthetic"
+)
+
+// startStation runs a built station command until the test ends and
+// returns the address its ready line gives.
+func startStation(t *testing.T, work, program string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, program), append([]string{"station", "--json"}, args...)...)
+	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(work, program+"-state"), "XDG_CONFIG_HOME="+filepath.Join(work, program+"-config"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		// Ctrl-C stops a station, with exit status 0.
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s station stopped with %v:\n%s", program, err, stderr.String())
+			}
+		case <-time.After(time.Minute):
+			cmd.Process.Kill()
+			t.Errorf("%s station did not stop a minute after Ctrl-C:\n%s", program, stderr.String())
+		}
+	})
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		var ready struct{ Type, URL string }
+		if json.Unmarshal(sc.Bytes(), &ready) == nil && ready.Type == "ready" {
+			go func() { // the rest of its lines, unread, must not block it
+				for sc.Scan() {
+				}
+			}()
+			return ready.URL
+		}
+	}
+	t.Fatalf("%s station printed no ready line:\n%s", program, stderr.String())
+	return ""
+}
+
+// The two stations as hospitals run them, from the built commands: at the
+// sending hospital a clerk gives `sender station` the study's folder in
+// the page and sends it; the card on its screen is read by the Go decoder
+// and zbarimg, and `receiver fetch --qr` completes it from a photo of the
+// screen; at the trauma center, `receiver station`'s camera reads the
+// same card (kept for several receivers) and staff confirm. Both folders
+// received hold exactly the files sent.
+func TestStations(t *testing.T) {
+	work := t.TempDir()
+	src := filepath.Join(work, "study")
+	if _, err := synthetic.Write(synthetic.Options{Dir: src, PatientName: "ROE^RICHARD", PatientID: "STE-9001",
+		StudyDescription: "CT TRAUMA PANSCAN", Series: 2, Images: 5, Rows: 128, Columns: 128, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	senderURL := startStation(t, work, "sender", "--spool", filepath.Join(work, "spool"), "--site", "St Elsewhere ED",
+		"--listen", "127.0.0.1:0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0")
+
+	// The sending hospital: the folder, the summary, Send, the card.
+	b := browsertest.New(t, browsertest.Options{Width: 1280, Height: 1000})
+	run := func(b *browsertest.Browser, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(b.Ctx(), steps...); err != nil {
+			b.Screenshot(t, "failed")
+			t.Fatal(err)
+		}
+	}
+	run(b,
+		chromedp.Navigate(senderURL),
+		chromedp.WaitVisible(chromedp.CSS("#path")),
+		chromedp.SendKeys(chromedp.CSS("#path"), src),
+		chromedp.Click(chromedp.CSS("#read-path")),
+		chromedp.WaitVisible(chromedp.CSS("#summary")),
+	)
+	b.Screenshot(t, "sender-summary")
+	summary, err := chromedp.Run(b.Ctx(), chromedp.Text(chromedp.CSS("#summary")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(summary, "ROE") || !strings.Contains(summary, "STE-9001") {
+		t.Errorf("the summary does not name the patient:\n%s", summary)
+	}
+	run(b,
+		chromedp.Click(chromedp.CSS("#keep")), // a second receiver reads the same card below
+		chromedp.Click(chromedp.CSS("#send")),
+		chromedp.WaitVisible(chromedp.CSS("#card-img")),
+	)
+	if _, err := chromedp.Run(b.Ctx(), chromedp.Poll[bool](`(function(i){return i.complete && i.naturalWidth > 0})(document.getElementById("card-img"))`)); err != nil {
+		t.Fatal(err)
+	}
+	b.Screenshot(t, "sender-card")
+	shot, err := chromedp.Run(b.Ctx(), chromedp.Screenshot(chromedp.CSS("#card-img")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo := filepath.Join(work, "card-on-screen.png")
+	if err := os.WriteFile(photo, shot, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	uri, err := card.DecodeImage(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("the card on the sender station's screen does not decode: %v", err)
+	}
+	if _, err := exec.LookPath("zbarimg"); err != nil {
+		testenv.Missing(t, "zbarimg (Debian zbar-tools) reads the card as a second decoder: %v", err)
+	}
+	zbar, err := exec.Command("zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", photo).Output()
+	if err != nil {
+		t.Fatalf("zbarimg: %v", err)
+	}
+	if got := strings.TrimSpace(string(zbar)); got != uri {
+		t.Fatalf("zbarimg read %q, the Go decoder %q", got, uri)
+	}
+	if loc, err := chromedp.Run(b.Ctx(), chromedp.Location()); err != nil || strings.Contains(strings.ToUpper(loc), "IMAGESHARE") {
+		t.Errorf("the page's address %q (%v) holds the card", loc, err)
+	}
+
+	// One trauma center: receiver fetch --qr, from the photo of the screen.
+	fetched := filepath.Join(work, "fetched")
+	fetch := exec.Command(filepath.Join(binDir, "receiver"), "fetch", "--yes", "--qr", photo, "--out", fetched)
+	fetch.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(work, "fetch-state"))
+	out, err := fetch.Output()
+	if err != nil {
+		t.Fatalf("receiver fetch --qr: %v\n%s", err, stderrOf(err))
+	}
+	compareTrees(t, src, strings.TrimSpace(string(out)))
+
+	// Another: receiver station, its camera showing the same card.
+	received := filepath.Join(work, "received")
+	receiverURL := startStation(t, work, "receiver", "--out", received, "--listen", "127.0.0.1:0")
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cam := browsertest.New(t, browsertest.Options{Camera: browsertest.CameraScene(img, 1280, 720)})
+	run(cam,
+		chromedp.Navigate(receiverURL),
+		chromedp.WaitVisible(chromedp.CSS("#offer-title")),
+	)
+	cam.Screenshot(t, "receiver-confirm")
+	who, err := chromedp.Run(cam.Ctx(), chromedp.Text(chromedp.CSS("#offer")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(who, "ROE") || !strings.Contains(who, "St Elsewhere ED") {
+		t.Errorf("the receiver station shows:\n%s", who)
+	}
+	run(cam,
+		chromedp.Click(chromedp.CSS("#yes")),
+		chromedp.WaitVisible(chromedp.CSS("#done")),
+	)
+	cam.Screenshot(t, "receiver-done")
+	dir, err := chromedp.Run(cam.Ctx(), chromedp.Text(chromedp.CSS("#dir")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareTrees(t, src, strings.TrimSpace(dir))
+	for _, b := range []*browsertest.Browser{b, cam} {
+		if errs := b.ConsoleErrors(); len(errs) > 0 {
+			t.Errorf("console errors: %q", errs)
+		}
+	}
+}
+
+func stderrOf(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
