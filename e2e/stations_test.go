@@ -3,7 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-		"encoding/json"
+	"encoding/json"
 	"image/png"
 	"os"
 	"os/exec"
