@@ -59,3 +59,4 @@ dist-check:
 .PHONY: bench
 bench: build
 	$(GO) run ./cmd/bench $(BENCHFLAGS)
+	$(GO) test -run '^$$' -bench CameraReadsCard -benchtime 10x ./station/receiving

@@ -35,7 +35,7 @@ const patientName = "DOE^JANE"
 
 // startSender starts a sender of the study; with passcode, its card needs
 // one. It stops with ctx, and the test waits for it.
-func startSender(t *testing.T, ctx context.Context, passcode string) *sender {
+func startSender(t testing.TB, ctx context.Context, passcode string) *sender {
 	t.Helper()
 	src := t.TempDir()
 	if _, err := synthetic.Write(synthetic.Options{Dir: src, PatientName: patientName, PatientID: "STE-4471",
@@ -89,7 +89,7 @@ func startSender(t *testing.T, ctx context.Context, passcode string) *sender {
 }
 
 // cardPNG is the card as the sending station prints it.
-func (s *sender) cardPNG(t *testing.T) []byte {
+func (s *sender) cardPNG(t testing.TB) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := card.WritePNG(&buf, s.uri, card.Details{Site: "St Elsewhere General Hospital", PatientName: patientName,
@@ -100,7 +100,7 @@ func (s *sender) cardPNG(t *testing.T) []byte {
 }
 
 // cardImage is the card as a camera would see it.
-func (s *sender) cardImage(t *testing.T) image.Image {
+func (s *sender) cardImage(t testing.TB) image.Image {
 	t.Helper()
 	img, err := png.Decode(bytes.NewReader(s.cardPNG(t)))
 	if err != nil {
@@ -126,7 +126,7 @@ func (s *sender) checkArrived(t *testing.T, dir string) {
 
 // serve serves the page with cfg on a loopback station, as receiver
 // station does, until the test ends; it returns the station's URL.
-func serve(t *testing.T, cfg Config) string {
+func serve(t testing.TB, cfg Config) string {
 	t.Helper()
 	if cfg.Out == "" {
 		cfg.Out = t.TempDir()
