@@ -3,15 +3,21 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"imageshare/card"
@@ -139,6 +145,67 @@ func TestStations(t *testing.T) {
 	}
 	if loc, err := chromedp.Run(b.Ctx(), chromedp.Location()); err != nil || strings.Contains(strings.ToUpper(loc), "IMAGESHARE") {
 		t.Errorf("the page's address %q (%v) holds the card", loc, err)
+	}
+
+	// "Print": the card alone on an A6 page, the size of a postcard.
+	printURL, err := chromedp.Run(b.Ctx(), chromedp.Evaluate[string](`document.getElementById("print").href`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The page opens the print dialog by itself; here the dialog is a flag,
+	// and the page is printed to PDF instead.
+	run(b,
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+				Source: `window.print = function () { window.printDialogOpened = true; };`})
+			return err
+		}),
+		chromedp.Navigate(printURL),
+		chromedp.WaitVisible(chromedp.CSS("img.printed")),
+	)
+	if _, err := chromedp.Run(b.Ctx(), chromedp.Poll[bool](`(function(i){return i.complete && i.naturalWidth > 0 && window.printDialogOpened === true})(document.querySelector("img.printed"))`)); err != nil {
+		t.Fatalf("the print page did not show the card and open the print dialog: %v", err)
+	}
+	b.Screenshot(t, "sender-print")
+	pdf, err := chromedp.Run(b.Ctx(), func(ctx context.Context, tg *chromedp.Target) ([]byte, error) {
+		prefer := true
+		res, err := cdp.Call(ctx, tg, page.PrintToPDF, page.PrintToPDFParams{PreferCSSPageSize: &prefer})
+		return res.Data, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(browsertest.ArtifactsDir(t), "card-a6.pdf"), pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A6 is 105 × 148 mm: 297.6 × 419.5 points.
+	boxes := regexp.MustCompile(`/MediaBox\s*\[\s*0 0 ([0-9.]+) ([0-9.]+)\s*\]`).FindAllSubmatch(pdf, -1)
+	if len(boxes) != 1 {
+		t.Fatalf("the printed card has %d pages, want 1", len(boxes))
+	}
+	w, _ := strconv.ParseFloat(string(boxes[0][1]), 64)
+	h, _ := strconv.ParseFloat(string(boxes[0][2]), 64)
+	if math.Abs(w-297.6) > 1 || math.Abs(h-419.5) > 1 {
+		t.Errorf("the printed page is %.1f × %.1f points, want A6 (297.6 × 419.5)", w, h)
+	}
+
+	// The printed card scans: rendered at 150 dpi, a modest office printer.
+	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		testenv.Missing(t, "pdftoppm (Debian poppler-utils) renders the printed card: %v", err)
+	} else {
+		pdfFile := filepath.Join(browsertest.ArtifactsDir(t), "card-a6.pdf")
+		if out, err := exec.Command("pdftoppm", "-r", "150", "-png", "-singlefile", pdfFile, filepath.Join(work, "printed")).CombinedOutput(); err != nil {
+			t.Fatalf("pdftoppm: %v\n%s", err, out)
+		}
+		f, err := os.Open(filepath.Join(work, "printed.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		printed, err := card.DecodeImage(f)
+		f.Close()
+		if err != nil || printed != uri {
+			t.Errorf("the printed A6 card reads as %.20q… (%v), want the card on the screen", printed, err)
+		}
 	}
 
 	// One trauma center: receiver fetch --qr, from the photo of the screen.
