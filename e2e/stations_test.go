@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"image"
 	"image/png"
 	"math"
 	"os"
@@ -23,12 +25,23 @@ import (
 	"imageshare/card"
 	"imageshare/internal/browsertest"
 	"imageshare/internal/testenv"
+	"imageshare/station"
 	"imageshare/synthetic"
 )
 
 // startStation runs a built station command until the test ends and
 // returns the address its ready line gives.
 func startStation(t *testing.T, work, program string, args ...string) string {
+	return startStationReady(t, work, program, args...).URL
+}
+
+// stationReady is a station's ready line.
+type stationReady struct {
+	Type, URL, Fingerprint string
+}
+
+// startStationReady is startStation, returning the whole ready line.
+func startStationReady(t *testing.T, work, program string, args ...string) stationReady {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, program), append([]string{"station", "--json"}, args...)...)
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(work, program+"-state"), "XDG_CONFIG_HOME="+filepath.Join(work, program+"-config"))
@@ -58,17 +71,17 @@ func startStation(t *testing.T, work, program string, args ...string) string {
 	})
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
-		var ready struct{ Type, URL string }
+		var ready stationReady
 		if json.Unmarshal(sc.Bytes(), &ready) == nil && ready.Type == "ready" {
 			go func() { // the rest of its lines, unread, must not block it
 				for sc.Scan() {
 				}
 			}()
-			return ready.URL
+			return ready
 		}
 	}
 	t.Fatalf("%s station printed no ready line:\n%s", program, stderr.String())
-	return ""
+	return stationReady{}
 }
 
 // The two stations as hospitals run them, from the built commands: at the
@@ -260,4 +273,100 @@ func stderrOf(err error) string {
 		return string(ee.Stderr)
 	}
 	return ""
+}
+
+// A station reached over TLS with a login, as on a hospital network: IT
+// adds a login with `receiver station password` (the password piped in,
+// never an argument); the station makes its self-signed certificate and
+// prints its fingerprint, which is the certificate it serves; the browser
+// is sent to the login page, a wrong password is refused, the right one
+// opens the page, and the camera works there (a secure context). Both
+// logins are in the audit trail.
+func TestStationLogin(t *testing.T) {
+	work := t.TempDir()
+	passwords := filepath.Join(work, "station-passwords")
+	add := exec.Command(filepath.Join(binDir, "receiver"), "station", "password", "--password-file", passwords, "--user", "clerk")
+	add.Stdin = strings.NewReader("night shift password\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("receiver station password: %v\n%s", err, out)
+	}
+	if b, err := os.ReadFile(passwords); err != nil || strings.Contains(string(b), "night shift") || !strings.Contains(string(b), "clerk:$argon2id$") {
+		t.Fatalf("the password file (%v):\n%s", err, b)
+	}
+	trail := filepath.Join(work, "audit.jsonl")
+	ready := startStationReady(t, work, "receiver", "--out", filepath.Join(work, "received"), "--listen", "127.0.0.1:0",
+		"--self-signed", "--password-file", passwords, "--audit", trail)
+	if !strings.HasPrefix(ready.URL, "https://") || len(ready.Fingerprint) != 95 {
+		t.Fatalf("ready: %+v", ready)
+	}
+	addr := strings.TrimSuffix(strings.TrimPrefix(ready.URL, "https://"), "/")
+	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := station.Fingerprint(conn.ConnectionState().PeerCertificates[0].Raw); got != ready.Fingerprint {
+		t.Errorf("the station serves a certificate of fingerprint %s and printed %s", got, ready.Fingerprint)
+	}
+	conn.Close()
+
+	scene := image.NewGray(image.Rect(0, 0, 1280, 720)) // the camera sees a desk
+	b := browsertest.New(t, browsertest.Options{IgnoreCertErrors: true, Camera: scene})
+	run := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(b.Ctx(), steps...); err != nil {
+			b.Screenshot(t, "failed")
+			t.Fatal(err)
+		}
+	}
+	run(chromedp.Navigate(ready.URL), chromedp.WaitVisible(chromedp.CSS(`input[name="user"]`)))
+	b.Screenshot(t, "login")
+	run(
+		chromedp.SendKeys(chromedp.CSS(`input[name="user"]`), "clerk"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "a wrong password"),
+		chromedp.Submit(chromedp.CSS(`input[name="password"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.error`)),
+	)
+	if msg, _ := chromedp.Run(b.Ctx(), chromedp.Text(chromedp.CSS("p.error"))); !strings.Contains(msg, "Wrong name or password") {
+		t.Errorf("a wrong password shows %q", msg)
+	}
+	run(
+		chromedp.SendKeys(chromedp.CSS(`input[name="user"]`), "clerk"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "night shift password"),
+		chromedp.Submit(chromedp.CSS(`input[name="password"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#scan")),
+	)
+	if _, err := chromedp.Run(b.Ctx(), chromedp.Poll[bool](`document.getElementById("camera-status").textContent.indexOf("Camera on") === 0`)); err != nil {
+		status, _ := chromedp.Run(b.Ctx(), chromedp.Text(chromedp.CSS("#camera-status")))
+		t.Fatalf("after the login, the camera did not start over https: %q (%v)", status, err)
+	}
+	b.Screenshot(t, "logged-in")
+	for _, e := range b.ConsoleErrors() {
+		// The wrong password's answer is a 401, which Chromium logs.
+		if !strings.Contains(e, "status of 401") || !strings.Contains(e, "/login") {
+			t.Errorf("console error: %q", e)
+		}
+	}
+
+	// The trail is written in the background: wait for both logins.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		data, _ := os.ReadFile(trail)
+		failed, ok := 0, 0
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, `"110114"`) && strings.Contains(line, `"clerk"`) {
+				if strings.Contains(line, "wrong name or password") {
+					failed++
+				} else {
+					ok++
+				}
+			}
+		}
+		if failed == 1 && ok == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the audit trail holds %d failed and %d successful logins of clerk, want 1 and 1:\n%s", failed, ok, data)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -206,3 +206,33 @@ func (s *Server) Serve(ctx context.Context) error {
 
 // Close stops listening, for a server never served.
 func (s *Server) Close() error { return s.ln.Close() }
+
+// Ready is what a station reports once it listens: its address, and the
+// fingerprint of its certificate for staff to compare with what the
+// browser shows (empty without TLS). NewCertificate is set when this start
+// made the certificate, so browsers will ask to accept it once.
+type Ready struct {
+	URL            string `json:"url"`
+	Fingerprint    string `json:"fingerprint,omitempty"`
+	NewCertificate bool   `json:"new_certificate,omitempty"`
+}
+
+// EventType names the event: "ready".
+func (Ready) EventType() string { return "ready" }
+
+// Ready is the station's Ready event.
+func (s *Server) Ready() Ready {
+	return Ready{URL: s.url, Fingerprint: s.fingerprint, NewCertificate: s.madeCert}
+}
+
+// WriteText prints the event for a person: the address to open and,
+// over TLS, the certificate's fingerprint.
+func (r Ready) WriteText(w io.Writer, name string) {
+	fmt.Fprintf(w, "%s: %s\n", name, r.URL)
+	if r.Fingerprint != "" {
+		fmt.Fprintf(w, "Certificate fingerprint (SHA-256): %s\n", r.Fingerprint)
+		if r.NewCertificate {
+			fmt.Fprintln(w, "(a new self-signed certificate: browsers will ask to accept it once; compare the fingerprint they show with this one)")
+		}
+	}
+}

@@ -102,22 +102,10 @@ func runStation(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return err
 	}
 	if o.json {
-		console.NewJSON(stdout).Emit(stationReady{URL: srv.URL(), Fingerprint: srv.Fingerprint()})
+		console.NewJSON(stdout).Emit(srv.Ready())
 	} else {
-		fmt.Fprintf(stdout, "Receiver station: %s\n", srv.URL())
-		if fp := srv.Fingerprint(); fp != "" {
-			fmt.Fprintf(stdout, "Certificate fingerprint (SHA-256): %s\n", fp)
-		}
+		srv.Ready().WriteText(stdout, "Receiver station")
 		fmt.Fprintln(stderr, "receiver: open the address above in the station's browser; Ctrl-C stops the station")
 	}
 	return srv.Serve(ctx)
 }
-
-// stationReady is receiver station --json's line once it listens.
-type stationReady struct {
-	URL         string `json:"url"`
-	Fingerprint string `json:"fingerprint,omitempty"`
-}
-
-// EventType names the line.
-func (stationReady) EventType() string { return "ready" }

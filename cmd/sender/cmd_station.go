@@ -83,14 +83,6 @@ func parseStation(args []string) (*stationOptions, error) {
 	return o, nil
 }
 
-// readyEvent: the station listens at URL.
-type readyEvent struct {
-	Fingerprint string `json:"fingerprint,omitempty"`
-	URL         string `json:"url"`
-}
-
-func (readyEvent) EventType() string { return "ready" }
-
 // runStation is `sender station`: the sending site's web page, which
 // finds, checks and sends studies, shows their cards, and serves the
 // spool's offers, until Ctrl-C.
@@ -134,12 +126,9 @@ func runStation(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	defer func() { trail.Record(audit.ApplicationStop(me)) }()
 
 	if o.json {
-		console.NewJSON(stdout).Emit(readyEvent{URL: srv.URL(), Fingerprint: srv.Fingerprint()})
+		console.NewJSON(stdout).Emit(srv.Ready())
 	} else {
-		fmt.Fprintf(stdout, "Sender station: %s\n", srv.URL())
-		if fp := srv.Fingerprint(); fp != "" {
-			fmt.Fprintf(stdout, "Certificate fingerprint (SHA-256): %s\n", fp)
-		}
+		srv.Ready().WriteText(stdout, "Sender station")
 		fmt.Fprintln(stderr, "sender: open the address above in the station's browser; Ctrl-C stops the station")
 	}
 	ctx, cancel := context.WithCancel(ctx)
