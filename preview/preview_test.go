@@ -17,6 +17,7 @@ import (
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
 
+	"imageshare/internal/browsertest"
 	"imageshare/internal/testenv"
 )
 
@@ -59,16 +60,7 @@ func regionMean(img image.Image, r image.Rectangle) float64 {
 // save writes img as a PNG into the test's artifacts and returns its path.
 func save(t *testing.T, img image.Image, name string) string {
 	t.Helper()
-	dir := os.Getenv("IMAGESHARE_ARTIFACTS")
-	if dir == "" {
-		dir = t.TempDir()
-	} else {
-		dir = filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_"))
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, name)
+	p := filepath.Join(browsertest.ArtifactsDir(t), name)
 	f, err := os.Create(p)
 	if err != nil {
 		t.Fatal(err)
