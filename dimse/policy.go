@@ -30,6 +30,7 @@ var StorageSOPClasses = []string{
 	"1.2.840.10008.5.1.4.1.1.7.4",    // Multi-frame True Color Secondary Capture Image
 	"1.2.840.10008.5.1.4.1.1.9.1.1",  // 12-lead ECG Waveform
 	"1.2.840.10008.5.1.4.1.1.9.1.2",  // General ECG Waveform
+	"1.2.840.10008.5.1.4.1.1.9.2.1",  // Hemodynamic Waveform
 	"1.2.840.10008.5.1.4.1.1.11.1",   // Grayscale Softcopy Presentation State
 	"1.2.840.10008.5.1.4.1.1.12.1",   // X-Ray Angiographic Image
 	"1.2.840.10008.5.1.4.1.1.12.1.1", // Enhanced XA Image

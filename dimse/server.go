@@ -143,6 +143,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				defer func() { <-serving }()
 				s.serve(ctx, conn)
 			}()
+			continue
+		default:
+		}
+		select {
 		case refusing <- struct{}{}:
 			wg.Add(1)
 			go func() {
