@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -199,3 +200,72 @@ func zoo(t *testing.T, names ...string) []string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// storescuConfig writes a storescu configuration (-xf FILE Own) that
+// proposes each file's SOP class in the file's own transfer syntax only,
+// so that storescu sends each data set as it is in the file.
+func storescuConfig(t *testing.T, files []string) string {
+	t.Helper()
+	var ts, pcs bytes.Buffer
+	ts.WriteString("[[TransferSyntaxes]]\n")
+	pcs.WriteString("[[PresentationContexts]]\n[Own]\n")
+	seen := map[string]bool{}
+	n := 0
+	for _, f := range files {
+		m, err := ReadFileMeta(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := m.SOPClassUID + "\\" + m.TransferSyntaxUID
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		n++
+		fmt.Fprintf(&ts, "[TS%d]\nTransferSyntax1 = %s\n", n, m.TransferSyntaxUID)
+		fmt.Fprintf(&pcs, "PresentationContext%d = %s\\TS%d\n", n, m.SOPClassUID, n)
+	}
+	cfg := ts.String() + pcs.String() + "[[Profiles]]\n[Own]\nPresentationContexts = Own\n"
+	p := filepath.Join(t.TempDir(), "storescu.cfg")
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// storescpConfig writes a storescp configuration (-xf FILE Own) that
+// accepts each file's SOP class in the transfer syntaxes of the files, as
+// an SCP profile must: one context a SOP class.
+func storescpConfig(t *testing.T, files []string) string {
+	t.Helper()
+	var order []string
+	syntaxes := map[string][]string{}
+	for _, f := range files {
+		m, err := ReadFileMeta(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := syntaxes[m.SOPClassUID]; !ok {
+			order = append(order, m.SOPClassUID)
+		}
+		if !slices.Contains(syntaxes[m.SOPClassUID], m.TransferSyntaxUID) {
+			syntaxes[m.SOPClassUID] = append(syntaxes[m.SOPClassUID], m.TransferSyntaxUID)
+		}
+	}
+	var ts, pcs bytes.Buffer
+	ts.WriteString("[[TransferSyntaxes]]\n")
+	pcs.WriteString("[[PresentationContexts]]\n[Own]\n")
+	for i, sop := range order {
+		fmt.Fprintf(&ts, "[TS%d]\n", i+1)
+		for j, u := range syntaxes[sop] {
+			fmt.Fprintf(&ts, "TransferSyntax%d = %s\n", j+1, u)
+		}
+		fmt.Fprintf(&pcs, "PresentationContext%d = %s\\TS%d\n", i+1, sop, i+1)
+	}
+	cfg := ts.String() + pcs.String() + "[[Profiles]]\n[Own]\nPresentationContexts = Own\n"
+	p := filepath.Join(t.TempDir(), "storescp.cfg")
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
