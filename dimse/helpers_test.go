@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -269,3 +270,5 @@ func storescpConfig(t *testing.T, files []string) string {
 	}
 	return p
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
