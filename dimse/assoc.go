@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,6 +31,10 @@ const (
 // ErrReleased is returned by reads when the peer asked to release the
 // association between messages.
 var ErrReleased = errors.New("association released by the peer")
+
+// errCancelled is the I/O error of an association whose operation's
+// context is done.
+var errCancelled = errors.New("association's operation cancelled")
 
 // Assoc is an established association, requested (Dialer.Dial) or accepted
 // (Server). Its methods are for one goroutine at a time, but Abort, which
@@ -54,6 +59,11 @@ type Assoc struct {
 	// The P-DATA-TF being read, and where in it.
 	pdu    []byte
 	pduOff int
+
+	// cancelled is set when a context given to an operation is done:
+	// the association's I/O fails from then on, and deadlines set later
+	// do not revive it.
+	cancelled atomic.Bool
 
 	closeOnce sync.Once
 }
@@ -108,7 +118,10 @@ func (a *Assoc) ContextFor(sop string, ts ...string) (Context, bool) {
 // watch makes a cancelled ctx interrupt the association's I/O; the
 // returned function stops that.
 func (a *Assoc) watch(ctx context.Context) func() bool {
-	return context.AfterFunc(ctx, func() { a.conn.SetDeadline(time.Unix(1, 0)) })
+	return context.AfterFunc(ctx, func() {
+		a.cancelled.Store(true)
+		a.conn.SetDeadline(time.Unix(1, 0))
+	})
 }
 
 // ctxErr prefers ctx's error to the I/O error a cancellation caused.
@@ -121,6 +134,9 @@ func ctxErr(ctx context.Context, err error) error {
 
 // write sends b, a whole PDU, within the idle timeout.
 func (a *Assoc) write(b []byte) error {
+	if a.cancelled.Load() {
+		return errCancelled
+	}
 	if a.idle > 0 {
 		a.conn.SetWriteDeadline(time.Now().Add(a.idle))
 	}
@@ -130,6 +146,9 @@ func (a *Assoc) write(b []byte) error {
 
 // readPDU reads the next PDU within the idle timeout.
 func (a *Assoc) readPDU(timeout time.Duration) (byte, []byte, error) {
+	if a.cancelled.Load() {
+		return 0, nil, errCancelled
+	}
 	if timeout > 0 {
 		a.conn.SetReadDeadline(time.Now().Add(timeout))
 	}

@@ -42,7 +42,8 @@ func validUID(s string) bool {
 	return true
 }
 
-// errPeerData marks an error reading the data set from the peer.
+// peerReader keeps the error of reading the data set from the peer, to
+// tell it from an error writing the file.
 type peerReader struct {
 	r   io.Reader
 	err error
@@ -110,7 +111,7 @@ func checkStart(br *bufio.Reader, ts string) error {
 	if !ok && err == nil {
 		return fmt.Errorf("%w: first element header malformed", errNotDataSet)
 	}
-	if g := h.Tag.Group(); g < 0x0008 || g == dataset.ItemGroup || g%2 == 1 && g <= 0x0008 {
+	if g := h.Tag.Group(); g < 0x0008 || g == dataset.ItemGroup {
 		return fmt.Errorf("%w: first element %v", errNotDataSet, h.Tag)
 	}
 	if !syn.Implicit && !dataset.KnownVR(h.VR) {

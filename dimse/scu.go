@@ -11,6 +11,9 @@ import (
 // Echo sends a C-ECHO-RQ on the Verification context and waits for its
 // response: nil when the status is success.
 func (a *Assoc) Echo(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	defer a.watch(ctx)()
 	pc, ok := a.ContextFor(Verification)
 	if !ok {
@@ -61,6 +64,9 @@ func isWarning(status uint16) bool {
 // class and ts. It returns the status answered: with a nil error, success
 // or a warning (B000, B006, B007); a failure is a *StatusError.
 func (a *Assoc) Store(ctx context.Context, sopClass, sopInstance, ts string, data io.Reader) (uint16, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	defer a.watch(ctx)()
 	pc, ok := a.ContextFor(sopClass, ts)
 	if !ok {

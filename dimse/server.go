@@ -289,6 +289,10 @@ func (s *Server) serve(ctx context.Context, conn net.Conn) {
 			return
 		}
 		if err := s.dispatch(ctx, a, peer, m); err != nil {
+			if errors.As(err, &ab) {
+				s.emit(&AssociationAborted{Peer: peer, ByPeer: true, Reason: ab.Error()})
+				return
+			}
 			a.abort(AbortSourceProvider, abortReasonOf(err))
 			aborted(fmt.Sprintf("in %04XH message", m.Command.Field), err)
 			return
