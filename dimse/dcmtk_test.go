@@ -3,6 +3,7 @@ package dimse
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -39,6 +40,7 @@ func TestEchoscuToServer(t *testing.T) {
 
 func TestUnknownCallerRejected(t *testing.T) {
 	s, _ := storeServer(t)
+	s.Allow = append(s.Allow, Allow{AETitle: "REMOTE", Host: "192.0.2.7"}, Allow{AETitle: "LOCAL", Host: "localhost"})
 	_, port, rec := serve(t, s)
 	out, err := run(t, "echoscu", "-aet", "WRONG", "-aec", "IMAGESHARE", "127.0.0.1", port)
 	if err == nil {
@@ -55,10 +57,40 @@ func TestUnknownCallerRejected(t *testing.T) {
 	if out, err := run(t, "echoscu", "-aet", "TESTSCU", "-aec", "OTHER", "127.0.0.1", port); err == nil {
 		t.Fatalf("echoscu -aec OTHER succeeded:\n%s", out)
 	}
+	// An allowed AE title from a host not allowed for it.
+	if out, err := run(t, "echoscu", "-aet", "REMOTE", "-aec", "IMAGESHARE", "127.0.0.1", port); err == nil {
+		t.Fatalf("echoscu -aet REMOTE from 127.0.0.1 succeeded:\n%s", out)
+	}
+	// A host given by name.
+	if out, err := run(t, "echoscu", "-aet", "LOCAL", "-aec", "IMAGESHARE", "127.0.0.1", port); err != nil {
+		t.Fatalf("echoscu -aet LOCAL (allowed from localhost): %v\n%s", err, out)
+	}
 	// The right ones still work.
 	if out, err := run(t, "echoscu", "-aet", "TESTSCU", "-aec", "IMAGESHARE", "127.0.0.1", port); err != nil {
 		t.Fatalf("echoscu: %v\n%s", err, out)
 	}
+}
+
+func TestConcurrentAssociations(t *testing.T) {
+	s, _ := storeServer(t)
+	_, port, rec := serve(t, s)
+	const n = 4
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			out, err := run(t, "echoscu", "-aet", "TESTSCU", "-aec", "IMAGESHARE", "--repeat", "5", "127.0.0.1", port)
+			if err != nil {
+				err = fmt.Errorf("%w\n%s", err, out)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	rec.waitFor(t, n, "released", func(e Event) bool { _, ok := e.(*AssociationReleased); return ok })
 }
 
 func TestEchoToStorescp(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -199,8 +198,6 @@ func zoo(t *testing.T, names ...string) []string {
 	}
 	return paths
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // storescuConfig writes a storescu configuration (-xf FILE Own) that
 // proposes each file's SOP class in the file's own transfer syntax only,

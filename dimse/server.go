@@ -36,6 +36,7 @@ const DefaultMaxAssociations = 16
 
 // Server is a service class provider: it accepts associations from the
 // callers it allows, answers C-ECHO, and hands C-STORE data sets to Store.
+// Its fields must not change while it serves.
 type Server struct {
 	// AETitle is the called AE title answered; a request for another is
 	// rejected (called AE title not recognized).

@@ -83,20 +83,26 @@ func TestStoreStatuses(t *testing.T) {
 			t.Errorf("%s: %04X %v, want status %04X", tc.name, st, err, tc.status)
 		}
 	}
-	// A folder that cannot be written: out of resources, nothing left.
-	s.Store.(*FileStore).Dir = filepath.Join(dir, "missing")
-	if st, err := a.Store(ctx, ctImage, "1.2.9", ExplicitVRLittleEndian, bytes.NewReader(minimal())); !errors.As(err, &se) || st != StatusOutOfResources {
-		t.Errorf("unwritable folder: %04X %v, want A700", st, err)
-	}
 	// The association goes on after failures.
-	if st, err := a.Store(ctx, ctImage, "1.2.10", ExplicitVRLittleEndian, bytes.NewReader(minimal())); err == nil || st != StatusOutOfResources {
+	if st, err := a.Store(ctx, ctImage, "1.2.10", ExplicitVRLittleEndian, bytes.NewReader(minimal())); err != nil || st != StatusSuccess {
 		t.Errorf("after failures: %04X %v", st, err)
 	}
-	rec.waitFor(t, 7, "store failed", func(e Event) bool { _, ok := e.(*StoreFailed); return ok })
+	rec.waitFor(t, 5, "store failed", func(e Event) bool { _, ok := e.(*StoreFailed); return ok })
 	ents, _ := os.ReadDir(dir)
-	if len(ents) != 1 {
-		t.Errorf("%d entries in the store, want the one good file", len(ents))
+	if len(ents) != 2 {
+		t.Errorf("%d entries in the store, want the two good files", len(ents))
 	}
+
+	// A folder that cannot be written: out of resources, nothing left.
+	s2, _ := storeServer(t)
+	s2.Store = &FileStore{Dir: filepath.Join(dir, "missing")}
+	addr2, _, rec2 := serve(t, s2)
+	a2 := dialStore(t, addr2)
+	defer a2.Release(ctx)
+	if st, err := a2.Store(ctx, ctImage, "1.2.9", ExplicitVRLittleEndian, bytes.NewReader(minimal())); !errors.As(err, &se) || st != StatusOutOfResources {
+		t.Errorf("unwritable folder: %04X %v, want A700", st, err)
+	}
+	rec2.waitFor(t, 1, "store failed", func(e Event) bool { ev, ok := e.(*StoreFailed); return ok && ev.Status == StatusOutOfResources })
 }
 
 // failingReader gives n bytes, then fails.
