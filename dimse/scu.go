@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"imageshare/internal/dataset"
 )
 
 // Echo sends a C-ECHO-RQ on the Verification context and waits for its
@@ -110,7 +112,10 @@ func errComment(s string) error {
 }
 
 // StoreFile sends the PS3.10 file at path by C-STORE: its data set as it
-// is, after the meta group, in the file's own transfer syntax.
+// is, after the meta group, in the file's own transfer syntax; or, for an
+// original in implicit or explicit VR little endian whose own syntax the
+// peer did not accept, converted to the other (see StoreContexts). A
+// compressed original is only ever sent as it is.
 func (a *Assoc) StoreFile(ctx context.Context, path string) (uint16, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -122,9 +127,46 @@ func (a *Assoc) StoreFile(ctx context.Context, path string) (uint16, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", path, err)
 	}
-	st, err := a.Store(ctx, m.SOPClassUID, m.SOPInstanceUID, m.TransferSyntaxUID, br)
+	ts := m.TransferSyntaxUID
+	if _, ok := a.ContextFor(m.SOPClassUID, ts); !ok {
+		if fb := fallback(ts); fb != "" {
+			if _, ok := a.ContextFor(m.SOPClassUID, fb); ok {
+				return a.storeConverted(ctx, path, m, br, fb)
+			}
+		}
+	}
+	st, err := a.Store(ctx, m.SOPClassUID, m.SOPInstanceUID, ts, br)
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, nil
+}
+
+// fallback returns the transfer syntax an original in ts may be converted
+// to: between the two little endian ones only, which differ in headers
+// alone. Explicit VR big endian would need its values swapped: not built.
+func fallback(ts string) string {
+	switch ts {
+	case ExplicitVRLittleEndian:
+		return ImplicitVRLittleEndian
+	case ImplicitVRLittleEndian:
+		return ExplicitVRLittleEndian
+	}
+	return ""
+}
+
+func (a *Assoc) storeConverted(ctx context.Context, path string, m *FileMeta, br *bufio.Reader, to string) (uint16, error) {
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pw.CloseWithError(convertLE(pw, br, dataset.SyntaxOf(m.TransferSyntaxUID), dataset.SyntaxOf(to)))
+	}()
+	st, err := a.Store(ctx, m.SOPClassUID, m.SOPInstanceUID, to, pr)
+	pr.Close()
+	<-done
+	if err != nil {
+		return st, fmt.Errorf("%s (converted to %s): %w", path, to, err)
 	}
 	return st, nil
 }
@@ -145,12 +187,14 @@ func ReadFileMeta(path string) (*FileMeta, error) {
 
 // StoreContexts proposes, for each distinct SOP class and transfer syntax
 // of metas, a context with that transfer syntax alone: each file is
-// offered in its own encoding. Transcoding to a fall-back syntax is not
-// built: an original the peer refuses in its own syntax is not sent.
+// offered in its own encoding first. An original in implicit or explicit
+// VR little endian also gets a context in the other, a fall-back proposed
+// after every original syntax; compressed originals get none (nothing is
+// decompressed, nothing made lossy), nor, yet, big endian ones.
 func StoreContexts(metas []*FileMeta) ([]Context, error) {
 	type key struct{ sop, ts string }
 	seen := map[key]bool{}
-	var cs []Context
+	var cs, fallbacks []Context
 	for _, m := range metas {
 		k := key{m.SOPClassUID, m.TransferSyntaxUID}
 		if seen[k] {
@@ -158,6 +202,16 @@ func StoreContexts(metas []*FileMeta) ([]Context, error) {
 		}
 		seen[k] = true
 		cs = append(cs, Context{AbstractSyntax: k.sop, TransferSyntaxes: []string{k.ts}})
+		if fb := fallback(k.ts); fb != "" {
+			fallbacks = append(fallbacks, Context{AbstractSyntax: k.sop, TransferSyntaxes: []string{fb}})
+		}
+	}
+	for _, c := range fallbacks {
+		k := key{c.AbstractSyntax, c.TransferSyntax()}
+		if !seen[k] {
+			seen[k] = true
+			cs = append(cs, c)
+		}
 	}
 	if len(cs) > 128 {
 		return nil, fmt.Errorf("%d SOP class and transfer syntax pairs: more than the 128 presentation contexts of one association", len(cs))
