@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"time"
 )
 
@@ -130,7 +131,7 @@ func (d *Dialer) Dial(ctx context.Context, addr string) (*Assoc, error) {
 			continue
 		}
 		ts := c.TransferSyntax()
-		if !contains(p.TransferSyntaxes, ts) {
+		if !slices.Contains(p.TransferSyntaxes, ts) {
 			a.abort(AbortSourceProvider, AbortInvalidParam)
 			return nil, fmt.Errorf("answer of %s: presentation context %d accepted with transfer syntax %s, not proposed", addr, c.ID, ts)
 		}
@@ -159,13 +160,4 @@ func orDefaultDuration(v, d time.Duration) time.Duration {
 		return d
 	}
 	return v
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
