@@ -26,6 +26,12 @@ type Dialer struct {
 	ARTIM, Idle time.Duration
 }
 
+// Dial requests an association with the defaults of a Dialer.
+func Dial(ctx context.Context, addr, callingAE, calledAE string, contexts []Context) (*Assoc, error) {
+	d := &Dialer{CallingAE: callingAE, CalledAE: calledAE, Contexts: contexts}
+	return d.Dial(ctx, addr)
+}
+
 // Dial connects to addr and requests an association. An A-ASSOCIATE-RJ is
 // a *RejectedError.
 func (d *Dialer) Dial(ctx context.Context, addr string) (*Assoc, error) {

@@ -34,4 +34,13 @@
 // against a cap: a P-DATA-TF beyond the maximum length this side announced,
 // any PDU beyond HardMaxPDU, a command set beyond MaxCommandSet. A peer that
 // breaks the protocol gets an A-ABORT; the server goes on serving others.
+//
+// As SCU: Dial (or a Dialer) requests an association; Assoc.Echo,
+// Assoc.Store and Assoc.StoreFile send requests and wait for their
+// responses, one at a time; StoreContexts proposes a set of files in their
+// own transfer syntaxes. As SCP: a Server accepts the callers of its
+// allow-list, the contexts of its Policy, answers C-ECHO, and hands C-STORE
+// data sets to a StoreHandler such as FileStore; it reports what happens as
+// Events. C-FIND, C-MOVE and C-GET are not here yet. docs/CONFORMANCE.md is
+// the conformance statement.
 package dimse

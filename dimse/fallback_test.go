@@ -103,7 +103,7 @@ func TestStoreFallsBackToOtherLittleEndian(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	a, err := (&Dialer{CallingAE: "IMAGESHARE", CalledAE: "STORESCP", Contexts: cs}).Dial(ctx, addr)
+	a, err := Dial(ctx, addr, "IMAGESHARE", "STORESCP", cs)
 	if err != nil {
 		t.Fatal(err)
 	}
