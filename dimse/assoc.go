@@ -46,6 +46,9 @@ type Assoc struct {
 	called   string
 	peerAddr string
 	contexts map[byte]Context // accepted ones only
+	// ended, on the server side, gives the association's serving slot
+	// back before its last event is reported; nil for an SCU.
+	ended func()
 	// maxSend is the largest P-DATA-TF length the peer takes;
 	// maxRecv the largest this side announced.
 	maxSend, maxRecv uint32

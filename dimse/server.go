@@ -141,8 +141,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer func() { <-serving }()
-				s.serve(ctx, conn)
+				var once sync.Once
+				free := func() { once.Do(func() { <-serving }) }
+				defer free()
+				s.serve(ctx, conn, free)
 			}()
 			continue
 		default:
@@ -170,8 +172,11 @@ func (s *Server) refuseBusy(conn net.Conn) {
 	s.emit(&AssociationRejected{Peer: Peer{Addr: conn.RemoteAddr().String()}, Reason: rejectReason(SourceProviderPresent, ReasonLocalLimitExceeded)})
 }
 
-// serve runs one association, from its request to its end.
-func (s *Server) serve(ctx context.Context, conn net.Conn) {
+// serve runs one association, from its request to its end. free gives
+// its serving slot back: it is called before the association's last event
+// (released, aborted, rejected), so that whoever sees that event can
+// associate again at once.
+func (s *Server) serve(ctx context.Context, conn net.Conn, free func()) {
 	a := &Assoc{
 		conn:     conn,
 		br:       bufio.NewReaderSize(conn, 64<<10),
@@ -180,6 +185,7 @@ func (s *Server) serve(ctx context.Context, conn net.Conn) {
 		maxRecv:  orDefault(s.MaxPDU, DefaultMaxPDU),
 		idle:     orDefaultDuration(s.Idle, DefaultIdle),
 		artim:    orDefaultDuration(s.ARTIM, DefaultARTIM),
+		ended:    free,
 	}
 	defer a.close()
 	defer a.watch(ctx)()
@@ -188,7 +194,7 @@ func (s *Server) serve(ctx context.Context, conn net.Conn) {
 		if err != nil {
 			reason = fmt.Sprintf("%s: %v", reason, err)
 		}
-		s.emit(&AssociationAborted{Peer: peer, Reason: reason})
+		s.end(a, &AssociationAborted{Peer: peer, Reason: reason})
 	}
 
 	t, b, err := a.readPDU(a.artim)
@@ -268,10 +274,10 @@ func (s *Server) serve(ctx context.Context, conn net.Conn) {
 		case errors.Is(err, ErrReleased):
 			a.write(encodeRelease(pduReleaseRP))
 			a.waitClose()
-			s.emit(&AssociationReleased{Peer: peer})
+			s.end(a, &AssociationReleased{Peer: peer})
 			return
 		case errors.As(err, &ab):
-			s.emit(&AssociationAborted{Peer: peer, ByPeer: true, Reason: ab.Error()})
+			s.end(a, &AssociationAborted{Peer: peer, ByPeer: true, Reason: ab.Error()})
 			return
 		case errors.Is(err, io.EOF):
 			aborted("connection closed without a release", nil)
@@ -291,7 +297,7 @@ func (s *Server) serve(ctx context.Context, conn net.Conn) {
 		}
 		if err := s.dispatch(ctx, a, peer, m); err != nil {
 			if errors.As(err, &ab) {
-				s.emit(&AssociationAborted{Peer: peer, ByPeer: true, Reason: ab.Error()})
+				s.end(a, &AssociationAborted{Peer: peer, ByPeer: true, Reason: ab.Error()})
 				return
 			}
 			a.abort(AbortSourceProvider, abortReasonOf(err))
@@ -305,7 +311,15 @@ func (s *Server) serve(ctx context.Context, conn net.Conn) {
 func (s *Server) reject(a *Assoc, peer Peer, result, source, reason byte) {
 	a.write(encodeReject(result, source, reason))
 	a.waitClose()
-	s.emit(&AssociationRejected{Peer: peer, Reason: rejectReason(source, reason)})
+	s.end(a, &AssociationRejected{Peer: peer, Reason: rejectReason(source, reason)})
+}
+
+// end reports an association's last event, once its serving slot is free.
+func (s *Server) end(a *Assoc, e Event) {
+	if a.ended != nil {
+		a.ended()
+	}
+	s.emit(e)
 }
 
 // waitClose waits, at most ARTIM, for the peer to close the connection
