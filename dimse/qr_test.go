@@ -1,0 +1,240 @@
+package dimse
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"imageshare/internal/dataset"
+	"imageshare/internal/testenv"
+)
+
+// qrPeer is a dcmqrscp of a test's own: called QRSCP, its archive filled
+// by C-STORE from us, and a move destination IMAGESHARE at destPort.
+type qrPeer struct {
+	addr  string
+	files []string // stored, in order
+}
+
+// dcmqrscp starts dcmqrscp on a free loopback port (it listens on every
+// interface: it has no option to bind one) with a move destination
+// IMAGESHARE at 127.0.0.1:destPort, and stores files into it.
+func dcmqrscp(t *testing.T, destPort string, files []string) *qrPeer {
+	t.Helper()
+	dir := t.TempDir()
+	store := filepath.Join(dir, "QRSCP")
+	if err := os.Mkdir(store, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	cfg := fmt.Sprintf(`NetworkTCPPort  = %s
+MaxPDUSize      = 16384
+MaxAssociations = 16
+
+HostTable BEGIN
+imageshare = (IMAGESHARE, 127.0.0.1, %s)
+HostTable END
+
+VendorTable BEGIN
+VendorTable END
+
+AETable BEGIN
+QRSCP %s RW (10, 1024mb) ANY
+AETable END
+`, port, destPort, store)
+	cfgPath := filepath.Join(dir, "dcmqrscp.cfg")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, tool(t, "dcmqrscp"), "-c", cfgPath, "-v", port)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cancel()
+		<-exited
+		if t.Failed() {
+			t.Logf("dcmqrscp:\n%s", out.String())
+		}
+	})
+	addr := "127.0.0.1:" + port
+	// Wait for it with echoes, within wait.
+	deadline := time.Now().Add(wait)
+	for {
+		ectx, ecancel := context.WithTimeout(context.Background(), 5*time.Second)
+		a, err := Dial(ectx, addr, "TESTSCU", "QRSCP", []Context{{AbstractSyntax: Verification, TransferSyntaxes: []string{ImplicitVRLittleEndian}}})
+		if err == nil {
+			err = a.Echo(ectx)
+			a.Release(ectx)
+		}
+		ecancel()
+		if err == nil {
+			break
+		}
+		select {
+		case <-exited:
+			t.Fatalf("dcmqrscp exited: %s", out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dcmqrscp does not answer C-ECHO on %s within %v: %v", addr, wait, err)
+		}
+	}
+	p := &qrPeer{addr: addr, files: files}
+	if len(files) > 0 {
+		storeAll(t, addr, "QRSCP", files)
+	}
+	return p
+}
+
+// storeAll sends files by C-STORE in their own transfer syntaxes.
+func storeAll(t *testing.T, addr, called string, files []string) {
+	t.Helper()
+	var metas []*FileMeta
+	for _, f := range files {
+		m, err := ReadFileMeta(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		metas = append(metas, m)
+	}
+	cs, err := StoreContexts(metas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := Dial(ctx, addr, "TESTSCU", called, cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, err := a.StoreFile(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// qrFiles returns the files of the query/retrieve tests: CT and MR, two
+// studies.
+func qrFiles(t *testing.T) (ct, mr []string) {
+	ct = testenv.CTSeries(t, 10)
+	dir := filepath.Join(testenv.SharedDICOM(t), "mr-t1-structural", "dicoms")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		testenv.Missing(t, "MR series: %v", err)
+	}
+	for _, e := range ents {
+		if len(mr) < 3 {
+			mr = append(mr, filepath.Join(dir, e.Name()))
+		}
+	}
+	return ct, mr
+}
+
+func findContexts() []Context {
+	return []Context{
+		{AbstractSyntax: StudyRootFind, TransferSyntaxes: []string{ExplicitVRLittleEndian, ImplicitVRLittleEndian}},
+		{AbstractSyntax: StudyRootMove, TransferSyntaxes: []string{ExplicitVRLittleEndian, ImplicitVRLittleEndian}},
+	}
+}
+
+func TestFindAgainstDcmqrscp(t *testing.T) {
+	ct, mr := qrFiles(t)
+	peer := dcmqrscp(t, freePort(t), append(append([]string{}, ct...), mr...))
+	ctx := context.Background()
+	for _, ts := range []string{ExplicitVRLittleEndian, ImplicitVRLittleEndian} {
+		t.Run(ts, func(t *testing.T) {
+			a, err := Dial(ctx, peer.addr, "TESTSCU", "QRSCP", []Context{{AbstractSyntax: StudyRootFind, TransferSyntaxes: []string{ts}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Release(ctx)
+			studies, err := a.Find(ctx, &Query{Level: StudyLevel})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(studies) != 2 {
+				t.Fatalf("%d studies, want 2: %+v", len(studies), studies)
+			}
+			want := map[string]int{}
+			for _, f := range append(append([]string{}, ct...), mr...) {
+				want[studyUIDOf(t, f)]++
+			}
+			for _, s := range studies {
+				if want[s.StudyInstanceUID] == 0 {
+					t.Errorf("study %s not stored", s.StudyInstanceUID)
+				}
+				byPatient, err := a.Find(ctx, &Query{Level: StudyLevel, PatientID: s.PatientID})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(byPatient) != 1 || byPatient[0].StudyInstanceUID != s.StudyInstanceUID {
+					t.Errorf("C-FIND by PatientID %q: %+v", s.PatientID, byPatient)
+				}
+				t.Logf("study %+v", byPatient[0])
+				if n := byPatient[0].NumberOfStudyRelatedInstances; n != -1 && n != want[s.StudyInstanceUID] {
+					t.Errorf("study %s: %d related instances, want %d", s.StudyInstanceUID, n, want[s.StudyInstanceUID])
+				}
+				series, err := a.Find(ctx, &Query{Level: SeriesLevel, StudyInstanceUID: s.StudyInstanceUID})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(series) != 1 {
+					t.Fatalf("study %s: %d series, want 1: %+v", s.StudyInstanceUID, len(series), series)
+				}
+				images, err := a.Find(ctx, &Query{Level: ImageLevel, StudyInstanceUID: s.StudyInstanceUID, SeriesInstanceUID: series[0].SeriesInstanceUID})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(images) != want[s.StudyInstanceUID] {
+					t.Errorf("series %s: %d instances, want %d", series[0].SeriesInstanceUID, len(images), want[s.StudyInstanceUID])
+				}
+				var got []string
+				for _, m := range images {
+					got = append(got, m.SOPInstanceUID)
+				}
+				sort.Strings(got)
+				var wantUIDs []string
+				for _, f := range append(append([]string{}, ct...), mr...) {
+					if studyUIDOf(t, f) == s.StudyInstanceUID {
+						m, _ := ReadFileMeta(f)
+						wantUIDs = append(wantUIDs, m.SOPInstanceUID)
+					}
+				}
+				sort.Strings(wantUIDs)
+				if fmt.Sprint(got) != fmt.Sprint(wantUIDs) {
+					t.Errorf("series %s: instances %v, want %v", series[0].SeriesInstanceUID, got, wantUIDs)
+				}
+			}
+		})
+	}
+}
+
+// studyUIDOf reads a file's Study Instance UID.
+func studyUIDOf(t *testing.T, path string) string {
+	t.Helper()
+	ds, m := dataSet(t, path)
+	vals, err := parseIdentifierTS(ds, m.TransferSyntaxUID)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return vals[tagStudyInstanceUID]
+}
+
+func parseIdentifierTS(b []byte, ts string) (map[dataset.Tag]string, error) {
+	return parseIdentifier(b, dataset.SyntaxOf(ts))
+}
