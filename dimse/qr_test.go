@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"errors"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,12 +21,16 @@ import (
 // by C-STORE from us, and a move destination IMAGESHARE at destPort.
 type qrPeer struct {
 	addr  string
+	store string // the archive's folder
 	files []string // stored, in order
 }
 
 // dcmqrscp starts dcmqrscp on a free loopback port (it listens on every
 // interface: it has no option to bind one) with a move destination
-// IMAGESHARE at 127.0.0.1:destPort, and stores files into it.
+// IMAGESHARE at 127.0.0.1:destPort, and stores files into it. On the
+// associations it opens for a C-MOVE it proposes implicit VR little
+// endian only, the syntax of the originals: by default it proposes
+// explicit first and converts, dropping the group lengths.
 func dcmqrscp(t *testing.T, destPort string, files []string) *qrPeer {
 	t.Helper()
 	dir := t.TempDir()
@@ -54,7 +60,7 @@ AETable END
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, tool(t, "dcmqrscp"), "-c", cfgPath, "-v", port)
+	cmd := exec.CommandContext(ctx, tool(t, "dcmqrscp"), "-c", cfgPath, "-v", "--propose-implicit", port)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -91,7 +97,7 @@ AETable END
 			t.Fatalf("dcmqrscp does not answer C-ECHO on %s within %v: %v", addr, wait, err)
 		}
 	}
-	p := &qrPeer{addr: addr, files: files}
+	p := &qrPeer{addr: addr, store: store, files: files}
 	if len(files) > 0 {
 		storeAll(t, addr, "QRSCP", files)
 	}
@@ -237,4 +243,125 @@ func studyUIDOf(t *testing.T, path string) string {
 
 func parseIdentifierTS(b []byte, ts string) (map[dataset.Tag]string, error) {
 	return parseIdentifier(b, dataset.SyntaxOf(ts))
+}
+
+// moveServer is our C-STORE SCP as the move destination IMAGESHARE,
+// taking dcmqrscp's sub-associations.
+func moveServer(t *testing.T) (string, string, *recorder) {
+	dir := t.TempDir()
+	s := &Server{
+		AETitle: "IMAGESHARE",
+		Allow:   []Allow{{AETitle: "QRSCP", Host: "127.0.0.1"}},
+		Policy:  StoragePolicy(),
+		Store:   &FileStore{Dir: dir},
+	}
+	_, port, rec := serve(t, s)
+	return dir, port, rec
+}
+
+// archived returns the files of dcmqrscp's archive by SOP Instance UID.
+// dcmqrscp does not store a data set quite as received: it drops the
+// group length elements (gggg,0000).
+func (p *qrPeer) archived(t *testing.T) map[string]string {
+	t.Helper()
+	ents, err := os.ReadDir(p.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, e := range ents {
+		if e.Name() == "index.dat" {
+			continue
+		}
+		path := filepath.Join(p.store, e.Name())
+		fm, err := ReadFileMeta(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[fm.SOPInstanceUID] = path
+	}
+	return m
+}
+
+// checkRetrieved checks that each of files is in dir, its data set byte
+// for byte the one in the archive, in the same transfer syntax.
+func checkRetrieved(t *testing.T, peer *qrPeer, dir string, files []string) {
+	t.Helper()
+	archive := peer.archived(t)
+	for _, p := range files {
+		_, om := dataSet(t, p)
+		stored, ok := archive[om.SOPInstanceUID]
+		if !ok {
+			t.Fatalf("%s: not in dcmqrscp's archive", filepath.Base(p))
+		}
+		want, wm := dataSet(t, stored)
+		got, gm := dataSet(t, filepath.Join(dir, om.SOPInstanceUID+".dcm"))
+		if gm.TransferSyntaxUID != wm.TransferSyntaxUID || !bytes.Equal(got, want) {
+			t.Errorf("%s: data set retrieved (%d bytes, %s) differs from the archive's (%d bytes, %s)", filepath.Base(p), len(got), gm.TransferSyntaxUID, len(want), wm.TransferSyntaxUID)
+		}
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != len(files) {
+		t.Errorf("%d files in %s, want %d", len(ents), dir, len(files))
+	}
+}
+
+func TestMoveFromDcmqrscp(t *testing.T) {
+	ct, mr := qrFiles(t)
+	dir, destPort, rec := moveServer(t)
+	peer := dcmqrscp(t, destPort, append(append([]string{}, ct...), mr...))
+	ctx := context.Background()
+	a, err := Dial(ctx, peer.addr, "TESTSCU", "QRSCP", findContexts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release(ctx)
+
+	// The CT study, at study level.
+	var progress []*RetrieveProgress
+	ops, err := a.Move(ctx, &Retrieve{Level: StudyLevel, StudyInstanceUID: studyUIDOf(t, ct[0])}, "IMAGESHARE", func(p *RetrieveProgress) {
+		progress = append(progress, p)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops.Completed != uint16(len(ct)) || ops.Failed != 0 {
+		t.Errorf("C-MOVE of the CT study: %+v, want %d completed", ops, len(ct))
+	}
+	if len(progress) == 0 || progress[0].Remaining+progress[0].Completed+progress[0].Failed+progress[0].Warning != uint16(len(ct)) {
+		t.Errorf("C-MOVE progress: %+v", progress)
+	}
+	for _, p := range progress {
+		t.Logf("%s %+v", p.EventType(), *p)
+	}
+	rec.waitFor(t, len(ct), "stored", func(e Event) bool { _, ok := e.(*InstanceStored); return ok })
+	checkRetrieved(t, peer, dir, ct)
+
+	// The MR series, at series level.
+	ids, err := a.Find(ctx, &Query{Level: SeriesLevel, StudyInstanceUID: studyUIDOf(t, mr[0])})
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("C-FIND of the MR series: %v %+v", err, ids)
+	}
+	ops, err = a.Move(ctx, &Retrieve{Level: SeriesLevel, StudyInstanceUID: studyUIDOf(t, mr[0]), SeriesInstanceUID: ids[0].SeriesInstanceUID}, "IMAGESHARE", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops.Completed != uint16(len(mr)) {
+		t.Errorf("C-MOVE of the MR series: %+v, want %d completed", ops, len(mr))
+	}
+	rec.waitFor(t, len(ct)+len(mr), "stored", func(e Event) bool { _, ok := e.(*InstanceStored); return ok })
+	checkRetrieved(t, peer, dir, append(append([]string{}, ct...), mr...))
+
+	// A destination dcmqrscp does not know.
+	_, err = a.Move(ctx, &Retrieve{Level: StudyLevel, StudyInstanceUID: studyUIDOf(t, ct[0])}, "NOWHERE", nil)
+	var re *RetrieveError
+	if !errors.As(err, &re) || re.Err.Status != StatusMoveDestUnknown || !strings.Contains(err.Error(), "NOWHERE") {
+		t.Errorf("C-MOVE to NOWHERE: %v, want status A801 naming it", err)
+	} else {
+		t.Log(err)
+	}
+	// The association goes on.
+	if _, err := a.Find(ctx, &Query{Level: StudyLevel}); err != nil {
+		t.Errorf("C-FIND after the failed C-MOVE: %v", err)
+	}
 }
