@@ -46,6 +46,7 @@ type Assoc struct {
 	called   string
 	peerAddr string
 	contexts map[byte]Context // accepted ones only
+	roles    map[string]Role  // granted by the acceptor, by SOP class
 	// maxSend is the largest P-DATA-TF length the peer takes;
 	// maxRecv the largest this side announced.
 	maxSend, maxRecv uint32

@@ -103,7 +103,7 @@ func (a *Assoc) Move(ctx context.Context, r *Retrieve, dest string, progress fun
 	return a.retrieve(ctx, "C-MOVE", r, dest, pc, rq, ident, progress, nil)
 }
 
-func (a *Assoc) retrieve(ctx context.Context, service string, r *Retrieve, dest string, pc Context, rq *Command, ident []byte, progress func(*RetrieveProgress), store func(*Message) error) (SubOps, error) {
+func (a *Assoc) retrieve(ctx context.Context, service string, r *Retrieve, dest string, pc Context, rq *Command, ident []byte, progress func(*RetrieveProgress), store func(*Message) (*Command, error)) (SubOps, error) {
 	var last SubOps
 	rsp, err := a.exchange(ctx, pc, rq, ident, func(m *Message) error {
 		last = m.Command.SubOps

@@ -3,11 +3,11 @@ package dimse
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"errors"
 	"sort"
 	"strings"
 	"testing"
@@ -21,7 +21,7 @@ import (
 // by C-STORE from us, and a move destination IMAGESHARE at destPort.
 type qrPeer struct {
 	addr  string
-	store string // the archive's folder
+	store string   // the archive's folder
 	files []string // stored, in order
 }
 
@@ -363,5 +363,68 @@ func TestMoveFromDcmqrscp(t *testing.T) {
 	// The association goes on.
 	if _, err := a.Find(ctx, &Query{Level: StudyLevel}); err != nil {
 		t.Errorf("C-FIND after the failed C-MOVE: %v", err)
+	}
+}
+
+func TestGetFromDcmqrscp(t *testing.T) {
+	ct, mr := qrFiles(t)
+	peer := dcmqrscp(t, freePort(t), append(append([]string{}, ct...), mr...))
+	ctx := context.Background()
+	var classes []string
+	for _, f := range []string{ct[0], mr[0]} {
+		m, err := ReadFileMeta(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		classes = append(classes, m.SOPClassUID)
+	}
+	// The originals' syntax first: dcmqrscp sends on the context it
+	// finds for the SOP class, converting to its syntax.
+	cs, roles := GetContexts(classes, ImplicitVRLittleEndian)
+	d := &Dialer{CallingAE: "TESTSCU", CalledAE: "QRSCP", Contexts: cs, Roles: roles}
+	a, err := d.Dial(ctx, peer.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release(ctx)
+	dir := t.TempDir()
+	rec := newRecorder()
+	var progress []*RetrieveProgress
+	ops, err := a.Get(ctx, &Retrieve{Level: StudyLevel, StudyInstanceUID: studyUIDOf(t, ct[0])}, &FileStore{Dir: dir}, rec.add, func(p *RetrieveProgress) {
+		progress = append(progress, p)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ops.Completed != uint16(len(ct)) || ops.Failed != 0 {
+		t.Errorf("C-GET of the CT study: %+v, want %d completed", ops, len(ct))
+	}
+	if len(progress) == 0 {
+		t.Errorf("C-GET: no progress")
+	}
+	rec.waitFor(t, len(ct), "stored", func(e Event) bool {
+		ev, ok := e.(*InstanceStored)
+		return ok && ev.CallingAE == "QRSCP"
+	})
+	checkRetrieved(t, peer, dir, ct)
+
+	ops, err = a.Get(ctx, &Retrieve{Level: StudyLevel, StudyInstanceUID: studyUIDOf(t, mr[0])}, &FileStore{Dir: dir}, nil, nil)
+	if err != nil || ops.Completed != uint16(len(mr)) {
+		t.Fatalf("C-GET of the MR study: %+v, %v", ops, err)
+	}
+	checkRetrieved(t, peer, dir, append(append([]string{}, ct...), mr...))
+}
+
+func TestGetWithoutSCPRole(t *testing.T) {
+	peer := dcmqrscp(t, freePort(t), nil)
+	ctx := context.Background()
+	cs, _ := GetContexts([]string{"1.2.840.10008.5.1.4.1.1.2"})
+	a, err := Dial(ctx, peer.addr, "TESTSCU", "QRSCP", cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release(ctx)
+	if _, err := a.Get(ctx, &Retrieve{Level: StudyLevel, StudyInstanceUID: "1.2.3"}, &FileStore{Dir: t.TempDir()}, nil, nil); !errors.Is(err, ErrNoSCPRole) {
+		t.Errorf("C-GET without the SCP role: %v, want ErrNoSCPRole", err)
 	}
 }

@@ -98,10 +98,11 @@ func isPending(status uint16) bool { return status == StatusPending || status ==
 // exchange sends rq with identifier on context pc and reads the responses
 // until the final one, which it returns. Each pending response goes to
 // pending, its identifier (if any) streamed; a C-STORE-RQ that arrives in
-// between (a C-GET's) goes to store. When ctx is done before the final
+// between (a C-GET's) goes to store, which returns the C-STORE-RSP to
+// send. When ctx is done before the final
 // response, a C-CANCEL-RQ is sent and the final response awaited for at
 // most ARTIM; then the association is aborted.
-func (a *Assoc) exchange(ctx context.Context, pc Context, rq *Command, ident []byte, pending func(*Message) error, store func(*Message) error) (*Command, error) {
+func (a *Assoc) exchange(ctx context.Context, pc Context, rq *Command, ident []byte, pending func(*Message) error, store func(*Message) (*Command, error)) (*Command, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -174,7 +175,14 @@ func (a *Assoc) exchange(ctx context.Context, pc Context, rq *Command, ident []b
 		}
 		c := m.Command
 		if c.Field == CStoreRQ && store != nil {
-			if err := store(m); err != nil {
+			rsp, err := store(m)
+			if err == nil {
+				// Under mu: a cancellation writes too.
+				mu.Lock()
+				err = a.sendCommand(m.Context.ID, rsp)
+				mu.Unlock()
+			}
+			if err != nil {
 				a.abortFor(err)
 				return fail(err)
 			}
