@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -426,5 +427,52 @@ func TestGetWithoutSCPRole(t *testing.T) {
 	defer a.Release(ctx)
 	if _, err := a.Get(ctx, &Retrieve{Level: StudyLevel, StudyInstanceUID: "1.2.3"}, &FileStore{Dir: t.TempDir()}, nil, nil); !errors.Is(err, ErrNoSCPRole) {
 		t.Errorf("C-GET without the SCP role: %v, want ErrNoSCPRole", err)
+	}
+}
+
+// cancelAfter is a StoreHandler that cancels a context once it has
+// stored n instances.
+type cancelAfter struct {
+	FileStore
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) HandleStore(ctx context.Context, req *StoreRequest, data io.Reader) (string, error) {
+	p, err := c.FileStore.HandleStore(ctx, req, data)
+	if c.n--; c.n == 0 {
+		c.cancel()
+	}
+	return p, err
+}
+
+func TestGetCancelled(t *testing.T) {
+	ct, _ := qrFiles(t)
+	peer := dcmqrscp(t, freePort(t), ct)
+	m, err := ReadFileMeta(ct[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, roles := GetContexts([]string{m.SOPClassUID}, ImplicitVRLittleEndian)
+	d := &Dialer{CallingAE: "TESTSCU", CalledAE: "QRSCP", Contexts: append(cs, findContexts()...), Roles: roles}
+	a, err := d.Dial(context.Background(), peer.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := &cancelAfter{FileStore: FileStore{Dir: t.TempDir()}, n: 2, cancel: cancel}
+	ops, err := a.Get(ctx, &Retrieve{Level: StudyLevel, StudyInstanceUID: studyUIDOf(t, ct[0])}, h, nil, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("C-GET cancelled after 2 instances: %+v, %v; want context.Canceled", ops, err)
+	}
+	t.Logf("cancelled: %+v, %v", ops, err)
+	if int(ops.Completed) >= len(ct) {
+		t.Errorf("C-GET cancelled after 2 instances: %+v, all completed", ops)
+	}
+	// The C-CANCEL ended the C-GET, not the association.
+	if _, err := a.Find(context.Background(), &Query{Level: StudyLevel}); err != nil {
+		t.Errorf("C-FIND after the cancelled C-GET: %v", err)
 	}
 }
