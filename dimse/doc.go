@@ -1,7 +1,8 @@
 // Package dimse speaks the DICOM network protocol: the upper layer of PS3.8
-// (associations over TCP) and the DIMSE messages of PS3.7 that run over it,
-// C-ECHO and C-STORE, as a service class user (Dialer, Assoc) and as a
-// service class provider (Server).
+// (associations over TCP) and the DIMSE messages of PS3.7 that run over it:
+// C-ECHO and C-STORE as a service class user (Dialer, Assoc) and as a
+// service class provider (Server); C-FIND, C-MOVE, C-GET and C-CANCEL as a
+// user.
 //
 // Every protocol data unit (PDU) has a six-byte header:
 //

@@ -80,9 +80,9 @@ func (id *identifier) add(t dataset.Tag, vr, value string) {
 	id.b = id.ts.AppendText(id.b, t, vr, value)
 }
 
-// checkKey refuses a matching key that would change the identifier's
-// meaning: a wildcard is only where the caller means one, but a backslash
-// would make a list and control characters have no place.
+// checkKey refuses a matching key with a control character (but ESC, of
+// ISO 2022 escapes): no VR of a key allows one. Wildcards and backslashes
+// (value lists) go as the caller wrote them.
 func checkKey(name, v string) error {
 	for _, r := range v {
 		if r < 0x20 && r != 0x1B {
@@ -92,7 +92,8 @@ func checkKey(name, v string) error {
 	return nil
 }
 
-// statusClass sorts the status of a C-FIND, C-MOVE or C-GET response.
+// isPending reports whether a C-FIND, C-MOVE or C-GET response is a
+// pending one, with more to follow.
 func isPending(status uint16) bool { return status == StatusPending || status == StatusPendingWarning }
 
 // exchange sends rq with identifier on context pc and reads the responses
@@ -127,6 +128,7 @@ func (a *Assoc) exchange(ctx context.Context, pc Context, rq *Command, ident []b
 	var mu sync.Mutex
 	finished := false
 	var cancelled bool
+	var artim *time.Timer
 	cancelDone := make(chan struct{})
 	stopCancel := context.AfterFunc(ctx, func() {
 		defer close(cancelDone)
@@ -141,7 +143,7 @@ func (a *Assoc) exchange(ctx context.Context, pc Context, rq *Command, ident []b
 			a.Abort()
 			return
 		}
-		time.AfterFunc(a.artim, func() {
+		artim = time.AfterFunc(a.artim, func() {
 			mu.Lock()
 			defer mu.Unlock()
 			if !finished {
@@ -155,6 +157,9 @@ func (a *Assoc) exchange(ctx context.Context, pc Context, rq *Command, ident []b
 		mu.Unlock()
 		if !stopCancel() {
 			<-cancelDone
+		}
+		if artim != nil {
+			artim.Stop()
 		}
 	}()
 	fail := func(err error) (*Command, error) {
@@ -228,7 +233,6 @@ func readIdentifier(r io.Reader, ts string) (map[dataset.Tag]string, error) {
 		return nil, err
 	}
 	if len(b) > MaxIdentifier {
-		io.Copy(io.Discard, r)
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrIdentifier, MaxIdentifier)
 	}
 	return parseIdentifier(b, dataset.SyntaxOf(ts))
