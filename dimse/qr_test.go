@@ -476,3 +476,45 @@ func TestGetCancelled(t *testing.T) {
 		t.Errorf("C-FIND after the cancelled C-GET: %v", err)
 	}
 }
+
+func TestFindCancelled(t *testing.T) {
+	ct, mr := qrFiles(t)
+	peer := dcmqrscp(t, freePort(t), append(append([]string{}, ct...), mr...))
+	a, err := Dial(context.Background(), peer.addr, "TESTSCU", "QRSCP", findContexts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	err = a.FindEach(ctx, &Query{Level: ImageLevel, StudyInstanceUID: studyUIDOf(t, ct[0]), SeriesInstanceUID: seriesUIDOf(t, ct[0])}, func(Match) error {
+		n++
+		cancel()
+		return nil
+	})
+	// dcmqrscp may have sent every response before the C-CANCEL-RQ
+	// came, or before it was sent: the final status then is 0000, not
+	// FE00, and the matches are complete.
+	switch {
+	case errors.Is(err, context.Canceled) && n < len(ct):
+	case err == nil && n == len(ct):
+	default:
+		t.Fatalf("C-FIND cancelled at the first match: %v after %d matches", err, n)
+	}
+	t.Logf("%d matches: %v", n, err)
+	if _, err := a.Find(context.Background(), &Query{Level: StudyLevel}); err != nil {
+		t.Errorf("C-FIND after the cancelled one: %v", err)
+	}
+}
+
+// seriesUIDOf reads a file's Series Instance UID.
+func seriesUIDOf(t *testing.T, path string) string {
+	t.Helper()
+	ds, m := dataSet(t, path)
+	vals, err := parseIdentifierTS(ds, m.TransferSyntaxUID)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return vals[tagSeriesInstanceUID]
+}

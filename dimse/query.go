@@ -102,7 +102,8 @@ func isPending(status uint16) bool { return status == StatusPending || status ==
 // between (a C-GET's) goes to store, which returns the C-STORE-RSP to
 // send. When ctx is done before the final
 // response, a C-CANCEL-RQ is sent and the final response awaited for at
-// most ARTIM; then the association is aborted.
+// most ARTIM; then the association is aborted. A final response of
+// success is returned as one, cancelled or not: nothing is missing.
 func (a *Assoc) exchange(ctx context.Context, pc Context, rq *Command, ident []byte, pending func(*Message) error, store func(*Message) (*Command, error)) (*Command, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -211,12 +212,18 @@ func (a *Assoc) exchange(ctx context.Context, pc Context, rq *Command, ident []b
 			a.abortFor(err)
 			return fail(err)
 		}
+		// The final response: no C-CANCEL-RQ from here on. One sent
+		// while it was on its way is for an operation the peer has
+		// finished: a C-CANCEL-RQ has no response, and dcmtk drops such
+		// late ones.
 		mu.Lock()
+		finished = true
 		wasCancelled := cancelled
 		mu.Unlock()
-		if wasCancelled {
+		if wasCancelled && c.Status != StatusSuccess {
 			return c, fmt.Errorf("%w (final status %04XH)", ctx.Err(), c.Status)
 		}
+		// Complete, though the caller may have given up meanwhile.
 		return c, nil
 	}
 }
