@@ -139,15 +139,15 @@ func (a *Assoc) FindEach(ctx context.Context, q *Query, f func(Match) error) err
 	rsp, err := a.exchange(ctx, pc, rq, ident, func(m *Message) error {
 		n++
 		if m.Data == nil {
-			return fmt.Errorf("C-FIND: pending response %d without an identifier", n)
+			return fmt.Errorf("pending response %d without an identifier", n)
 		}
 		vals, err := readIdentifier(m.Data, ts)
 		if err != nil {
-			return fmt.Errorf("C-FIND: identifier of pending response %d: %w", n, err)
+			return fmt.Errorf("identifier of pending response %d: %w", n, err)
 		}
 		match, err := matchOf(q.Level, vals)
 		if err != nil {
-			return fmt.Errorf("C-FIND: identifier of pending response %d: %w", n, err)
+			return fmt.Errorf("identifier of pending response %d: %w", n, err)
 		}
 		return f(match)
 	}, nil)
