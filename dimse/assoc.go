@@ -46,6 +46,7 @@ type Assoc struct {
 	called   string
 	peerAddr string
 	contexts map[byte]Context // accepted ones only
+	roles    map[string]Role  // granted by the acceptor, by SOP class
 	// ended, on the server side, gives the association's serving slot
 	// back before its last event is reported; nil for an SCU.
 	ended func()

@@ -10,8 +10,15 @@ import (
 const (
 	CStoreRQ  = 0x0001
 	CStoreRSP = 0x8001
+	CGetRQ    = 0x0010
+	CGetRSP   = 0x8010
+	CFindRQ   = 0x0020
+	CFindRSP  = 0x8020
+	CMoveRQ   = 0x0021
+	CMoveRSP  = 0x8021
 	CEchoRQ   = 0x0030
 	CEchoRSP  = 0x8030
+	CCancelRQ = 0x0FFF
 )
 
 // Priorities (PS3.7 E.1).
@@ -31,6 +38,15 @@ const (
 	StatusProcessingFailure     = 0x0110
 	StatusUnrecognizedOperation = 0x0211
 	StatusDuplicateInstance     = 0x0111
+	// Query/retrieve (PS3.4 C.4).
+	StatusPending             = 0xFF00
+	StatusPendingWarning      = 0xFF01 // C-FIND: optional keys not supported
+	StatusCancel              = 0xFE00
+	StatusSubOpsFailed        = 0xB000 // C-MOVE, C-GET: warning, some sub-operations failed
+	StatusMoveDestUnknown     = 0xA801
+	StatusUnableToCalcMatches = 0xA701
+	StatusUnableToSubOps      = 0xA702
+	StatusIdentifierMismatch  = 0xA900
 )
 
 // noDataSet is the command data set type of a message without one (PS3.7
@@ -44,16 +60,22 @@ const (
 	cmdField                = 0x0100
 	cmdMessageID            = 0x0110
 	cmdMessageIDRespondedTo = 0x0120
+	cmdMoveDestination      = 0x0600
 	cmdPriority             = 0x0700
 	cmdDataSetType          = 0x0800
 	cmdStatus               = 0x0900
 	cmdErrorComment         = 0x0902
 	cmdAffectedSOPInstance  = 0x1000
+	cmdRemaining            = 0x1020
+	cmdCompleted            = 0x1021
+	cmdFailed               = 0x1022
+	cmdWarning              = 0x1023
 	cmdMoveOriginatorAE     = 0x1030
 	cmdMoveOriginatorID     = 0x1031
 )
 
-// Command is a DIMSE command set, as far as C-ECHO and C-STORE use it.
+// Command is a DIMSE command set, as far as C-ECHO, C-STORE, C-FIND,
+// C-MOVE, C-GET and C-CANCEL use it.
 type Command struct {
 	Field                  uint16
 	MessageID              uint16 // of a request
@@ -66,9 +88,35 @@ type Command struct {
 	ErrorComment           string
 	MoveOriginatorAE       string
 	MoveOriginatorID       uint16
+	MoveDestination        string // of a C-MOVE-RQ
+	// SubOps counts the sub-operations of a C-MOVE or C-GET response,
+	// (0000,1020) to (0000,1023), when HasSubOps.
+	SubOps    SubOps
+	HasSubOps bool
+}
+
+// SubOps counts the C-STORE sub-operations of a C-MOVE or C-GET.
+type SubOps struct {
+	Remaining uint16 `json:"remaining"`
+	Completed uint16 `json:"completed"`
+	Failed    uint16 `json:"failed"`
+	Warning   uint16 `json:"warning"`
 }
 
 func (c *Command) isResponse() bool { return c.Field&0x8000 != 0 }
+
+// respondsTo reports whether the command carries the message ID responded
+// to rather than a message ID of its own: a response, or a C-CANCEL-RQ.
+func (c *Command) respondsTo() bool { return c.isResponse() || c.Field == CCancelRQ }
+
+// hasPriority reports whether the command is a request with a priority.
+func (c *Command) hasPriority() bool {
+	switch c.Field {
+	case CStoreRQ, CFindRQ, CMoveRQ, CGetRQ:
+		return true
+	}
+	return false
+}
 
 // Encode returns the command set in implicit VR little endian, led by its
 // group length.
@@ -95,12 +143,13 @@ func (c *Command) Encode() []byte {
 	}
 	str(cmdAffectedSOPClass, c.AffectedSOPClassUID, 0)
 	us(cmdField, c.Field)
-	if c.isResponse() {
+	if c.respondsTo() {
 		us(cmdMessageIDRespondedTo, c.MessageIDRespondedTo)
 	} else {
 		us(cmdMessageID, c.MessageID)
 	}
-	if c.Field == CStoreRQ {
+	str(cmdMoveDestination, c.MoveDestination, ' ')
+	if c.hasPriority() {
 		us(cmdPriority, c.Priority)
 	}
 	if c.HasDataSet {
@@ -113,6 +162,12 @@ func (c *Command) Encode() []byte {
 	}
 	str(cmdErrorComment, c.ErrorComment, ' ')
 	str(cmdAffectedSOPInstance, c.AffectedSOPInstanceUID, 0)
+	if c.HasSubOps {
+		us(cmdRemaining, c.SubOps.Remaining)
+		us(cmdCompleted, c.SubOps.Completed)
+		us(cmdFailed, c.SubOps.Failed)
+		us(cmdWarning, c.SubOps.Warning)
+	}
 	str(cmdMoveOriginatorAE, c.MoveOriginatorAE, ' ')
 	if c.MoveOriginatorAE != "" {
 		us(cmdMoveOriginatorID, c.MoveOriginatorID)
@@ -194,6 +249,20 @@ func DecodeCommand(b []byte) (*Command, error) {
 			c.MoveOriginatorAE = strings.Trim(string(v), "\x00 ")
 		case cmdMoveOriginatorID:
 			err = us(&c.MoveOriginatorID)
+		case cmdMoveDestination:
+			c.MoveDestination = strings.Trim(string(v), "\x00 ")
+		case cmdRemaining:
+			c.HasSubOps = true
+			err = us(&c.SubOps.Remaining)
+		case cmdCompleted:
+			c.HasSubOps = true
+			err = us(&c.SubOps.Completed)
+		case cmdFailed:
+			c.HasSubOps = true
+			err = us(&c.SubOps.Failed)
+		case cmdWarning:
+			c.HasSubOps = true
+			err = us(&c.SubOps.Warning)
 		}
 		if err != nil {
 			return nil, err

@@ -17,6 +17,9 @@ type Dialer struct {
 	// Contexts are proposed in order; IDs are assigned (1, 3, 5, …)
 	// when left 0.
 	Contexts []Context
+	// Roles propose SCP/SCU role selections: a C-GET needs the SCP role
+	// for the storage SOP classes it retrieves (see GetContexts).
+	Roles []Role
 	// MaxPDU is the maximum P-DATA-TF length this side takes
 	// (default DefaultMaxPDU).
 	MaxPDU uint32
@@ -51,6 +54,12 @@ func (d *Dialer) Dial(ctx context.Context, addr string) (*Assoc, error) {
 		MaxLength:             orDefault(d.MaxPDU, DefaultMaxPDU),
 		ImplementationUID:     ImplementationClassUID,
 		ImplementationVersion: ImplementationVersionName,
+		Roles:                 d.Roles,
+	}
+	for _, r := range d.Roles {
+		if r.SOPClassUID == "" || len(r.SOPClassUID) > 64 {
+			return nil, fmt.Errorf("role selection for SOP class %q: not a UID", r.SOPClassUID)
+		}
 	}
 	proposed := map[byte]Context{}
 	for i, c := range d.Contexts {
@@ -127,6 +136,17 @@ func (d *Dialer) Dial(ctx context.Context, addr string) (*Assoc, error) {
 	}
 	a.maxSend = ac.MaxLength
 	a.peerImplUID, a.peerImplVersion = ac.ImplementationUID, ac.ImplementationVersion
+	for _, r := range ac.Roles {
+		// A role granted that was not proposed is not taken.
+		for _, p := range d.Roles {
+			if p.SOPClassUID == r.SOPClassUID {
+				if a.roles == nil {
+					a.roles = map[string]Role{}
+				}
+				a.roles[r.SOPClassUID] = Role{SOPClassUID: r.SOPClassUID, SCU: r.SCU && p.SCU, SCP: r.SCP && p.SCP}
+			}
+		}
+	}
 	for _, c := range ac.Contexts {
 		p, ok := proposed[c.ID]
 		if !ok {

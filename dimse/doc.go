@@ -1,7 +1,8 @@
 // Package dimse speaks the DICOM network protocol: the upper layer of PS3.8
-// (associations over TCP) and the DIMSE messages of PS3.7 that run over it,
-// C-ECHO and C-STORE, as a service class user (Dialer, Assoc) and as a
-// service class provider (Server).
+// (associations over TCP) and the DIMSE messages of PS3.7 that run over it:
+// C-ECHO and C-STORE as a service class user (Dialer, Assoc) and as a
+// service class provider (Server); C-FIND, C-MOVE, C-GET and C-CANCEL as a
+// user.
 //
 // Every protocol data unit (PDU) has a six-byte header:
 //
@@ -19,6 +20,7 @@
 //	  20 presentation context (RQ): id, 3 reserved, 30 abstract syntax, 40 transfer syntax…
 //	  21 presentation context (AC): id, reserved, result, reserved, 40 transfer syntax
 //	  50 user information: 51 maximum length uint32, 52 implementation class UID,
+//	     54 role selection (uid length uint16, SOP class UID, SCU uint8, SCP uint8),
 //	     55 implementation version name; other sub-items are skipped
 //
 // P-DATA-TF carries presentation data values (PDVs), each
@@ -41,6 +43,15 @@
 // own transfer syntaxes. As SCP: a Server accepts the callers of its
 // allow-list, the contexts of its Policy, answers C-ECHO, and hands C-STORE
 // data sets to a StoreHandler such as FileStore; it reports what happens as
-// Events. C-FIND, C-MOVE and C-GET are not here yet. docs/CONFORMANCE.md is
-// the conformance statement.
+// Events.
+//
+// Query/retrieve, as SCU only, in the Study Root model: Assoc.Find sends a
+// C-FIND at STUDY, SERIES or IMAGE level and returns the identifiers of the
+// pending responses as Matches; Assoc.Move asks the peer to C-STORE a study
+// or series to an AE title (a Server's) on associations of its own;
+// Assoc.Get has it C-STORE them back on the same association, to a
+// StoreHandler, for which the Dialer proposes the SCP role (GetContexts).
+// Pending C-MOVE and C-GET responses are RetrieveProgress; a final status
+// other than success is a RetrieveError. A cancelled context sends a
+// C-CANCEL-RQ. docs/CONFORMANCE.md is the conformance statement.
 package dimse

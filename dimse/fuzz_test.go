@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"testing"
+
+	"imageshare/internal/dataset"
 )
 
 // FuzzPDU feeds the PDU reader and the association parser: every input
@@ -57,6 +59,9 @@ func FuzzCommand(f *testing.F) {
 	f.Add((&Command{Field: CEchoRQ, MessageID: 1, AffectedSOPClassUID: Verification}).Encode())
 	f.Add((&Command{Field: CStoreRQ, MessageID: 2, AffectedSOPClassUID: "1.2.840.10008.5.1.4.1.1.2", AffectedSOPInstanceUID: "1.2.3", HasDataSet: true, MoveOriginatorAE: "PACS", MoveOriginatorID: 3}).Encode())
 	f.Add((&Command{Field: CStoreRSP, MessageIDRespondedTo: 2, Status: StatusCannotUnderstand, ErrorComment: "no"}).Encode())
+	f.Add((&Command{Field: CMoveRQ, MessageID: 4, AffectedSOPClassUID: StudyRootMove, MoveDestination: "IMAGESHARE", HasDataSet: true}).Encode())
+	f.Add((&Command{Field: CGetRSP, MessageIDRespondedTo: 4, Status: StatusPending, HasSubOps: true, SubOps: SubOps{Remaining: 1, Completed: 2}}).Encode())
+	f.Add((&Command{Field: CCancelRQ, MessageIDRespondedTo: 4}).Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := DecodeCommand(b)
 		if err != nil {
@@ -67,6 +72,51 @@ func FuzzCommand(f *testing.F) {
 		}
 		if _, err := DecodeCommand(c.Encode()); err != nil {
 			t.Fatalf("re-encoded %+v: %v", c, err)
+		}
+	})
+}
+
+// FuzzIdentifier feeds the reader of C-FIND identifiers: every input is
+// read or refused as not well formed, in both little endian syntaxes.
+func FuzzIdentifier(f *testing.F) {
+	for _, ts := range []dataset.Syntax{dataset.ExplicitLE, dataset.ImplicitLE} {
+		for _, q := range []*Query{
+			{Level: StudyLevel, PatientID: "P1", StudyDate: "20200101-20201231"},
+			{Level: SeriesLevel, StudyInstanceUID: "1.2.3"},
+			{Level: ImageLevel, StudyInstanceUID: "1.2.3", SeriesInstanceUID: "1.2.3.4"},
+		} {
+			b, err := q.identifier(ts)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b, ts.Implicit)
+		}
+		// A sequence of undefined length, with an item of undefined length.
+		b := ts.AppendText(nil, tagQueryRetrieveLevel, "CS", "STUDY")
+		b = ts.AppendHeader(b, dataset.NewTag(0x0008, 0x1110), "SQ", dataset.UndefinedLength)
+		b = ts.AppendHeader(b, dataset.ItemTag, "", dataset.UndefinedLength)
+		b = ts.AppendText(b, dataset.NewTag(0x0008, 0x1150), "UI", "1.2")
+		b = ts.AppendHeader(b, dataset.ItemDelimitationTag, "", 0)
+		b = ts.AppendHeader(b, dataset.SequenceDelimitationTag, "", 0)
+		b = ts.AppendText(b, tagStudyInstanceUID, "UI", "1.2.3")
+		f.Add(b, ts.Implicit)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, implicit bool) {
+		ts := dataset.ExplicitLE
+		if implicit {
+			ts = dataset.ImplicitLE
+		}
+		vals, err := parseIdentifier(b, ts)
+		if err != nil {
+			if !errors.Is(err, ErrIdentifier) {
+				t.Fatalf("error not marked: %v", err)
+			}
+			return
+		}
+		for _, l := range []Level{StudyLevel, SeriesLevel, ImageLevel} {
+			if _, err := matchOf(l, vals); err != nil && !errors.Is(err, ErrIdentifier) {
+				t.Fatalf("match error not marked: %v", err)
+			}
 		}
 	})
 }

@@ -29,6 +29,7 @@ const (
 	itemUserInformation    = 0x50
 	itemMaxLength          = 0x51
 	itemImplementationUID  = 0x52
+	itemRoleSelection      = 0x54
 	itemImplementationName = 0x55
 )
 
@@ -184,6 +185,16 @@ type associate struct {
 	MaxLength             uint32 // 0: no limit (PS3.8 D.1.1)
 	ImplementationUID     string
 	ImplementationVersion string
+	// Roles are SCP/SCU role selection sub-items (PS3.7 D.3.3.4).
+	Roles []Role
+}
+
+// Role is an SCP/SCU role selection for a SOP class (PS3.7 D.3.3.4): the
+// requestor proposes, the acceptor answers which roles it grants. Without
+// one, the requestor is SCU only.
+type Role struct {
+	SOPClassUID string
+	SCU, SCP    bool
 }
 
 // AE titles are at most 16 characters of the default repertoire, no
@@ -256,12 +267,26 @@ func (a *associate) encode(t byte) []byte {
 	b = append(b, itemMaxLength, 0, 0, 4)
 	b = binary.BigEndian.AppendUint32(b, a.MaxLength)
 	b = appendItem(b, itemImplementationUID, a.ImplementationUID)
+	for _, r := range a.Roles {
+		b = append(b, itemRoleSelection, 0)
+		b = binary.BigEndian.AppendUint16(b, uint16(2+len(r.SOPClassUID)+2))
+		b = binary.BigEndian.AppendUint16(b, uint16(len(r.SOPClassUID)))
+		b = append(b, r.SOPClassUID...)
+		b = append(b, boolByte(r.SCU), boolByte(r.SCP))
+	}
 	if a.ImplementationVersion != "" {
 		b = appendItem(b, itemImplementationName, a.ImplementationVersion)
 	}
 	binary.BigEndian.PutUint16(b[start+2:], uint16(len(b)-start-4))
 	binary.BigEndian.PutUint32(b[2:], uint32(len(b)-pduHeaderLen))
 	return b
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 // items walks the items in b, at offset off of a PDU named pdu, calling f
@@ -351,6 +376,18 @@ func decodeAssociate(t byte, b []byte) (*associate, error) {
 					a.ImplementationUID = trimUID(sv)
 				case itemImplementationName:
 					a.ImplementationVersion = strings.TrimRight(string(sv), " \x00")
+				case itemRoleSelection:
+					if len(sv) < 4 {
+						return malformed(name, sat-4, "role selection sub-item of %d bytes", len(sv))
+					}
+					n := int(binary.BigEndian.Uint16(sv))
+					if n != len(sv)-4 {
+						return malformed(name, sat, "role selection UID length %d in a sub-item of %d bytes", n, len(sv))
+					}
+					if len(a.Roles) >= 128 {
+						return malformed(name, sat-4, "more than 128 role selection sub-items")
+					}
+					a.Roles = append(a.Roles, Role{SOPClassUID: trimUID(sv[2 : 2+n]), SCU: sv[2+n] == 1, SCP: sv[3+n] == 1})
 				}
 				return nil
 			})

@@ -22,6 +22,7 @@ func sampleRQ() *associate {
 		MaxLength:             16384,
 		ImplementationUID:     ImplementationClassUID,
 		ImplementationVersion: ImplementationVersionName,
+		Roles:                 []Role{{SOPClassUID: StorageSOPClasses[5], SCP: true}, {SOPClassUID: "1.2.3", SCU: true, SCP: true}},
 	}
 }
 
@@ -139,6 +140,12 @@ func TestCommandRoundTrip(t *testing.T) {
 		{Field: CEchoRSP, MessageIDRespondedTo: 1, AffectedSOPClassUID: Verification, Status: StatusSuccess},
 		{Field: CStoreRQ, MessageID: 65535, AffectedSOPClassUID: "1.2.840.10008.5.1.4.1.1.2", AffectedSOPInstanceUID: "1.2.3.4.5", Priority: PriorityLow, HasDataSet: true, MoveOriginatorAE: "PACS", MoveOriginatorID: 7},
 		{Field: CStoreRSP, MessageIDRespondedTo: 2, AffectedSOPClassUID: "1.2", AffectedSOPInstanceUID: "1.2.3", Status: StatusOutOfResources, ErrorComment: "disk full"},
+		{Field: CFindRQ, MessageID: 3, AffectedSOPClassUID: StudyRootFind, HasDataSet: true},
+		{Field: CFindRSP, MessageIDRespondedTo: 3, AffectedSOPClassUID: StudyRootFind, HasDataSet: true, Status: StatusPending},
+		{Field: CMoveRQ, MessageID: 4, AffectedSOPClassUID: StudyRootMove, MoveDestination: "IMAGESHARE", Priority: PriorityHigh, HasDataSet: true},
+		{Field: CMoveRSP, MessageIDRespondedTo: 4, AffectedSOPClassUID: StudyRootMove, Status: StatusSubOpsFailed, HasSubOps: true, SubOps: SubOps{Remaining: 1, Completed: 2, Failed: 3, Warning: 4}},
+		{Field: CGetRQ, MessageID: 5, AffectedSOPClassUID: StudyRootGet, HasDataSet: true},
+		{Field: CCancelRQ, MessageIDRespondedTo: 5},
 	} {
 		got, err := DecodeCommand(c.Encode())
 		if err != nil {

@@ -43,17 +43,30 @@ func (a *Assoc) response(rq *Command) (*Command, error) {
 		err = drain(m)
 	}
 	if err != nil {
-		if _, ok := err.(*AbortedError); !ok {
-			a.abort(AbortSourceProvider, abortReasonOf(err))
-		}
+		a.abortFor(err)
 		return nil, err
 	}
-	c := m.Command
+	if err := a.checkResponse(rq, m.Command); err != nil {
+		return nil, err
+	}
+	return m.Command, nil
+}
+
+// abortFor aborts the association after err, unless the peer did.
+func (a *Assoc) abortFor(err error) {
+	if _, ok := err.(*AbortedError); !ok {
+		a.abort(AbortSourceProvider, abortReasonOf(err))
+	}
+}
+
+// checkResponse checks that c answers rq, and aborts the association if
+// not.
+func (a *Assoc) checkResponse(rq, c *Command) error {
 	if c.Field != rq.Field|0x8000 || c.MessageIDRespondedTo != rq.MessageID {
 		a.abort(AbortSourceProvider, AbortUnexpectedPDU)
-		return nil, fmt.Errorf("%w: response %04XH to message %d, not %04XH to %d", ErrMalformed, c.Field, c.MessageIDRespondedTo, rq.Field|0x8000, rq.MessageID)
+		return fmt.Errorf("%w: response %04XH to message %d, not %04XH to %d", ErrMalformed, c.Field, c.MessageIDRespondedTo, rq.Field|0x8000, rq.MessageID)
 	}
-	return c, nil
+	return nil
 }
 
 // Warning statuses of C-STORE (PS3.4 B.2.3): the instance is stored.
