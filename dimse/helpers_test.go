@@ -133,6 +133,7 @@ func freePort(t *testing.T) string {
 // dir, and returns its address once it accepts connections.
 func storescp(t *testing.T, dir string, args ...string) string {
 	t.Helper()
+	requirePeerNet(t)
 	port := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out bytes.Buffer

@@ -27,13 +27,15 @@ type qrPeer struct {
 }
 
 // dcmqrscp starts dcmqrscp on a free loopback port (it listens on every
-// interface: it has no option to bind one) with a move destination
+// interface: it has no option to bind one; TestMain runs the tests in a
+// network namespace with only loopback) with a move destination
 // IMAGESHARE at 127.0.0.1:destPort, and stores files into it. On the
 // associations it opens for a C-MOVE it proposes implicit VR little
 // endian only, the syntax of the originals: by default it proposes
 // explicit first and converts, dropping the group lengths.
 func dcmqrscp(t *testing.T, destPort string, files []string) *qrPeer {
 	t.Helper()
+	requirePeerNet(t)
 	dir := t.TempDir()
 	store := filepath.Join(dir, "QRSCP")
 	if err := os.Mkdir(store, 0o700); err != nil {
