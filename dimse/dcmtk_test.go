@@ -252,18 +252,7 @@ func TestStoreToStorescp(t *testing.T) {
 	files := append(testenv.CTSeries(t, 10), zoo(t, zooFiles...)...)
 	dir := t.TempDir()
 	addr := storescp(t, dir, "-xf", storescpConfig(t, files), "Own", "+B")
-	var metas []*FileMeta
-	for _, f := range files {
-		m, err := ReadFileMeta(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		metas = append(metas, m)
-	}
-	cs, err := StoreContexts(metas)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs, metas := fileContexts(t, files)
 	d := &Dialer{CallingAE: "IMAGESHARE", CalledAE: "STORESCP", Contexts: cs, MaxPDU: 16384}
 	ctx := context.Background()
 	a, err := d.Dial(ctx, addr)

@@ -90,18 +90,7 @@ func TestStoreFallsBackToOtherLittleEndian(t *testing.T) {
 	files = append(files, fmri[0]) // explicit, with private tags
 	dir := t.TempDir()
 	addr := storescp(t, dir, "-xf", storescpFallbackConfig(t, files), "Own", "+B")
-	var metas []*FileMeta
-	for _, f := range files {
-		m, err := ReadFileMeta(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		metas = append(metas, m)
-	}
-	cs, err := StoreContexts(metas)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs, metas := fileContexts(t, files)
 	ctx := context.Background()
 	a, err := Dial(ctx, addr, "IMAGESHARE", "STORESCP", cs)
 	if err != nil {

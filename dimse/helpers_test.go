@@ -133,11 +133,28 @@ func freePort(t *testing.T) string {
 // dir, and returns its address once it accepts connections.
 func storescp(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	requirePeerNet(t)
 	port := freePort(t)
+	addr := net.JoinHostPort("127.0.0.1", port)
+	startServer(t, addr, func(ctx context.Context) error {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}, "storescp", append(append([]string{"-aet", "STORESCP", "-od", dir}, args...), port)...)
+	return addr
+}
+
+// startServer starts a dcmtk server (in the tests' network namespace),
+// stopped when the test ends, and returns once ready, tried every 20 ms,
+// reports it answers at addr, within wait. Its output is logged if the
+// test fails.
+func startServer(t *testing.T, addr string, ready func(context.Context) error, name string, args ...string) {
+	t.Helper()
+	requirePeerNet(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, tool(t, "storescp"), append(append([]string{"-aet", "STORESCP", "-od", dir}, args...), port)...)
+	cmd := exec.CommandContext(ctx, tool(t, name), args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -148,26 +165,45 @@ func storescp(t *testing.T, dir string, args ...string) string {
 		cancel()
 		<-exited
 		if t.Failed() {
-			t.Logf("storescp:\n%s", out.String())
+			t.Logf("%s:\n%s", name, out.String())
 		}
 	})
-	addr := net.JoinHostPort("127.0.0.1", port)
 	deadline := time.Now().Add(wait)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := ready(rctx)
+		rcancel()
 		if err == nil {
-			c.Close()
-			return addr
+			return
 		}
 		select {
 		case <-exited:
-			t.Fatalf("storescp exited: %s", out.String())
+			t.Fatalf("%s exited: %s", name, out.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("storescp does not accept connections on %s within %v", addr, wait)
+			t.Fatalf("%s does not answer on %s within %v: %v", name, addr, wait, err)
 		}
 	}
+}
+
+// fileContexts are the presentation contexts that propose files in their
+// own transfer syntaxes (StoreContexts), and the files' meta.
+func fileContexts(t *testing.T, files []string) ([]Context, []*FileMeta) {
+	t.Helper()
+	var metas []*FileMeta
+	for _, f := range files {
+		m, err := ReadFileMeta(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		metas = append(metas, m)
+	}
+	cs, err := StoreContexts(metas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs, metas
 }
 
 // dataSet returns the bytes of a PS3.10 file after its meta group, and

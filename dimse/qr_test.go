@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"imageshare/internal/dataset"
 	"imageshare/internal/testenv"
@@ -35,7 +33,6 @@ type qrPeer struct {
 // explicit first and converts, dropping the group lengths.
 func dcmqrscp(t *testing.T, destPort string, files []string) *qrPeer {
 	t.Helper()
-	requirePeerNet(t)
 	dir := t.TempDir()
 	store := filepath.Join(dir, "QRSCP")
 	if err := os.Mkdir(store, 0o700); err != nil {
@@ -61,45 +58,15 @@ AETable END
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, tool(t, "dcmqrscp"), "-c", cfgPath, "-v", "--propose-implicit", port)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cancel()
-		<-exited
-		if t.Failed() {
-			t.Logf("dcmqrscp:\n%s", out.String())
-		}
-	})
 	addr := "127.0.0.1:" + port
-	// Wait for it with echoes, within wait.
-	deadline := time.Now().Add(wait)
-	for {
-		ectx, ecancel := context.WithTimeout(context.Background(), 5*time.Second)
-		a, err := Dial(ectx, addr, "TESTSCU", "QRSCP", []Context{{AbstractSyntax: Verification, TransferSyntaxes: []string{ImplicitVRLittleEndian}}})
+	startServer(t, addr, func(ctx context.Context) error {
+		a, err := Dial(ctx, addr, "TESTSCU", "QRSCP", []Context{{AbstractSyntax: Verification, TransferSyntaxes: []string{ImplicitVRLittleEndian}}})
 		if err == nil {
-			err = a.Echo(ectx)
-			a.Release(ectx)
+			err = a.Echo(ctx)
+			a.Release(ctx)
 		}
-		ecancel()
-		if err == nil {
-			break
-		}
-		select {
-		case <-exited:
-			t.Fatalf("dcmqrscp exited: %s", out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dcmqrscp does not answer C-ECHO on %s within %v: %v", addr, wait, err)
-		}
-	}
+		return err
+	}, "dcmqrscp", "-c", cfgPath, "-v", "--propose-implicit", port)
 	p := &qrPeer{addr: addr, store: store, files: files}
 	if len(files) > 0 {
 		storeAll(t, addr, "QRSCP", files)
@@ -110,19 +77,8 @@ AETable END
 // storeAll sends files by C-STORE in their own transfer syntaxes.
 func storeAll(t *testing.T, addr, called string, files []string) {
 	t.Helper()
-	var metas []*FileMeta
-	for _, f := range files {
-		m, err := ReadFileMeta(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		metas = append(metas, m)
-	}
-	cs, err := StoreContexts(metas)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
+	cs, _ := fileContexts(t, files)
 	a, err := Dial(ctx, addr, "TESTSCU", called, cs)
 	if err != nil {
 		t.Fatal(err)
