@@ -43,13 +43,6 @@ func (b *Board) Set(v any) error {
 	return nil
 }
 
-// Version is the board's version: 1 after the first Set.
-func (b *Board) Version() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.version
-}
-
 // ServeHTTP answers a poll.
 func (b *Board) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	since, _ := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)

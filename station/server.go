@@ -155,18 +155,6 @@ func stationURL(secure bool, host string, addr net.Addr) string {
 // URL is where the station answers, e.g. http://127.0.0.1:7480/.
 func (s *Server) URL() string { return s.url }
 
-// Fingerprint is the SHA-256 fingerprint of the station's certificate, as
-// browsers show it; "" without TLS.
-func (s *Server) Fingerprint() string { return s.fingerprint }
-
-// NewCertificate reports whether this start made the station's
-// self-signed certificate: browsers will ask staff to accept it, once.
-func (s *Server) NewCertificate() bool { return s.madeCert }
-
-// Handler is the station with its checks, for tests that serve it
-// themselves.
-func (s *Server) Handler() http.Handler { return s.handler }
-
 // Serve answers until ctx is done, then lets requests under way end (a
 // page's long polls end with ctx) and returns nil.
 func (s *Server) Serve(ctx context.Context) error {

@@ -253,8 +253,8 @@ func TestLoginOverTLS(t *testing.T) {
 	}
 	p := &page{}
 	s := start(t, Config{Listen: "127.0.0.1:0", SelfSigned: true, Dir: dir, PasswordFile: pw}, p)
-	if !strings.HasPrefix(s.URL(), "https://") || !s.NewCertificate() {
-		t.Fatalf("URL %s, new certificate %v", s.URL(), s.NewCertificate())
+	if !strings.HasPrefix(s.URL(), "https://") || !s.Ready().NewCertificate {
+		t.Fatalf("URL %s, new certificate %v", s.URL(), s.Ready().NewCertificate)
 	}
 	c := client(t, true)
 	code, _ := get(t, c, s.URL())
@@ -266,8 +266,8 @@ func TestLoginOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := Fingerprint(conn.ConnectionState().PeerCertificates[0].Raw); got != s.Fingerprint() {
-		t.Errorf("served %s, printed %s", got, s.Fingerprint())
+	if got := Fingerprint(conn.ConnectionState().PeerCertificates[0].Raw); got != s.Ready().Fingerprint {
+		t.Errorf("served %s, printed %s", got, s.Ready().Fingerprint)
 	}
 	conn.Close()
 
@@ -311,8 +311,8 @@ func TestLoginOverTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2.Close()
-	if s2.NewCertificate() || s2.Fingerprint() != s.Fingerprint() {
-		t.Errorf("second start: new %v, fingerprint %s, want %s", s2.NewCertificate(), s2.Fingerprint(), s.Fingerprint())
+	if s2.Ready().NewCertificate || s2.Ready().Fingerprint != s.Ready().Fingerprint {
+		t.Errorf("second start: new %v, fingerprint %s, want %s", s2.Ready().NewCertificate, s2.Ready().Fingerprint, s.Ready().Fingerprint)
 	}
 }
 

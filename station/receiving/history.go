@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"imageshare/audit"
+	"imageshare/station"
 	"imageshare/study"
 )
 
@@ -35,7 +36,7 @@ func (p *page) history(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusInternalServerError, "The audit trail cannot be read: "+err.Error(), "")
 		return
 	}
-	writeJSON(w, http.StatusOK, list)
+	station.WriteJSON(w, http.StatusOK, list)
 }
 
 // readHistory reads the trail at path ("" for the receiver's default).

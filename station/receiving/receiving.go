@@ -168,7 +168,7 @@ func (p *page) start(w http.ResponseWriter, text string) {
 	}
 	p.run = newRun(p, offer)
 	go p.run.fetch()
-	writeJSON(w, http.StatusAccepted, map[string]string{"ok": "fetching"})
+	station.WriteJSON(w, http.StatusAccepted, map[string]string{"ok": "fetching"})
 }
 
 func (p *page) current() *run {
@@ -190,7 +190,7 @@ func (p *page) passcode(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusConflict, "No passcode is being asked for now.", "")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"ok": "passcode"})
+	station.WriteJSON(w, http.StatusOK, map[string]string{"ok": "passcode"})
 }
 
 // Local is how staff file the study in the PACS, as the page's fields
@@ -234,14 +234,14 @@ func (p *page) confirm(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusConflict, err.Error(), "")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"ok": "answered"})
+	station.WriteJSON(w, http.StatusOK, map[string]string{"ok": "answered"})
 }
 
 func (p *page) cancel(w http.ResponseWriter, r *http.Request) {
 	if rn := p.current(); rn != nil {
 		rn.stop()
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"ok": "cancelled"})
+	station.WriteJSON(w, http.StatusOK, map[string]string{"ok": "cancelled"})
 }
 
 func (p *page) reimport(w http.ResponseWriter, r *http.Request) {
@@ -254,7 +254,7 @@ func (p *page) reimport(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusConflict, "The study cannot be stored again now.", "Wait until the study is saved and the last import has ended.")
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"ok": "importing"})
+	station.WriteJSON(w, http.StatusAccepted, map[string]string{"ok": "importing"})
 }
 
 func (p *page) reset(w http.ResponseWriter, r *http.Request) {
@@ -267,7 +267,7 @@ func (p *page) reset(w http.ResponseWriter, r *http.Request) {
 	p.run = nil
 	idle := p.idle()
 	p.board.update(func(s *State) { *s = idle })
-	writeJSON(w, http.StatusOK, map[string]string{"ok": "reset"})
+	station.WriteJSON(w, http.StatusOK, map[string]string{"ok": "reset"})
 }
 
 // pageError is a refusal said in plain words, with an HTTP status.
@@ -287,12 +287,10 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) { station.WriteJSON(w, status, v) }
-
 // problem answers with an HTTP error, in plain words: "error" as package
 // station's script reads it, and the advice.
 func problem(w http.ResponseWriter, status int, message, advice string) {
-	writeJSON(w, status, struct {
+	station.WriteJSON(w, status, struct {
 		Error string `json:"error"`
 		Problem
 	}{message, Problem{Message: message, Advice: advice}})
@@ -304,7 +302,7 @@ func problem(w http.ResponseWriter, status int, message, advice string) {
 // {"problem": …}, which the page shows. The browser keeps HTTP errors for
 // what is not the staff's doing.
 func refuse(w http.ResponseWriter, p Problem) {
-	writeJSON(w, http.StatusOK, struct {
+	station.WriteJSON(w, http.StatusOK, struct {
 		Problem Problem `json:"problem"`
 	}{p})
 }
